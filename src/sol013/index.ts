@@ -1,0 +1,6 @@
+export { Sol013Error } from './errors';
+export * from './filter';
+export * from './schema';
+export * from './selectors';
+export * from './paging';
+export * from './vnf-pkg-info';
