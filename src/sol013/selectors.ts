@@ -88,7 +88,8 @@ export function parseSelectors(query: SelectorQuery, options: SelectorOptions = 
     case 'exclude_fields': {
       const excludeFields = parseList('exclude_fields', v.exclude_fields!, options);
       for (const path of excludeFields) {
-        if (options.mandatory?.some((m) => isPrefix(path, m))) {
+        // a mandatory attribute is kept whole, so neither it nor a part of it can be excluded
+        if (options.mandatory?.some((m) => isPrefix(path, m) || isPrefix(m, path))) {
           throw new Sol013Error(`attribute selectors: attribute '${path.join('/')}' is mandatory and cannot be excluded`);
         }
       }
