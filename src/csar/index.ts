@@ -1,0 +1,14 @@
+export { openCsar, DEFAULT_CSAR_LIMITS } from './zip';
+export type { CsarArchive, CsarEntry, CsarLimits, HashAlgorithm, OpenCsarOptions } from './zip';
+export { inspectCsar } from './inspect';
+export type { CsarDigests, CsarInspection, InspectOptions, PackageSecurityOption, SignedPackage } from './inspect';
+export { parseToscaMeta, TOSCA_META_PATH } from './meta';
+export type { DigestEntry, MetaValue, ToscaMeta } from './meta';
+export { parseManifest } from './manifest';
+export type { Manifest, ManifestValue } from './manifest';
+export { crossCheckManifest, checkSoftwareImages } from './crosscheck';
+export type { SoftwareImageRef, VnfdIdentity } from './crosscheck';
+export { csarFiles, DEFAULT_READ_CAP } from './files';
+export type { PackageFiles } from './files';
+export { CsarError } from './finding';
+export { normaliseAlgorithm } from './digest';
