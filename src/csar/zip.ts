@@ -83,18 +83,41 @@ class FdReader extends yauzl.RandomAccessReader {
   }
 
   override _readStreamForRange(start: number, end: number): Readable {
-    return fs.createReadStream('', {
-      fd: this.fd,
-      start: this.base + start,
-      end: this.base + end - 1,
-      highWaterMark: READ_CHUNK,
-      autoClose: false,
-    });
+    return new RangeStream(this.fd, this.base + start, this.base + end);
   }
 
   // yauzl reads headers through this; a direct pread avoids building a stream for 46 bytes.
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
     fs.read(this.fd, buffer, offset, length, this.base + position, (err, bytesRead) => callback(err, bytesRead));
+  }
+}
+
+/**
+ * Positional 1 MiB reads of [pos, end). fs.createReadStream is not used because destroying it
+ * (yauzl does, on every aborted entry) closes the shared descriptor. A short read ends the stream;
+ * yauzl's byte counter then reports the truncation.
+ */
+class RangeStream extends Readable {
+  constructor(
+    private readonly fd: number,
+    private pos: number,
+    private readonly end: number,
+  ) {
+    super({ highWaterMark: READ_CHUNK });
+  }
+
+  override _read(): void {
+    const n = Math.min(READ_CHUNK, this.end - this.pos);
+    if (n <= 0) {
+      this.push(null);
+      return;
+    }
+    fs.read(this.fd, Buffer.allocUnsafe(n), 0, n, this.pos, (err, bytesRead, buf) => {
+      if (err) return this.destroy(err);
+      if (bytesRead === 0) return this.push(null);
+      this.pos += bytesRead;
+      this.push(bytesRead < n ? buf.subarray(0, bytesRead) : buf);
+    });
   }
 }
 
