@@ -276,10 +276,11 @@ function request(
     };
     const req = isHttps ? https.request({ ...common, ca: opts.ca }) : http.request(common);
 
+    let response: http.IncomingMessage | undefined;
     const abort = (err: Error) => {
       clearTimeout(connectTimer);
       req.destroy(err);
-      req.res?.destroy(err);
+      response?.destroy(err);
     };
     const connectTimer = setTimeout(
       () => abort(new FetchUriError('TIMEOUT', `connection to ${redactUri(url)} not established within ${opts.connectTimeoutMs} ms`)),
@@ -291,13 +292,18 @@ function request(
     req.setTimeout(opts.idleTimeoutMs, () =>
       abort(new FetchUriError('TIMEOUT', `no data from ${redactUri(url)} for ${opts.idleTimeoutMs} ms`)),
     );
-    req.once('error', (e) => {
+    // `on`, not `once`: a late second error (abort after failure) must not become an uncaught one.
+    req.on('error', (e) => {
       clearTimeout(connectTimer);
       reject(e);
     });
-    req.once('response', (response) => {
+    req.once('response', (res) => {
       clearTimeout(connectTimer);
-      resolve({ response, abort });
+      response = res;
+      // body errors reach the caller through pipeline(); this only keeps aborts of an
+      // already-abandoned response (redirect, non-2xx) from being uncaught
+      res.on('error', () => {});
+      resolve({ response: res, abort });
     });
     req.end();
   });
