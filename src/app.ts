@@ -1,0 +1,66 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { artifactRoutes } from './artifacts/routes';
+import type { ArtifactEngine } from './artifacts/engine';
+import type { Authenticator } from './http/auth';
+import { HttpError, problemMiddleware } from './http/problem';
+
+export interface AppDeps {
+  engine: ArtifactEngine;
+  auth: Authenticator;
+  log: Logger;
+  /** Extra routers (e.g. SOL005), mounted before the generic ones. */
+  routers?: Router[];
+  ready: () => Promise<void>;
+}
+
+const PUBLIC = (path: string) => path === '/healthz' || path === '/readyz' || /^\/vnfpkgm\/(v\d+\/)?api_versions\/?$/.test(path);
+
+/** Koa assembly: request id, access log, ProblemDetails, auth, routers, 405/501 for the rest. */
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  app.silent = true;
+
+  app.use(async (ctx, next) => {
+    const id = ctx.get('X-Request-Id') || randomUUID();
+    ctx.state.requestId = id;
+    ctx.set('X-Request-Id', id);
+    const start = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      deps.log.debug({ id, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+    }
+  });
+  app.use(problemMiddleware(deps.log));
+  app.use(async (ctx, next) => {
+    await next();
+    // The router answers 405/501 with an empty body and an Allow header: make it a ProblemDetails.
+    if ((ctx.status === 405 || ctx.status === 501) && !ctx.body) {
+      const allow = ctx.response.get('Allow');
+      throw new HttpError(ctx.status, ctx.status === 405 ? 'Method Not Allowed' : 'Not Implemented', ctx.status === 405 ? `${ctx.method} is not allowed here; allowed: ${allow}` : `method ${ctx.method} is not implemented`, {}, allow ? { Allow: allow } : {});
+    }
+  });
+
+  const ops = new Router();
+  ops.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  ops.get('/readyz', async (ctx) => {
+    try {
+      await deps.ready();
+      ctx.body = { status: 'ready' };
+    } catch (err: any) {
+      throw new HttpError(503, 'Service Unavailable', `not ready: ${err.message}`);
+    }
+  });
+  app.use(ops.routes()).use(ops.allowedMethods());
+
+  app.use(deps.auth.middleware(PUBLIC));
+  for (const r of [...(deps.routers ?? []), artifactRoutes(deps.engine)]) app.use(r.routes()).use(r.allowedMethods());
+  return app;
+}

@@ -1,0 +1,93 @@
+import type { Finding } from '../common/findings';
+import type { Principal } from '../http/auth';
+import { BASE_FIELDS, FieldDef } from './fields';
+
+/** Events at which hooks run (ARCHITECTURE §6). */
+export type HookEvent =
+  | 'pre_create' | 'post_create' | 'pre_update' | 'pre_upload' | 'post_upload'
+  | 'pre_activate' | 'post_activate' | 'pre_delete' | 'post_delete' | 'pre_download';
+
+export interface ArtifactRecord {
+  id: string;
+  type_name: string;
+  owner: string;
+  name: string;
+  version: string;
+  status: 'drafted' | 'active' | 'deactivated';
+  visibility: 'private' | 'public';
+  description: string;
+  tags: string[];
+  metadata: Record<string, string>;
+  fields: Record<string, unknown>;
+  shared_with: string[];
+  revision: number;
+  created_at: Date;
+  updated_at: Date;
+  activated_at: Date | null;
+}
+
+export interface HookContext {
+  event: HookEvent;
+  principal?: Principal;
+  artifact: ArtifactRecord;
+  /** Blob field and folder path for upload/download events. */
+  field?: string;
+  path?: string;
+  /** Where the uploaded content can be read, when the event has some (e.g. an unpacked package). */
+  dir?: string;
+}
+
+/** A hook accepts by returning nothing or findings without errors; error findings reject. */
+export type Hook = (ctx: HookContext) => Promise<Finding[] | void>;
+
+/**
+ * An artifact type: its fields (declared once), default store and built-in hooks. One folder per
+ * type under src/types/, registered in src/types/index.ts.
+ */
+export interface ArtifactTypeDef {
+  name: string;
+  displayName: string;
+  /** Version of the type's schema. */
+  schemaVersion: string;
+  fields: Record<string, FieldDef>;
+  defaultStore?: string;
+  defaultMaxBlobSize?: number;
+  hooks?: Partial<Record<HookEvent, Hook[]>>;
+  /**
+   * Types whose blobs are written by Depot itself (e.g. a VNF package's folder is filled by
+   * onboarding) declare those fields system; the generic upload route refuses them.
+   */
+}
+
+export class TypeRegistry {
+  private readonly types = new Map<string, ArtifactTypeDef>();
+
+  register(def: ArtifactTypeDef): void {
+    for (const name of Object.keys(def.fields)) {
+      if (name in BASE_FIELDS) throw new Error(`type ${def.name}: field ${name} is a base field`);
+      if (!/^[a-z][a-z0-9_]{0,63}$/i.test(name)) throw new Error(`type ${def.name}: bad field name ${name}`);
+      const f = def.fields[name];
+      if (f.sortable && (f.kind === 'list' || f.kind === 'dict' || f.kind === 'blob' || f.kind === 'folder')) {
+        throw new Error(`type ${def.name}: compound field ${name} cannot be sortable`);
+      }
+    }
+    this.types.set(def.name, def);
+  }
+
+  get(name: string): ArtifactTypeDef | undefined {
+    return this.types.get(name);
+  }
+
+  names(): string[] {
+    return [...this.types.keys()];
+  }
+
+  all(): ArtifactTypeDef[] {
+    return [...this.types.values()];
+  }
+}
+
+/** Every field of a type: base ones first. */
+export function allFields(def: ArtifactTypeDef): Record<string, FieldDef> {
+  return { ...BASE_FIELDS, ...def.fields };
+}

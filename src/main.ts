@@ -1,0 +1,24 @@
+import { loadConfig } from './config';
+import { createLogger, startDepot } from './service';
+import './types/vnf-package/register';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel);
+  const depot = await startDepot(config, { log });
+  // eslint-disable-next-line no-console
+  console.log(`Depot serving on ${depot.url} (data: ${config.dataDir}${config.auth === 'tokens' ? `, tokens: ${config.tokensFile}` : ''})`);
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'stopping');
+    await depot.close().catch((err) => log.error({ err }, 'error while stopping'));
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  // eslint-disable-next-line no-console
+  console.error(`Depot failed to start: ${err?.stack ?? err}`);
+  process.exit(1);
+});

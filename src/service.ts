@@ -1,0 +1,96 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { Logger } from 'pino';
+import type Router from '@koa/router';
+import { createApp } from './app';
+import { ArtifactEngine } from './artifacts/engine';
+import type { TypeRegistry } from './artifacts/types';
+import type { DepotConfig } from './config';
+import { Database, openDatabase } from './db/database';
+import { migrate } from './db/migrate';
+import { Authenticator, loadTokens } from './http/auth';
+import { ContentLocks } from './storage/content-locks';
+import { StoreRegistry } from './storage/registry';
+import { builtinTypes } from './types';
+
+export interface Extension {
+  /** Registers types and returns routers and background workers. */
+  setup(ctx: { engine: ArtifactEngine; db: Database; config: DepotConfig; log: Logger }): { routers?: Router[]; start?(): void; stop?(): Promise<void> };
+}
+
+export interface Depot {
+  config: DepotConfig;
+  db: Database;
+  engine: ArtifactEngine;
+  server: http.Server;
+  url: string;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+const extensions: Extension[] = [];
+/** Artifact types with their own API and workers (VNF packages) plug in here. */
+export function registerExtension(e: Extension): void {
+  extensions.push(e);
+}
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: undefined });
+}
+
+/** Boots the whole service: database (+ migrations), stores, types, app, listener, background tasks. */
+export async function startDepot(config: DepotConfig, opts: { log?: Logger; types?: TypeRegistry } = {}): Promise<Depot> {
+  const log = opts.log ?? createLogger(config.logLevel);
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  if (config.auth === 'none') log.warn('DEPOT_AUTH=none: every caller is admin of project "default" (development only)');
+  const tokens = config.auth === 'tokens' ? loadTokens(config.tokensFile, log) : [];
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger: log });
+  await migrate(db.sequelize, { embedded: db.embedded });
+  const types = opts.types ?? builtinTypes();
+  const stores = new StoreRegistry({ dataDir: config.dataDir, sequelize: db.sequelize, stores: config.stores });
+  const locks = new ContentLocks(db.sequelize, db.embedded);
+  const engine = new ArtifactEngine(db.sequelize, types, stores, locks, config, log);
+  const parts = extensions.map((e) => e.setup({ engine, db, config, log }));
+  // Fail at start, not at the first upload, when a configured store is unknown.
+  for (const t of types.all()) engine.storeOf(t);
+
+  // Embedded PGlite is owned by this process alone: any upload still `saving` is from a dead run.
+  await engine.reapStaleUploads(db.embedded ? 0 : config.uploadStaleSeconds);
+  const reaper = setInterval(() => engine.reapStaleUploads(config.uploadStaleSeconds).catch((err) => log.error({ err }, 'reaper failed')), Math.max(config.uploadStaleSeconds * 500, 1000));
+  reaper.unref();
+
+  const app = createApp({
+    engine,
+    auth: new Authenticator(config.auth, tokens),
+    log,
+    routers: parts.flatMap((p) => p.routers ?? []),
+    ready: async () => {
+      await db.sequelize.query('SELECT 1');
+      for (const s of stores.all()) await s.driver.ping();
+    },
+  });
+  const server = http.createServer(app.callback());
+  // Multi-GiB uploads take minutes: no request timeout; idle sockets are still closed.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const addr = server.address() as AddressInfo;
+  const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  for (const p of parts) p.start?.();
+  log.info({ url, database: db.embedded ? 'embedded PGlite' : 'PostgreSQL' }, 'Depot listening');
+  return {
+    config, db, engine, server, url, log,
+    async close() {
+      clearInterval(reaper);
+      for (const p of parts) await p.stop?.();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await db.close();
+    },
+  };
+}

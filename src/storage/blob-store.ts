@@ -1,0 +1,50 @@
+import type { Readable, Writable } from 'node:stream';
+
+/**
+ * The storage driver contract (ARCHITECTURE §4): a flat namespace of opaque keys holding immutable
+ * bytes. Drivers know nothing of artifacts or hashing; content addressing, quotas and references
+ * live above them (ContentStore, engine). Every driver passes test/storage/conformance.test.ts.
+ */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** Last commit or touch; the garbage collector spares objects younger than its grace period. */
+  mtime: Date;
+}
+
+export interface ByteRange {
+  /** Inclusive start and inclusive end, as in HTTP Range. */
+  start: number;
+  end: number;
+}
+
+export interface StagedWrite {
+  /** Bytes go here; the stream ends when the caller calls end(). */
+  stream: Writable;
+  /**
+   * Publishes the staged bytes under `key` atomically. If the key already exists (same content),
+   * the staged copy is dropped and the existing object touched, so content stays stored once.
+   */
+  commit(key: string): Promise<void>;
+  /** Drops the staged bytes. Safe to call after a failed or partial write, and twice. */
+  abort(): Promise<void>;
+}
+
+export interface BlobStore {
+  readonly driver: string;
+  stage(): Promise<StagedWrite>;
+  stat(key: string): Promise<ObjectInfo | null>;
+  read(key: string, range?: ByteRange): Promise<Readable>;
+  delete(key: string): Promise<void>;
+  list(): AsyncIterable<ObjectInfo>;
+  /** Removes staged writes older than `olderThanMs` (left behind by a crash); returns how many. */
+  sweepStaging(olderThanMs: number): Promise<number>;
+  /** Cheap reachability probe for /readyz. */
+  ping(): Promise<void>;
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`object ${key} not found`);
+  }
+}
