@@ -1,0 +1,54 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_LIMITS, YValue, loadYaml } from './yaml';
+
+/**
+ * The built-in type catalog (repo folder `tosca/`): TOSCA normative types, always in scope, and the
+ * ETSI SOL001 type files a VNFD imports by file name or forge URL. The network is never used.
+ */
+export const CATALOG_DIR = path.resolve(__dirname, '../../tosca');
+export const NORMATIVE = 'tosca_normative_types.yaml';
+const ETSI_FILE = /(?:^|\/)(etsi_nfv_sol001_(?:common|vnfd)_types\.yaml)$/;
+const ETSI_URL = /SOL001\/(?:raw|-\/raw)\/v?(\d+)\.(\d+)\.(\d+)\/(etsi_nfv_sol001_(?:common|vnfd)_types\.yaml)$/;
+/** Names the TOSCA normative definitions go by; importing them is a no-op since they are always in scope. */
+const NORMATIVE_NAMES = /(?:^|\/)(TOSCA_definition_1_0\.yaml|tosca_normative_types\.yaml|TOSCA_simple_profile_definitions.*\.yaml)$/i;
+
+/** Catalog versions we hold, by SOL001 major version (minor versions of one major share their types). */
+function etsiVersionDir(major: number): string {
+  if (major <= 2) return 'v2.6.1';
+  if (major === 3) return 'v3.3.1';
+  return 'v4.2.1';
+}
+
+/** ETSI version implied by a template's tosca_definitions_version, for bare file-name imports. */
+export function etsiDirForDefinitionsVersion(defsVersion: string | undefined): string {
+  return defsVersion === 'tosca_simple_yaml_1_2' || defsVersion === 'tosca_simple_yaml_1_0' || defsVersion === 'tosca_simple_yaml_1_1' ? 'v2.6.1' : 'v3.3.1';
+}
+
+/**
+ * Map an import reference to a catalog file, or undefined. Returns 'normative' for the always-present
+ * TOSCA normative types.
+ */
+export function catalogFileFor(ref: string, defsVersion: string | undefined): string | undefined {
+  const url = ETSI_URL.exec(ref);
+  if (url) return `etsi/${etsiVersionDir(Number(url[1]))}/${url[4]}`;
+  if (NORMATIVE_NAMES.test(ref)) return NORMATIVE;
+  const name = ETSI_FILE.exec(ref);
+  if (name) return `etsi/${etsiDirForDefinitionsVersion(defsVersion)}/${name[1]}`;
+  return undefined;
+}
+
+const loaded = new Map<string, YValue>();
+
+/** Parsed catalog file (cached for the process lifetime: warm validations never re-read it). */
+export function catalogTemplate(rel: string): YValue {
+  let root = loaded.get(rel);
+  if (!root) {
+    const file = `catalog:${rel}`;
+    const res = loadYaml(file, fs.readFileSync(path.join(CATALOG_DIR, rel)), { ...DEFAULT_LIMITS, maxFileBytes: 16 * 1024 * 1024 });
+    if (!res.root || res.findings.some((f) => f.severity === 'error')) throw new Error(`built-in catalog file ${rel} is broken: ${res.findings[0]?.message}`);
+    root = res.root;
+    loaded.set(rel, root);
+  }
+  return root;
+}
