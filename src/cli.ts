@@ -1,0 +1,26 @@
+import { validateCommand } from './tosca/cli';
+
+/** `depot <command> ...`: a tiny dispatcher; the repo lead adds commands here. */
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  validate: validateCommand,
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  const run = cmd ? COMMANDS[cmd] : undefined;
+  if (!run) {
+    process.stderr.write(`usage: depot <${Object.keys(COMMANDS).join('|')}> ...\n`);
+    return 2;
+  }
+  return run(rest);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`${e?.stack ?? e}\n`);
+      process.exit(2);
+    },
+  );
+}
