@@ -148,8 +148,8 @@ function scrub(message: string, secrets: readonly string[]): string {
 }
 
 interface Hop {
-  response: http.IncomingMessage;
-  /** aborts the hop's socket with the given error */
+  response: Promise<http.IncomingMessage>;
+  /** aborts the hop's request and response with the given error */
   abort(err: Error): void;
 }
 
@@ -174,15 +174,21 @@ export async function fetchUriToWritable(uri: string, destination: Writable, opt
 
   let current: Hop | undefined;
   let failure: Error | undefined;
+  let rejectFailed: (err: Error) => void = () => {};
+  // Lets a timeout or cancellation interrupt phases that have no socket to destroy (DNS).
+  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
+  failed.catch(() => {});
   const fail = (err: Error) => {
     failure ??= err;
-    current?.abort(err);
+    rejectFailed(failure);
+    current?.abort(failure);
   };
   const total = setTimeout(
     () => fail(new FetchUriError('TIMEOUT', `download of ${redactUri(first)} did not complete within ${totalTimeoutMs} ms`)),
     totalTimeoutMs,
   );
   const onAbort = () => fail(new FetchUriError('NETWORK', `download of ${redactUri(first)} was cancelled`));
+  if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   let destinationError: unknown;
   const onDestinationError = (e: unknown) => (destinationError ??= e);
@@ -192,12 +198,10 @@ export async function fetchUriToWritable(uri: string, destination: Writable, opt
     let url = first;
     for (let hop = 0; ; hop++) {
       if (failure) throw failure;
-      const addresses = await resolveTarget(url, policy, lookup);
-      if (failure) throw failure;
+      const addresses = await Promise.race([resolveTarget(url, policy, lookup), failed]);
       const auth = credentials && url.origin === credentialOrigin ? credentials : undefined;
-      current = await request(url, addresses, auth, { connectTimeoutMs, idleTimeoutMs, ca: options.ca });
-      if (failure) throw failure;
-      const res = current.response;
+      current = request(url, addresses, auth, { connectTimeoutMs, idleTimeoutMs, ca: options.ca });
+      const res = await Promise.race([current.response, failed]);
       const status = res.statusCode ?? 0;
 
       if (REDIRECTS.has(status)) {
@@ -260,8 +264,9 @@ function request(
   addresses: readonly LookupAddress[],
   auth: BasicCredentials | undefined,
   opts: { connectTimeoutMs: number; idleTimeoutMs: number; ca: FetchUriOptions['ca'] },
-): Promise<Hop> {
-  return new Promise<Hop>((resolve, reject) => {
+): Hop {
+  let abort: (err: Error) => void = () => {};
+  const response = new Promise<http.IncomingMessage>((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = { accept: '*/*', 'user-agent': 'depot-upload-from-uri' };
     if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.userName}:${auth.password}`).toString('base64')}`;
     const isHttps = url.protocol === 'https:';
@@ -276,11 +281,11 @@ function request(
     };
     const req = isHttps ? https.request({ ...common, ca: opts.ca }) : http.request(common);
 
-    let response: http.IncomingMessage | undefined;
-    const abort = (err: Error) => {
+    let received: http.IncomingMessage | undefined;
+    abort = (err: Error) => {
       clearTimeout(connectTimer);
       req.destroy(err);
-      response?.destroy(err);
+      received?.destroy(err);
     };
     const connectTimer = setTimeout(
       () => abort(new FetchUriError('TIMEOUT', `connection to ${redactUri(url)} not established within ${opts.connectTimeoutMs} ms`)),
@@ -299,12 +304,14 @@ function request(
     });
     req.once('response', (res) => {
       clearTimeout(connectTimer);
-      response = res;
+      received = res;
       // body errors reach the caller through pipeline(); this only keeps aborts of an
       // already-abandoned response (redirect, non-2xx) from being uncaught
       res.on('error', () => {});
-      resolve({ response: res, abort });
+      resolve(res);
     });
     req.end();
   });
+  response.catch(() => {}); // may lose the race against `failed` and never be awaited
+  return { response, abort: (err) => abort(err) };
 }

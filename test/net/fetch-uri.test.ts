@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -22,6 +25,11 @@ before(() => {
     const first = Array.isArray(args[0]) ? args[0][0] : args[0];
     const host = typeof first === 'object' && first !== null ? String((first as { host?: string }).host ?? 'localhost') : String(args[1] ?? 'localhost');
     attempts.push(host);
+    if (host === 'stall.test') {
+      // a SYN into the void: stays "connecting" forever, writes are queued
+      (this as unknown as { connecting: boolean }).connecting = true;
+      return this;
+    }
     if (!LOOPBACK_NAMES.has(host)) {
       process.nextTick(() => this.destroy(new Error(`test guard: blocked connect to ${host}`)));
       return this;
@@ -355,6 +363,53 @@ describe('net fetchUriToWritable', () => {
       assert.ok(!m.includes(password) && !m.includes(encodeURIComponent(password)), m);
       assert.ok(!m.includes('admin:'), m);
     }
+  });
+
+  it('connect timeout', async () => {
+    const lookup = staticLookup({ 'stall.test': ['127.0.0.1'] });
+    await expectError(
+      fetchUriToWritable('http://stall.test/', new Sink(), { ...base, lookup, connectTimeoutMs: 100, idleTimeoutMs: 5000 }),
+      'TIMEOUT',
+      /connection to http:\/\/stall\.test\/ not established within 100 ms/,
+    );
+  });
+
+  it('overall timeout also bounds a hanging DNS lookup', async () => {
+    const lookup = () => new Promise<LookupAddress[]>(() => {});
+    await expectError(fetchUriToWritable('http://slow-dns.test/', new Sink(), { ...base, lookup, totalTimeoutMs: 100 }), 'TIMEOUT');
+  });
+
+  describe('https', () => {
+    const fixtures = path.join(__dirname, 'fixtures');
+    const cert = readFileSync(path.join(fixtures, 'localhost.cert.pem'));
+    const key = readFileSync(path.join(fixtures, 'localhost.key.pem'));
+    let server: https.Server;
+    let port = 0;
+    const seen: http.IncomingHttpHeaders[] = [];
+    before(async () => {
+      server = https.createServer({ cert, key }, (req, res) => {
+        seen.push(req.headers);
+        res.end('secure');
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      port = (server.address() as AddressInfo).port;
+    });
+    after(() => new Promise<void>((r) => server.close(() => r())));
+
+    it('fetches over TLS with the certificate checked for the host name, not the pinned address', async () => {
+      const sink = new Sink();
+      const lookup = staticLookup({ 'pkg.test': ['127.0.0.1'] });
+      await fetchUriToWritable(`https://pkg.test:${port}/p`, sink, { ...base, lookup, ca: cert, auth: { userName: 'u', password: 'p' } });
+      assert.equal(sink.text, 'secure');
+      assert.equal(seen.at(-1)?.host, `pkg.test:${port}`);
+      assert.equal(seen.at(-1)?.authorization, `Basic ${Buffer.from('u:p').toString('base64')}`);
+    });
+
+    it('still verifies certificates', async () => {
+      await expectError(fetchUriToWritable(`https://127.0.0.1:${port}/p`, new Sink(), base), 'NETWORK', /SELF_SIGNED|UNABLE_TO_VERIFY|self.signed/i);
+      const lookup = staticLookup({ 'other.test': ['127.0.0.1'] });
+      await expectError(fetchUriToWritable(`https://other.test:${port}/p`, new Sink(), { ...base, lookup, ca: cert }), 'NETWORK', /ERR_TLS_CERT_ALTNAME_INVALID/);
+    });
   });
 
   it('redactUri strips userinfo and query', () => {
