@@ -24,6 +24,11 @@ export interface Model {
   files: PackageFiles;
   /** topology of each package template that has one */
   topologies: Topology[];
+  /**
+   * Property names that node templates of templates *without* substitution_mappings give, per node type:
+   * the substituted (abstract) node, whose values a flavour template's node of the same type inherits.
+   */
+  substitutedValues: Map<string, Set<string>>;
 }
 
 export interface NodeTemplate { name: string; keyNode: YScalar; def: YMap; type: string; path: string }
@@ -158,7 +163,7 @@ export async function loadModel(files: PackageFiles, entry: string, limits: Limi
   };
   const types = new TypeRegistry(fallback, findings);
   for (const t of templates) collectTypes(t, (d) => types.add(d), findings);
-  const model: Model = { templates, packageTemplates, types, findings, files, topologies: [] };
+  const model: Model = { templates, packageTemplates, types, findings, files, topologies: [], substitutedValues: new Map() };
   return model;
 }
 
@@ -334,7 +339,32 @@ export function collectTopologies(model: Model): void {
 }
 
 export function checkTopologies(model: Model): void {
+  for (const topo of model.topologies) {
+    if (topo.substitution) continue;
+    for (const nt of topo.nodes.values()) {
+      const props = get(nt.def, 'properties');
+      if (!isMapNode(props)) continue;
+      const set = model.substitutedValues.get(nt.type) ?? new Set<string>();
+      for (const p of props.pairs) set.add(p.key);
+      model.substitutedValues.set(nt.type, set);
+    }
+  }
   for (const topo of model.topologies) checkTopology(model, topo);
+}
+
+/**
+ * Required properties that a flavour template's node gets from elsewhere: when the node stands for the
+ * substituted node (its type is the substitution node_type), a topology input of the same name, a
+ * substitution property mapping, or the substituted node in the top-level template provides the value.
+ */
+function providedBySubstitution(model: Model, topo: Topology, nt: NodeTemplate): Set<string> | undefined {
+  const smType = str(get(topo.substitution, 'node_type'));
+  if (!smType || !model.types.lookup(nt.type) || !model.types.derivesFrom(nt.type, smType)) return undefined;
+  const out = new Set<string>(topo.inputs.keys());
+  const mapped = get(topo.substitution, 'properties');
+  if (isMapNode(mapped)) for (const p of mapped.pairs) out.add(p.key);
+  for (const [type, names] of model.substitutedValues) if (model.types.derivesFrom(type, smType) || model.types.derivesFrom(smType, type)) for (const n of names) out.add(n);
+  return out;
 }
 
 function functionChecker(model: Model, topo: Topology, self?: NodeTemplate): ValueContext['onFunction'] {
@@ -475,7 +505,7 @@ function checkNodeTemplate(model: Model, topo: Topology, nt: NodeTemplate): void
 
   const props = get(nt.def, 'properties');
   if (props && !isMapNode(props) && !(props.kind === 'scalar' && props.value === null)) findings.add('TOSCA-STRUCTURE', props, 'properties must be a map', `${nt.path}/properties`);
-  checkProperties(asMap(props), types.properties(nt.type), `${nt.path}/properties`, ctx, `node template ${nt.name} (${nt.type})`, props ?? nt.keyNode);
+  checkProperties(asMap(props), types.properties(nt.type), `${nt.path}/properties`, ctx, `node template ${nt.name} (${nt.type})`, props ?? nt.keyNode, 0, providedBySubstitution(model, topo, nt));
 
   const attrs = get(nt.def, 'attributes');
   if (isMapNode(attrs)) {

@@ -87,7 +87,7 @@ export function checkValue(v: YValue, def: PropDef, path: string, ctx: ValueCont
 }
 
 /** Check a map of assignments against definitions: unknown names, required ones, and each value. */
-export function checkProperties(values: YMap | undefined, defs: Map<string, PropDef>, path: string, ctx: ValueContext, owner: string, at: YValue, depth = 0): void {
+export function checkProperties(values: YMap | undefined, defs: Map<string, PropDef>, path: string, ctx: ValueContext, owner: string, at: YValue, depth = 0, providedElsewhere?: Set<string>): void {
   if (values) {
     for (const p of values.pairs) {
       const d = defs.get(p.key);
@@ -101,7 +101,7 @@ export function checkProperties(values: YMap | undefined, defs: Map<string, Prop
     }
   }
   for (const d of defs.values()) {
-    if (!d.required || d.default !== undefined) continue;
+    if (!d.required || d.default !== undefined || providedElsewhere?.has(d.name)) continue;
     const given = values?.byKey.get(d.name);
     if (!given || (given.value.kind === 'scalar' && given.value.value === null)) {
       ctx.findings.add('TOSCA-REQUIRED-PROPERTY', given?.keyNode ?? at, `${owner}: required property ${d.name} is missing`, `${path}/${d.name}`);
