@@ -92,12 +92,14 @@ function detectOption2(archive: CsarArchive): SignedPackage | undefined {
 }
 
 async function inspectInner(outer: CsarArchive, signed: SignedPackage, opts: InspectOptions): Promise<CsarInspection> {
+  // Unsafe outer entries were dropped before option 2 was recognised; their findings must survive.
+  const withOuter = (r: CsarInspection): CsarInspection => ({ ...r, findings: [...outer.findings, ...r.findings], signedPackage: signed });
   const entry = outer.getEntry(signed.csar) as CsarEntry;
   if (entry.dataOffset !== undefined) {
     // A stored inner CSAR is read in place, so its own stored entries keep absolute offsets.
     const inner = await openCsar(outer.path, opts.limits, { slice: { start: entry.dataOffset, length: entry.size } });
     try {
-      return { ...(await inspectArchive(inner, opts, 'OPTION_2')), signedPackage: signed };
+      return withOuter(await inspectArchive(inner, opts, 'OPTION_2'));
     } finally {
       await inner.close();
     }
@@ -116,7 +118,7 @@ async function inspectInner(outer: CsarArchive, signed: SignedPackage, opts: Ins
       const result = await inspectArchive(inner, opts, 'OPTION_2');
       // Offsets into a temporary copy are useless to the caller.
       for (const e of result.entries) delete e.dataOffset;
-      return { ...result, signedPackage: signed };
+      return withOuter(result);
     } finally {
       await inner.close();
     }

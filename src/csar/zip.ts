@@ -268,6 +268,19 @@ export async function openCsar(path: string, limits: Partial<CsarLimits> = {}, o
       entries.push(entry);
       raw.set(name, e);
     }
+    // "Files" as a file and "Files/x" cannot both be extracted; which one wins depends on the tool.
+    const files = new Set(entries.map((e) => e.name));
+    for (const e of [...entries]) {
+      const parts = e.name.split('/');
+      for (let i = 1; i < parts.length; i++) {
+        const parent = parts.slice(0, i).join('/');
+        if (!files.has(parent)) continue;
+        findings.push(finding('CSAR-ZIP-DUPLICATE', 'error', `${JSON.stringify(parent)} is both a file and the directory of ${JSON.stringify(e.name)}`, { file: e.name }));
+        entries.splice(entries.indexOf(e), 1);
+        raw.delete(e.name);
+        break;
+      }
+    }
     if (total > lim.maxTotalUncompressedBytes) {
       findings.push(finding('CSAR-ZIP-TOO-LARGE', 'error', `the entries declare ${total} uncompressed bytes in total; the limit is ${lim.maxTotalUncompressedBytes}`));
     }
@@ -287,6 +300,10 @@ export async function openCsar(path: string, limits: Partial<CsarLimits> = {}, o
     }
     const verifier = new VerifyingStream(meta, algorithms);
     source.on('error', (err) => verifier.destroy(toCsarError(err, name)));
+    // A consumer that aborts must not leave yauzl reading and inflating in the background.
+    verifier.on('close', () => {
+      if (!source.readableEnded) source.destroy();
+    });
     source.pipe(verifier);
     return { stream: verifier as Readable, digests: verifier.digests };
   }

@@ -94,6 +94,12 @@ describe('csar zip index', () => {
     assert.deepEqual(rules(await indexFindings(path)), ['CSAR-ZIP-DUPLICATE']);
   });
 
+  it('reports CSAR-ZIP-DUPLICATE for a name that is both a file and a directory', async () => {
+    const path = await buildCsar({ ...BASE, Files: 'file', 'Files/a.txt': 'nested' });
+    const f = await indexFindings(path);
+    assert.deepEqual(f.map((x) => [x.rule, x.file]), [['CSAR-ZIP-DUPLICATE', 'Files/a.txt']]);
+  });
+
   it('reports CSAR-ZIP-CASE-COLLISION for names that differ only in case', async () => {
     const path = await buildCsar({ ...BASE, 'Files/Readme.txt': 'one', 'Files/README.txt': 'two' });
     assert.deepEqual(rules(await indexFindings(path)), ['CSAR-ZIP-CASE-COLLISION']);
