@@ -412,6 +412,13 @@ describe('net fetchUriToWritable', () => {
     });
   });
 
+  it('a failing destination surfaces its own error, not a FetchUriError', async () => {
+    srv = await serve((_req, res) => res.end('data'));
+    const diskFull = Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+    const dest = new Writable({ write: (_c, _e, cb) => cb(diskFull) });
+    await assert.rejects(fetchUriToWritable(`${srv.url}/`, dest, base), (e: unknown) => e === diskFull);
+  });
+
   it('redactUri strips userinfo and query', () => {
     assert.equal(redactUri('https://u:p@host.example:8443/a/b?sig=xyz#f'), 'https://host.example:8443/a/b');
   });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   compileFilter,
   matchesFilter,
@@ -147,6 +148,25 @@ describe('sol013 filter evaluation', () => {
   it('does not follow inherited properties', () => {
     assert.equal(matchesFilter({}, parseFilter('(eq,constructor/name,Object)')), false);
     assert.equal(matchesFilter({}, parseFilter('(eq,__proto__,x)')), false);
+  });
+
+  it('property: evaluation without a schema never throws, and neq is the negation of eq', () => {
+    const seg = fc.constantFrom('a', 'b', 'c');
+    const term = fc.record({
+      op: fc.constantFrom('eq', 'gt', 'lte', 'cont', 'in'),
+      path: fc.array(seg, { minLength: 1, maxLength: 3 }),
+      values: fc.array(fc.oneof(fc.string(), fc.constantFrom('1', 'true', '2024-01-01T00:00:00Z')), { minLength: 1, maxLength: 1 }),
+    });
+    const json = fc.dictionary(seg, fc.jsonValue({ maxDepth: 3 }));
+    fc.assert(
+      fc.property(json, term, (obj, t) => {
+        const ast = [{ ...t, position: 0 }] as Parameters<typeof matchesFilter>[1];
+        const positive = matchesFilter(obj, ast);
+        if (t.op === 'eq') assert.equal(matchesFilter(obj, [{ ...ast[0], op: 'neq' }]), !positive);
+        if (t.op === 'cont') assert.equal(matchesFilter(obj, [{ ...ast[0], op: 'ncont' }]), !positive);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('is fast enough for in-memory filtering', () => {

@@ -1,0 +1,2 @@
+export * from './fetch-uri';
+export * from './ip-policy';
