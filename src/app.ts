@@ -2,6 +2,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { adminRoutes } from './admin';
 import { artifactRoutes } from './artifacts/routes';
 import type { ArtifactEngine } from './artifacts/engine';
 import type { Authenticator } from './http/auth';
@@ -61,6 +62,6 @@ export function createApp(deps: AppDeps): Koa {
   app.use(ops.routes()).use(ops.allowedMethods());
 
   app.use(deps.auth.middleware(PUBLIC));
-  for (const r of [...(deps.routers ?? []), artifactRoutes(deps.engine)]) app.use(r.routes()).use(r.allowedMethods());
+  for (const r of [...(deps.routers ?? []), artifactRoutes(deps.engine), adminRoutes(deps.engine)]) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }

@@ -3,6 +3,9 @@ import { validateCommand } from './tosca/cli';
 /** `depot <command> ...`: a tiny dispatcher; the repo lead adds commands here. */
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   validate: validateCommand,
+  // Loaded on demand: the validator must not pay for the database stack.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  gc: async (argv) => (require('./gc-command') as typeof import('./gc-command')).gcCommand(argv),
 };
 
 export async function main(argv: string[]): Promise<number> {

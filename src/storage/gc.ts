@@ -49,8 +49,19 @@ export async function collectGarbage(sequelize: Sequelize, stores: StoreRegistry
       if (batch.length >= 500) await flush();
     }
     await flush();
-    report.staging = await store.driver.sweepStaging(Math.max(opts.graceMs, 60_000));
+    // A live upload keeps its staging object fresh (every write touches it), so the same grace
+    // period protects it; the caller chooses it (the CLI and POST /admin/gc default to an hour).
+    report.staging = await store.driver.sweepStaging(opts.graceMs);
     reports.push(report);
   }
   return reports;
+}
+
+/**
+ * Names of every store that may hold content: the stores the types are configured with, the ones
+ * declared in the config file, and any a blob row still points at (a type may have moved store).
+ */
+export async function storesInUse(sequelize: Sequelize, configured: Iterable<string>): Promise<string[]> {
+  const rows = await sequelize.query<{ store: string }>('SELECT DISTINCT store FROM blobs', { type: QueryTypes.SELECT });
+  return [...new Set([...configured, ...rows.map((r) => r.store)])].sort();
 }

@@ -1,0 +1,57 @@
+import { DEFAULT_GC_GRACE_SECONDS } from './admin';
+import { loadConfig } from './config';
+import { openDatabase } from './db/database';
+import { migrate } from './db/migrate';
+import { createLogger } from './service';
+import { ContentLocks } from './storage/content-locks';
+import { collectGarbage, storesInUse } from './storage/gc';
+import { StoreRegistry } from './storage/registry';
+import { builtinTypes } from './types';
+
+/**
+ * `depot gc [--grace-seconds N]`: removes stored content that no blob references, and staging
+ * objects left by interrupted uploads, in every store in use. Safe beside a running Depot on a
+ * PostgreSQL server (content locks are advisory locks there). With embedded PGlite the server owns
+ * the data directory: stop it first, or call `POST /admin/gc` on the running server instead.
+ */
+export async function gcCommand(argv: string[]): Promise<number> {
+  let grace = DEFAULT_GC_GRACE_SECONDS;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const m = /^--grace-seconds(?:=(.*))?$/.exec(a);
+    const v = m ? (m[1] ?? argv[++i]) : undefined;
+    if (m && v !== undefined && /^\d+$/.test(v)) grace = Number(v);
+    else if (a === '-h' || a === '--help') {
+      process.stdout.write('usage: depot gc [--grace-seconds N]   (default 3600: content younger than N seconds is kept)\n');
+      return 0;
+    } else {
+      process.stderr.write(`depot gc: unexpected argument ${JSON.stringify(a)}${m ? ' (--grace-seconds needs a non-negative integer)' : ''}\n`);
+      return 2;
+    }
+  }
+  const config = loadConfig();
+  const log = createLogger(process.env.DEPOT_LOG_LEVEL || 'warn');
+  const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger: log }).catch((err) => {
+    throw new Error(`cannot open the database${config.databaseUrl ? '' : ` in ${config.dataDir}/pg (is Depot running on it? use POST /admin/gc then)`}: ${err?.message ?? err}`);
+  });
+  try {
+    await migrate(db.sequelize, { embedded: db.embedded });
+    const stores = new StoreRegistry({ dataDir: config.dataDir, sequelize: db.sequelize, stores: config.stores });
+    const configured = [
+      ...builtinTypes().all().map((t) => config.types[t.name]?.store ?? t.defaultStore ?? 'fs'),
+      ...Object.values(config.types).map((t) => t.store).filter((s): s is string => !!s),
+      ...Object.keys(config.stores),
+    ];
+    const storeNames = await storesInUse(db.sequelize, configured);
+    const started = Date.now();
+    const reports = await collectGarbage(db.sequelize, stores, new ContentLocks(db.sequelize, db.embedded), { graceMs: grace * 1000, storeNames });
+    const rows = [['store', 'scanned', 'deleted', 'freed bytes', 'staging removed'], ...reports.map((r) => [r.store, r.scanned, r.deleted, r.freedBytes, r.staging].map(String))];
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const r of rows) process.stdout.write(`${r.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ')}\n`);
+    const total = reports.reduce((s, r) => s + r.freedBytes, 0);
+    process.stdout.write(`gc: ${reports.reduce((s, r) => s + r.deleted, 0)} object(s), ${total} bytes freed in ${Date.now() - started} ms (grace ${grace} s)\n`);
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
