@@ -30,9 +30,10 @@ export class FetchUriError extends Error {
   }
 }
 
+/** SOL005 ParamsBasic: both members are 0..1; a missing one is sent as empty. */
 export interface BasicCredentials {
-  userName: string;
-  password: string;
+  userName?: string;
+  password?: string;
 }
 
 export type HostLookup = (hostname: string) => Promise<readonly LookupAddress[]>;
@@ -169,7 +170,9 @@ export async function fetchUriToWritable(uri: string, destination: Writable, opt
     first.username = '';
     first.password = '';
   }
-  const secrets = credentials ? [credentials.password, encodeURIComponent(credentials.password)] : [];
+  const password = credentials?.password ?? '';
+  // only long enough passwords are scrubbed: blanking every "a" of a message helps nobody
+  const secrets = password.length >= 4 ? [password, encodeURIComponent(password)] : [];
   const credentialOrigin = first.origin;
 
   let current: Hop | undefined;
@@ -268,7 +271,7 @@ function request(
   let abort: (err: Error) => void = () => {};
   const response = new Promise<http.IncomingMessage>((resolve, reject) => {
     const headers: http.OutgoingHttpHeaders = { accept: '*/*', 'user-agent': 'depot-upload-from-uri' };
-    if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.userName}:${auth.password}`).toString('base64')}`;
+    if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.userName ?? ''}:${auth.password ?? ''}`).toString('base64')}`;
     const isHttps = url.protocol === 'https:';
     const common: https.RequestOptions = {
       host: bareHost(url),
