@@ -51,7 +51,8 @@ export function checkSol001(model: Model): VnfdFacts {
     checkVdus(model, topo);
     checkPolicies(model, topo);
   }
-  if (!vnfs.length) {
+  const unsure = model.topologies.some((t) => [...t.nodes.values()].some((n) => !types.lookup(n.type) || !types.isComplete(n.type)));
+  if (!vnfs.length && !unsure) {
     findings.add('SOL001-VNF-MISSING', { file: entry.path, line: entry.root.line, column: entry.root.column }, `no node template of a type derived from ${VNF} in the VNFD`);
   }
 
@@ -89,7 +90,7 @@ export function checkSol001(model: Model): VnfdFacts {
     if (!sm) continue;
     const typeNode = get(sm, 'node_type');
     const type = str(typeNode);
-    if (!type || !types.lookup(type)) continue;
+    if (!type || !types.lookup(type) || !types.isComplete(type)) continue;
     if (!types.derivesFrom(type, VNF)) {
       findings.add('SOL001-SUBSTITUTION-TYPE', typeNode, `substitution_mappings node_type ${type} is not derived from ${VNF}`, 'topology_template/substitution_mappings/node_type');
       continue;

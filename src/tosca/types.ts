@@ -131,6 +131,15 @@ export class TypeRegistry {
     return out;
   }
 
+  /** The derived_from chain reaches a TOSCA root or primitive (no unknown parent, no cycle). */
+  isComplete(name: string): boolean {
+    const chain = this.chain(name);
+    const last = chain[chain.length - 1];
+    if (!last) return false;
+    const p = this.parentName(last);
+    return !p || PRIMITIVES.has(p);
+  }
+
   derivesFrom(name: string, ancestor: string): boolean {
     if (name === ancestor) return true;
     return this.chain(name).some((t) => t.name === ancestor);

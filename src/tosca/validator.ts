@@ -502,6 +502,8 @@ function checkNodeTemplate(model: Model, topo: Topology, nt: NodeTemplate): void
   const typeNode = get(nt.def, 'type');
   if (!typeNode) { findings.add('TOSCA-STRUCTURE', nt.keyNode, `node template ${nt.name} has no type`, nt.path); return; }
   if (!expectKind(model, nt.type, typeNode, 'node', `${nt.path}/type`)) return;
+  // A broken derived_from chain is reported once, at the type; checking templates against it would only echo it.
+  if (!types.isComplete(nt.type)) return;
 
   const props = get(nt.def, 'properties');
   if (props && !isMapNode(props) && !(props.kind === 'scalar' && props.value === null)) findings.add('TOSCA-STRUCTURE', props, 'properties must be a map', `${nt.path}/properties`);
@@ -611,7 +613,7 @@ function checkRequirements(model: Model, topo: Topology, nt: NodeTemplate): void
       findings.add('TOSCA-REQUIREMENT-TARGET', targetNode, `requirement ${rname} of ${nt.name}: no node template named ${target}`, path);
       return;
     }
-    if (!types.lookup(tn.type)) return;
+    if (!types.lookup(tn.type) || types.kind(tn.type) !== 'node' || !types.isComplete(tn.type)) return;
     if (rdef.node && types.lookup(rdef.node) && !types.derivesFrom(tn.type, rdef.node)) {
       findings.add('TOSCA-REQUIREMENT-INCOMPATIBLE', targetNode, `requirement ${rname} of ${nt.name} needs a ${rdef.node}, but ${target} is a ${tn.type}`, path);
       return;

@@ -123,8 +123,12 @@ function parseBytes(bytes: Buffer, limits: Limits): LoadedYaml {
       }
       parsed = retry;
     } else {
+      const lines = new Set<number>();
       for (const e of parsed.doc.errors) {
         const at = parsed.lc.linePos(e.pos[0]);
+        // one error per line: the parser's follow-up complaints about the same spot add nothing
+        if (lines.has(at.line)) continue;
+        lines.add(at.line);
         findings.push({ rule: 'TOSCA-YAML-SYNTAX', severity: 'error', message: e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''), line: at.line, column: at.col });
       }
       return { findings };
