@@ -32,14 +32,19 @@ export class DatabaseBlobStore implements BlobStore {
     let size = 0;
     let pending: Buffer[] = [];
     let pendingBytes = 0;
-    const flush = async () => {
-      if (!pendingBytes) return;
-      const data = Buffer.concat(pending, pendingBytes);
-      pending = [];
-      pendingBytes = 0;
-      await this.exec('INSERT INTO blob_chunks (key, seq, data) VALUES (:key, :seq, :data)', { key: staging, seq: seq++, data });
-      // A long upload stays fresh, so the staging sweep only ever removes abandoned writes.
-      await this.exec('UPDATE blob_objects SET mtime = now() WHERE key = :key', { key: staging });
+    // Every row but the last holds exactly CHUNK bytes: read() finds byte N in row floor(N / CHUNK).
+    // (A write larger than CHUNK used to land in one oversized row, and ranged reads then missed.)
+    const flush = async (final: boolean) => {
+      while (pendingBytes >= CHUNK || (final && pendingBytes > 0)) {
+        const all = Buffer.concat(pending, pendingBytes);
+        const data = all.subarray(0, Math.min(CHUNK, all.length));
+        const rest = all.subarray(data.length);
+        pending = rest.length ? [rest] : [];
+        pendingBytes = rest.length;
+        await this.exec('INSERT INTO blob_chunks (key, seq, data) VALUES (:key, :seq, :data)', { key: staging, seq: seq++, data });
+        // A long upload stays fresh, so the staging sweep only ever removes abandoned writes.
+        await this.exec('UPDATE blob_objects SET mtime = now() WHERE key = :key', { key: staging });
+      }
     };
     const stream = new Writable({
       highWaterMark: CHUNK,
@@ -47,11 +52,11 @@ export class DatabaseBlobStore implements BlobStore {
         pending.push(chunk);
         pendingBytes += chunk.length;
         size += chunk.length;
-        if (pendingBytes >= CHUNK) flush().then(() => cb(), cb);
+        if (pendingBytes >= CHUNK) flush(false).then(() => cb(), cb);
         else cb();
       },
       final(cb) {
-        flush().then(() => cb(), cb);
+        flush(true).then(() => cb(), cb);
       },
     });
     const finished = new Promise<void>((resolve, reject) => {
