@@ -88,3 +88,23 @@ export async function startTestDepot(file: Record<string, unknown> = {}, opts: {
     },
   };
 }
+
+/**
+ * A migrated database without a service (for storage-level tests): the test PostgreSQL database
+ * when DEPOT_TEST_DATABASE_URL is set, else a fresh embedded PGlite copied from the template.
+ */
+export async function openTestDatabase(): Promise<import('../../src/db/database').Database> {
+  const url = testDatabaseUrl();
+  if (url) {
+    const db = await openDatabase({ url, dataDir: os.tmpdir() });
+    await migrate(db.sequelize, { embedded: false });
+    return db;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-db-'));
+  fs.cpSync(path.join(await embeddedTemplate(), 'pg'), path.join(dir, 'pg'), { recursive: true });
+  const db = await openDatabase({ dataDir: dir });
+  return { ...db, close: async () => { await db.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+
+/** The embedded template's data directory (initialised once per test run), for child-process tests. */
+export { embeddedTemplate };
