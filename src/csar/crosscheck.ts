@@ -42,6 +42,9 @@ export interface SoftwareImageRef {
   checksum?: { algorithm: string; hash: string };
   /** Package-relative path of the image file; absent or a URI for external images. */
   imagePath?: string;
+  /** Where the VNFD declares the image; findings point there when given. */
+  file?: string;
+  line?: number;
 }
 
 /** The VNFD's sw_image_data checksum must match the file it describes (Tacker stores it unchecked). */
@@ -51,25 +54,26 @@ export function checkSoftwareImages(images: readonly SoftwareImageRef[], digests
   for (const img of images) {
     if (!img.imagePath || isExternalSource(img.imagePath)) continue;
     const name = img.imagePath.replace(/^\.\//, '');
+    const at = img.file ? { file: img.file, line: img.line, path: img.id } : { file: name, path: img.id };
     if (!present.has(name)) {
-      out.push(finding('CSAR-IMAGE-MISSING', 'error', `software image ${img.id}: file ${img.imagePath} is not in the package`, { file: name, path: img.id }));
+      out.push(finding('CSAR-IMAGE-MISSING', 'error', `software image ${img.id}: file ${img.imagePath} is not in the package`, at));
       continue;
     }
     if (!img.checksum) continue;
     const algorithm = normaliseAlgorithm(img.checksum.algorithm);
     if (!algorithm) {
-      out.push(finding('CSAR-IMAGE-CHECKSUM', 'error', `software image ${img.id}: unsupported checksum algorithm "${img.checksum.algorithm}"`, { file: name, path: img.id }));
+      out.push(finding('CSAR-IMAGE-CHECKSUM', 'error', `software image ${img.id}: unsupported checksum algorithm "${img.checksum.algorithm}"`, at));
       continue;
     }
     const syntax = checkHashSyntax(algorithm, img.checksum.hash);
     const actual = digests.get(name)?.[algorithm];
     if (!syntax.ok) {
-      out.push(finding('CSAR-IMAGE-CHECKSUM', 'error', `software image ${img.id}: ${syntax.reason}`, { file: name, path: img.id }));
+      out.push(finding('CSAR-IMAGE-CHECKSUM', 'error', `software image ${img.id}: ${syntax.reason}`, at));
     } else if (actual === undefined) {
       // The inspection only computes algorithms somebody asked for; say so rather than guess.
-      out.push(finding('CSAR-IMAGE-CHECKSUM', 'error', `software image ${img.id}: no ${algorithm.toUpperCase()} digest was computed for ${name}; pass it in InspectOptions.extraAlgorithms`, { file: name, path: img.id }));
+      out.push(finding('CSAR-IMAGE-CHECKSUM', 'error', `software image ${img.id}: no ${algorithm.toUpperCase()} digest was computed for ${name}; pass it in InspectOptions.extraAlgorithms`, at));
     } else if (actual !== syntax.hash) {
-      out.push(finding('CSAR-IMAGE-CHECKSUM', 'error', `software image ${img.id}: ${algorithm.toUpperCase()} of ${name} is ${actual}, but sw_image_data declares ${syntax.hash}`, { file: name, path: img.id }));
+      out.push(finding('CSAR-IMAGE-CHECKSUM', 'error', `software image ${img.id}: ${algorithm.toUpperCase()} of ${name} is ${actual}, but sw_image_data declares ${syntax.hash}`, at));
     }
   }
   return out;

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { checkSoftwareImages, crossCheckManifest, parseManifest, type CsarDigests, type CsarEntry } from '../../src/csar';
+import type { SoftwareImageFacts, VnfdFacts } from '../../src/tosca';
+import type { SoftwareImageRef, VnfdIdentity } from '../../src/csar';
 import { sha256 } from '../helpers/csar-builder';
+
+// Contract with the TOSCA validator: its facts must be accepted as they are.
+export const vnfdFactsFit: (f: VnfdFacts) => VnfdIdentity = (f) => f;
+export const imageFactsFit: (i: SoftwareImageFacts) => SoftwareImageRef = (i) => i;
 
 const MANIFEST = `metadata:
   vnf_provider_id: Company
@@ -55,7 +61,7 @@ describe('csar cross-checks', () => {
     it('reports a missing image file and a wrong checksum', () => {
       const out = checkSoftwareImages(
         [
-          { id: 'VDU1', imagePath: 'Files/images/gone.img' },
+          { id: 'VDU1', imagePath: 'Files/images/gone.img', file: 'Definitions/vnfd.yaml', line: 42 },
           { id: 'VDU2', imagePath: img, checksum: { algorithm: 'sha-256', hash: sha256('xyz') } },
           { id: 'VDU3', imagePath: img, checksum: { algorithm: 'sha-512', hash: 'a'.repeat(128) } },
         ],
@@ -68,6 +74,8 @@ describe('csar cross-checks', () => {
         ['CSAR-IMAGE-CHECKSUM', 'VDU3'],
       ]);
       assert.match(out[2].message, /extraAlgorithms/);
+      assert.deepEqual([out[0].file, out[0].line], ['Definitions/vnfd.yaml', 42]);
+      assert.equal(out[1].file, img);
     });
   });
 });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { hasErrors, type Finding } from '../../src/common/findings';
-import { inspectCsar, type CsarInspection } from '../../src/csar';
+import { checkSoftwareImages, crossCheckManifest, csarFiles, inspectCsar, openCsar, type CsarInspection } from '../../src/csar';
+import { validateVnfd } from '../../src/tosca';
 import { buildCsar, cleanupCsars, readFolder, sha256 } from '../helpers/csar-builder';
 import { sharedDirOrSkip } from '../helpers/shared';
 
@@ -95,5 +96,30 @@ describe('csar samples (shared/csar-samples, EXPECTED.md)', () => {
       const r = await inspectCsar(await buildCsar(files));
       for (const [name, content] of Object.entries(files)) assert.equal(r.digests.get(name)?.sha256, sha256(content), name);
     });
+  });
+
+  describe('with the VNFD facts of src/tosca (the onboarding chain)', () => {
+    async function chain(ctx: Mocha.Context, folder: string): Promise<Finding[]> {
+      const zip = await buildCsar(readFolder(path.join(sharedDirOrSkip(ctx), 'csar-samples', folder)));
+      // sw_image_data checksums in these samples are SHA-512 while the manifests ask for SHA-256.
+      const r = await inspectCsar(zip, { extraAlgorithms: ['sha512'] });
+      const csar = await openCsar(zip);
+      try {
+        const { facts } = await validateVnfd(csarFiles(csar), r.entryDefinitions as string);
+        return [...checkSoftwareImages(facts.softwareImages, r.digests, r.entries), ...(r.manifest ? crossCheckManifest(r.manifest, facts) : [])];
+      } finally {
+        await csar.close();
+      }
+    }
+
+    it('tacker/getting_started_minimal: the VNFD sw_image artifact file is missing', async function () {
+      has(await chain(this, 'tacker/getting_started_minimal'), 'CSAR-IMAGE-MISSING', 'error', { file: 'Definitions/sample_vnfd_df_simple.yaml', path: 'VDU1' });
+    });
+
+    for (const s of ['getting_started_minimal', 'vnfpkgm2_meta_and_manifest', 'vnfpkgm3_single_yaml_no_meta']) {
+      it(`tacker-restored/${s}: image present and its sw_image_data checksum matches`, async function () {
+        assert.deepEqual(await chain(this, `tacker-restored/${s}`), []);
+      });
+    }
   });
 });
