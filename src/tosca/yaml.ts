@@ -106,6 +106,12 @@ function parseBytes(bytes: Buffer, limits: Limits): LoadedYaml {
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
+  // The YAML parser recurses per nesting level; refuse absurd nesting before it can exhaust the stack.
+  const deep = nestingBeyond(text, limits.maxDepth * 2 + 8);
+  if (deep) {
+    findings.push({ rule: 'TOSCA-DEPTH-LIMIT', severity: 'error', message: `nesting deeper than ${limits.maxDepth} levels`, line: deep.line, column: deep.column });
+    return { findings };
+  }
   let parsed = parseText(text);
   if ('crash' in parsed) {
     findings.push({ rule: 'TOSCA-DEPTH-LIMIT', severity: 'error', message: `YAML nesting too deep to parse (${parsed.crash})`, line: 1, column: 1 });
@@ -145,6 +151,40 @@ function parseBytes(bytes: Buffer, limits: Limits): LoadedYaml {
     return { findings };
   }
   return { root, findings };
+}
+
+/**
+ * Cheap upper bound of the nesting depth (flow brackets plus block indentation levels); returns the first
+ * place where it exceeds `bound`. Quotes and comments are skipped roughly: it only guards the parser.
+ */
+function nestingBeyond(text: string, bound: number): { line: number; column: number } | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  let line = 1;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    let col = 0;
+    while (i < n && (text[i] === ' ' || text[i] === '-' && (text[i + 1] === ' ' || text[i + 1] === '\n'))) { i++; col++; }
+    if (flow === 0 && i < n && text[i] !== '\n' && text[i] !== '#') {
+      while (indents.length && indents[indents.length - 1] >= col) indents.pop();
+      indents.push(col);
+    }
+    let quote = '';
+    for (; i < n && text[i] !== '\n'; i++, col++) {
+      const ch = text[i];
+      if (quote) { if (ch === quote) quote = ''; continue; }
+      if (ch === '#' && (col === 0 || text[i - 1] === ' ')) { while (i < n && text[i] !== '\n') i++; break; }
+      if (ch === '"' || ch === "'") quote = ch;
+      else if (ch === '[' || ch === '{') {
+        if (++flow + indents.length > bound) return { line, column: col + 1 };
+      } else if ((ch === ']' || ch === '}') && flow > 0) flow--;
+    }
+    if (flow + indents.length > bound) return { line, column: 1 };
+    i++;
+    line++;
+  }
+  return undefined;
 }
 
 function parseText(text: string): { doc: Document.Parsed; lc: LineCounter } | { crash: string } {
