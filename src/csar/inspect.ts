@@ -34,6 +34,12 @@ export interface InspectOptions {
   maxTextBytes?: number;
   /** Where a deflated inner CSAR of a security option 2 package is unpacked; default os.tmpdir(). */
   tempDir?: string;
+  /**
+   * Keep the inspected CSAR open and return it as `archive` (the inner CSAR for option 2), so the
+   * VNFD can be read through csarFiles() without opening the upload again. The caller must
+   * `await result.archive.close()`.
+   */
+  keepOpen?: boolean;
 }
 
 /** The outer ZIP of a security option 2 package: the CSAR and its detached CMS signature. */
@@ -57,6 +63,8 @@ export interface CsarInspection {
   digests: Map<string, CsarDigests>;
   /** Manifest / TOSCA.meta sources that are URIs: recorded with their digests, not fetched. */
   externalArtifacts: DigestEntry[];
+  /** Only with `keepOpen`: the inspected CSAR, still open; closing it releases everything. */
+  archive?: CsarArchive;
 }
 
 const DEFAULT_MAX_TEXT = 16 * 1024 * 1024;
@@ -67,13 +75,21 @@ const YAML_FILE = /\.ya?ml$/i;
  * yields findings; the promise rejects only for I/O failures or an error thrown by `onEntry`.
  */
 export async function inspectCsar(path: string, opts: InspectOptions = {}): Promise<CsarInspection> {
-  const archive = await openCsar(path, opts.limits);
+  const cleanup: (() => Promise<void>)[] = [];
+  const release = async () => {
+    for (const step of cleanup.splice(0).reverse()) await step();
+  };
   try {
-    const signed = archive.fatal ? undefined : detectOption2(archive);
-    if (!signed) return await inspectArchive(archive, opts, 'OPTION_1');
-    return await inspectInner(archive, signed, opts);
-  } finally {
-    await archive.close();
+    const outer = await openCsar(path, opts.limits);
+    cleanup.push(() => outer.close());
+    const signed = outer.fatal ? undefined : detectOption2(outer);
+    const { result, archive } = signed ? await inspectInner(outer, signed, opts, cleanup) : { result: await inspectArchive(outer, opts, 'OPTION_1'), archive: outer };
+    if (opts.keepOpen && archive) result.archive = { ...archive, close: release };
+    else await release();
+    return result;
+  } catch (err) {
+    await release();
+    throw err;
   }
 }
 
@@ -91,40 +107,36 @@ function detectOption2(archive: CsarArchive): SignedPackage | undefined {
   return { csar: csars[0], signature: cms[0], certificate: certs[0] };
 }
 
-async function inspectInner(outer: CsarArchive, signed: SignedPackage, opts: InspectOptions): Promise<CsarInspection> {
+async function inspectInner(
+  outer: CsarArchive,
+  signed: SignedPackage,
+  opts: InspectOptions,
+  cleanup: (() => Promise<void>)[],
+): Promise<{ result: CsarInspection; archive?: CsarArchive }> {
   // Unsafe outer entries were dropped before option 2 was recognised; their findings must survive.
   const withOuter = (r: CsarInspection): CsarInspection => ({ ...r, findings: [...outer.findings, ...r.findings], signedPackage: signed });
   const entry = outer.getEntry(signed.csar) as CsarEntry;
   if (entry.dataOffset !== undefined) {
     // A stored inner CSAR is read in place, so its own stored entries keep absolute offsets.
     const inner = await openCsar(outer.path, opts.limits, { slice: { start: entry.dataOffset, length: entry.size } });
-    try {
-      return withOuter(await inspectArchive(inner, opts, 'OPTION_2'));
-    } finally {
-      await inner.close();
-    }
+    cleanup.push(() => inner.close());
+    return { result: withOuter(await inspectArchive(inner, opts, 'OPTION_2')), archive: inner };
   }
   const dir = await fs.promises.mkdtemp(nodePath.join(opts.tempDir ?? os.tmpdir(), 'depot-csar-'));
+  cleanup.push(() => fs.promises.rm(dir, { recursive: true, force: true }));
+  const file = nodePath.join(dir, 'inner.csar');
   try {
-    const file = nodePath.join(dir, 'inner.csar');
-    try {
-      await pipeline(await outer.openEntry(signed.csar), fs.createWriteStream(file));
-    } catch (err) {
-      if (!(err instanceof CsarError)) throw err;
-      return { ...emptyInspection('OPTION_2'), findings: [...outer.findings, finding(err.rule, 'error', err.message, { file: signed.csar })], signedPackage: signed };
-    }
-    const inner = await openCsar(file, opts.limits);
-    try {
-      const result = await inspectArchive(inner, opts, 'OPTION_2');
-      // Offsets into a temporary copy are useless to the caller.
-      for (const e of result.entries) delete e.dataOffset;
-      return withOuter(result);
-    } finally {
-      await inner.close();
-    }
-  } finally {
-    await fs.promises.rm(dir, { recursive: true, force: true });
+    await pipeline(await outer.openEntry(signed.csar), fs.createWriteStream(file));
+  } catch (err) {
+    if (!(err instanceof CsarError)) throw err;
+    return { result: { ...emptyInspection('OPTION_2'), findings: [...outer.findings, finding(err.rule, 'error', err.message, { file: signed.csar })], signedPackage: signed } };
   }
+  const inner = await openCsar(file, opts.limits);
+  cleanup.push(() => inner.close());
+  const result = await inspectArchive(inner, opts, 'OPTION_2');
+  // Offsets into a temporary copy are useless to the caller.
+  for (const e of result.entries) delete e.dataOffset;
+  return { result: withOuter(result), archive: inner };
 }
 
 function emptyInspection(option: PackageSecurityOption): CsarInspection {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { buffer } from 'node:stream/consumers';
 import type { Finding } from '../../src/common/findings';
-import { csarFiles, inspectCsar, openCsar, type CsarEntry } from '../../src/csar';
+import { csarFiles, inspectCsar, openCsar, type CsarArchive, type CsarEntry } from '../../src/csar';
 import { buildCsar, buildZip, cleanupCsars, DEFAULT_METADATA, manifestText, patchField, sha256 } from '../helpers/csar-builder';
 
 const META = [
@@ -257,7 +258,13 @@ describe('csar inspection', () => {
       it(`inspects the inner CSAR when it is ${storedInner ? 'stored (read in place)' : 'deflated (unpacked to a temp file)'}`, async () => {
         const inner = await buildZip(FILES, { manifest: MF, compress: false });
         const outerPath = await buildCsar({ 'vnf.csar': inner, 'vnf.cms': 'signature', 'vnf.cert': 'cert' }, { compress: !storedInner });
-        const r = await inspectCsar(outerPath);
+        const tempDir = await fs.promises.mkdtemp(`${os.tmpdir()}/depot-csar-keep-`);
+        const r = await inspectCsar(outerPath, { keepOpen: true, tempDir });
+        const files = csarFiles(r.archive as CsarArchive);
+        assert.equal((await files.read('Definitions/vnfd.yaml')).toString(), FILES['Definitions/vnfd.yaml']);
+        await r.archive?.close();
+        assert.deepEqual(await fs.promises.readdir(tempDir), [], 'temporary copy removed on close');
+        await fs.promises.rm(tempDir, { recursive: true });
         assert.equal(r.packageSecurityOption, 'OPTION_2');
         assert.deepEqual(r.signedPackage, { csar: 'vnf.csar', signature: 'vnf.cms', certificate: 'vnf.cert' });
         assert.deepEqual(r.findings, []);
