@@ -167,7 +167,7 @@ export class ArtifactEngine {
 
   // ── create ───────────────────────────────────────────────────────────────────────────────────
 
-  async create(p: Principal, typeName: string, body: unknown, opts: { system?: Record<string, unknown> } = {}): Promise<ArtifactRecord> {
+  async create(p: Principal, typeName: string, body: unknown, opts: { system?: Record<string, unknown>; id?: string } = {}): Promise<ArtifactRecord> {
     const type = this.type(typeName);
     if (p.role === 'reader') throw forbidden(`role reader may not create artifacts`);
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON object of field values');
@@ -186,12 +186,12 @@ export class ArtifactEngine {
       if (def.system || isBinary(def) || k === 'status' || k === 'visibility') continue;
       values[k] = k in input ? input[k] : structuredClone(def.default ?? (def.kind === 'list' ? [] : def.kind === 'dict' ? {} : null));
     }
-    const version = this.version(values.version ?? '0.0.0');
+    const version = this.version(values.version ?? '0.0.0', type);
     values.version = version.normalized;
     const problem = this.validator(type).check(values);
     if (problem) throw badRequest(problem);
 
-    const id = randomUUID();
+    const id = opts.id ?? randomUUID();
     const now = new Date();
     const record: ArtifactRecord = {
       id, type_name: type.name, owner: p.project, name: values.name as string, version: version.normalized, status: 'drafted', visibility: 'private',
@@ -218,9 +218,9 @@ export class ArtifactEngine {
     return this.get(p, type.name, id);
   }
 
-  private version(v: unknown) {
+  version(v: unknown, type: ArtifactTypeDef) {
     try {
-      return parseVersion(v);
+      return parseVersion(v, type.versionBuildSignificant);
     } catch (e) {
       throw badRequest(`field 'version': ${(e as VersionError).message}`);
     }
@@ -411,7 +411,7 @@ export class ArtifactEngine {
           }
         }
       }
-      const version = this.version(doc.version);
+      const version = this.version(doc.version, type);
       doc.version = version.normalized;
       const problem = this.validator(type).check(doc);
       if (problem) throw badRequest(problem);
@@ -531,7 +531,7 @@ export class ArtifactEngine {
    */
   async upload(
     p: Principal, typeName: string, id: string, field: string, path: string | undefined, body: Readable,
-    opts: { contentType?: string; contentLength?: number; ifMatch?: string; system?: boolean } = {},
+    opts: { contentType?: string; contentLength?: number; ifMatch?: string; system?: boolean; hooks?: boolean } = {},
   ): Promise<ArtifactRecord> {
     const type = this.type(typeName);
     const def = this.binaryField(type, field, path);
@@ -582,7 +582,7 @@ export class ArtifactEngine {
     };
     let lastBeat = Date.now();
     try {
-      await this.runHooks(type, { event: 'pre_upload', principal: p, artifact: reservation.artifact, field, path });
+      if (opts.hooks !== false) await this.runHooks(type, { event: 'pre_upload', principal: p, artifact: reservation.artifact, field, path });
       const staged = await store.stage(body, {
         limit: reservation.reserve,
         algorithms: def.digests ?? [],
@@ -620,7 +620,7 @@ export class ArtifactEngine {
       throw err;
     }
     const updated = await this.get(p, type.name, id);
-    await this.runHooks(type, { event: 'post_upload', principal: p, artifact: updated, field, path }).catch((e) => this.log.warn({ err: e }, 'post_upload hook failed'));
+    if (opts.hooks !== false) await this.runHooks(type, { event: 'post_upload', principal: p, artifact: updated, field, path }).catch((e) => this.log.warn({ err: e }, 'post_upload hook failed'));
     return updated;
   }
 

@@ -6,7 +6,8 @@ import type { DigestAlgorithm } from '../storage/content-store';
  * whitelist, write permissions, activation requirements). Modelled on Glare's field wrappers.
  */
 export type ScalarKind = 'string' | 'integer' | 'float' | 'boolean' | 'datetime' | 'version' | 'link';
-export type FieldKind = ScalarKind | 'list' | 'dict' | 'blob' | 'folder';
+/** `json`: any JSON value (structured data such as SOL005 softwareImages), not filterable in SQL. */
+export type FieldKind = ScalarKind | 'list' | 'dict' | 'json' | 'blob' | 'folder';
 export type FilterOp = 'eq' | 'neq' | 'in' | 'gt' | 'gte' | 'lt' | 'lte' | 'like';
 
 export interface FieldDef {
@@ -51,6 +52,7 @@ export const DEFAULT_OPS: Record<FieldKind, FilterOp[]> = {
   link: ['eq', 'neq'],
   list: [],
   dict: [],
+  json: [],
   blob: [],
   folder: [],
 };

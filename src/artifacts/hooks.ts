@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Finding } from '../common/findings';
 import type { HookConfig } from '../config';
 import type { Hook, HookContext, HookEvent } from './types';
+import { HttpError } from '../http/problem';
 
 /**
  * Operator hooks from the config file (ARCHITECTURE §6). A command hook gets the event as JSON on
@@ -79,6 +80,8 @@ export class HookChain {
       try {
         all.push(...((await hook(ctx)) ?? []));
       } catch (e: any) {
+        // A hook that answers with an HTTP error (e.g. 403) means exactly that, not a finding.
+        if (e instanceof HttpError) throw e;
         all.push({ rule: 'HOOK-FAILED', severity: 'error', message: `hook failed: ${e?.message ?? e}` });
       }
     }

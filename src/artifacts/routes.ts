@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { readJson, rejectBody } from '../http/body';
-import { badRequest, forbidden } from '../http/problem';
+import { badRequest, forbidden, notFound } from '../http/problem';
 import { sendContent } from '../http/range';
 import type { ArtifactEngine } from './engine';
 import { etagOf } from './engine';
@@ -66,8 +66,10 @@ export function artifactRoutes(engine: ArtifactEngine): Router {
   r.get('/artifacts/:type/:id', async (ctx) => {
     rejectBody(ctx);
     if (ctx.params.type === 'all') {
-      const [row] = (await engine.list(principal(ctx), 'all', new URLSearchParams({ id: ctx.params.id, limit: '1' }))).artifacts;
-      if (!row) throw badRequest(`no artifact with id ${ctx.params.id}`);
+      // An unknown (or malformed) id is 404 like on every other type, not 400.
+      const valid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(ctx.params.id);
+      const [row] = valid ? (await engine.list(principal(ctx), 'all', new URLSearchParams({ id: ctx.params.id, limit: '1' }))).artifacts : [];
+      if (!row) throw notFound(`no artifact with id ${ctx.params.id}`);
       return show(ctx, row);
     }
     await show(ctx, await engine.get(principal(ctx), ctx.params.type, ctx.params.id));

@@ -45,6 +45,8 @@ function valueSchema(def: FieldDef): Record<string, unknown> {
       return { type: 'array', items: ELEMENT[def.element ?? 'string'], maxItems: def.maxItems ?? 255, uniqueItems: true };
     case 'dict':
       return { type: 'object', additionalProperties: ELEMENT[def.element ?? 'string'], maxProperties: def.maxProperties ?? 255, propertyNames: { minLength: 1, maxLength: 255 } };
+    case 'json':
+      return {};
     case 'blob':
       return { ...BLOB_SCHEMA, type: ['object', 'null'] };
     case 'folder':
@@ -55,7 +57,7 @@ function valueSchema(def: FieldDef): Record<string, unknown> {
 /** The published schema of one field: the value schema plus Glare-style descriptive keywords. */
 function fieldSchema(name: string, def: FieldDef): Record<string, unknown> {
   const s: Record<string, unknown> = valueSchema(def);
-  if (def.nullable !== false && !isBinary(def) && def.kind !== 'list' && def.kind !== 'dict' && name !== 'name') {
+  if (def.nullable !== false && !isBinary(def) && def.kind !== 'json' && def.kind !== 'list' && def.kind !== 'dict' && name !== 'name') {
     s.type = [s.type as string, 'null'];
     if (s.enum) s.enum = [...(s.enum as unknown[]), null];
   }

@@ -35,6 +35,11 @@ export interface HookContext {
   path?: string;
   /** Where the uploaded content can be read, when the event has some (e.g. an unpacked package). */
   dir?: string;
+  /** The uploaded content's files (read-only, e.g. straight from a CSAR) and its entry file. */
+  files?: import('../tosca').PackageFiles;
+  entry?: string;
+  /** Built-in hooks leave what they extracted here (e.g. `vnfd`: the VNFD facts). */
+  results?: Record<string, unknown>;
 }
 
 /** A hook accepts by returning nothing or findings without errors; error findings reject. */
@@ -53,6 +58,8 @@ export interface ArtifactTypeDef {
   defaultStore?: string;
   defaultMaxBlobSize?: number;
   hooks?: Partial<Record<HookEvent, Hook[]>>;
+  /** Build metadata of `version` distinguishes artifacts (see version.ts). */
+  versionBuildSignificant?: boolean;
   /**
    * Types whose blobs are written by Depot itself (e.g. a VNF package's folder is filled by
    * onboarding) declare those fields system; the generic upload route refuses them.

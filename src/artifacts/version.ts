@@ -16,7 +16,11 @@ export class VersionError extends Error {}
 
 const pad = (n: string) => n.padStart(10, '0');
 
-export function parseVersion(input: unknown): ParsedVersion {
+/**
+ * `buildSignificant`: for types whose build metadata is a real discriminator (a VNF package's
+ * descriptor version), it becomes a secondary sort key and part of uniqueness.
+ */
+export function parseVersion(input: unknown, buildSignificant = false): ParsedVersion {
   const text = typeof input === 'number' ? String(input) : input;
   if (typeof text !== 'string' || text.length > 255) throw new VersionError(`invalid version ${JSON.stringify(input)}: expected a semantic version such as 1.2.3`);
   const m = RE.exec(text.trim());
@@ -35,7 +39,8 @@ export function parseVersion(input: unknown): ParsedVersion {
   const normalized = `${nums.join('.')}${pre ? `-${pre}` : ''}${build ? `+${build}` : ''}`;
   // Numeric identifiers sort below alphanumeric ones: digits (0x30..) come before the "~" prefix.
   const preKey = preIds.map((id) => (/^\d+$/.test(id) ? pad(id) : `~${id}`)).join('.');
-  const key = `${nums.map(pad).join('.')}${pre ? `-${preKey}` : '~'}`;
+  const buildKey = buildSignificant && build ? `+${build.split('.').map((id) => (/^\d+$/.test(id) ? pad(String(Number(id))) : `~${id}`)).join('.')}` : '';
+  const key = `${nums.map(pad).join('.')}${pre ? `-${preKey}` : '~'}${buildKey}`;
   return { normalized, key };
 }
 

@@ -39,6 +39,11 @@ export interface BlobStore {
   list(): AsyncIterable<ObjectInfo>;
   /** Removes staged writes older than `olderThanMs` (left behind by a crash); returns how many. */
   sweepStaging(olderThanMs: number): Promise<number>;
+  /**
+   * A local file holding the object's bytes, when the driver has one: readers that need random
+   * access (the zip index of a CSAR) then work in place instead of on a temporary copy.
+   */
+  localPath?(key: string): string | undefined;
   /** Cheap reachability probe for /readyz. */
   ping(): Promise<void>;
 }

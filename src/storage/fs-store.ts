@@ -121,6 +121,10 @@ export class FsBlobStore implements BlobStore {
     return n;
   }
 
+  localPath(key: string): string {
+    return this.pathOf(key);
+  }
+
   async ping(): Promise<void> {
     await fsp.access(this.objects, fs.constants.W_OK);
   }

@@ -1,2 +1,46 @@
-// VNF package type: registered by src/types/vnf-package (issue 3).
-export {};
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { JobQueue } from '../../jobs/queue';
+import { registerExtension } from '../../service';
+import { OnboardingService } from './onboarding';
+import { vnfPackageRoutes } from './routes';
+import { vnfPackagesType } from './type';
+
+/**
+ * VNF packages plug into the service here: the artifact type, the SOL005 routers, the durable
+ * onboarding jobs and the recovery of uploads interrupted by a crash.
+ */
+registerExtension({
+  setup({ engine, config, log, db }) {
+    engine.types.register(vnfPackagesType);
+    const queue = new JobQueue(engine.sequelize, log, {
+      workers: config.onboarding.workers,
+      leaseSeconds: config.onboarding.jobLeaseSeconds,
+      maxAttempts: config.onboarding.maxAttempts,
+    });
+    const onboarding = new OnboardingService(engine, queue, config, log);
+    queue.register('vnf_package.onboard', { run: (job) => onboarding.process(job), onGiveUp: (job, reason) => onboarding.giveUp(job, reason) });
+    queue.register('vnf_package.fetch', { run: (job) => onboarding.runFetch(job), onGiveUp: (job, reason) => onboarding.giveUp(job, reason) });
+    // Paging markers are signed; the key persists so markers survive a restart.
+    const secretFile = path.join(config.dataDir, 'marker.key');
+    if (!fs.existsSync(secretFile)) fs.writeFileSync(secretFile, randomBytes(32), { mode: 0o600 });
+    const secret = fs.readFileSync(secretFile);
+    let timer: NodeJS.Timeout | undefined;
+    return {
+      routers: [vnfPackageRoutes(engine, onboarding, secret)],
+      start() {
+        queue.start();
+        const recover = (stale: number) => onboarding.recoverInterruptedUploads(stale).catch((err) => log.error({ err }, 'upload recovery failed'));
+        // Embedded PGlite belongs to this process alone: an UPLOADING package at start is from a dead run.
+        void recover(db.embedded ? 0 : config.uploadStaleSeconds);
+        timer = setInterval(() => recover(config.uploadStaleSeconds), Math.max(config.uploadStaleSeconds * 1000, 1000));
+        timer.unref();
+      },
+      async stop() {
+        if (timer) clearInterval(timer);
+        await queue.stop();
+      },
+    };
+  },
+});

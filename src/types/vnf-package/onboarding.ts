@@ -1,0 +1,462 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as nodePath from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { QueryTypes, Transaction } from 'sequelize';
+import type { Logger } from 'pino';
+import type { ArtifactEngine, BlobRow } from '../../artifacts/engine';
+import type { ArtifactRecord } from '../../artifacts/types';
+import { Finding, formatFinding, hasErrors } from '../../common/findings';
+import type { DepotConfig } from '../../config';
+import { checkSoftwareImages, crossCheckManifest, csarFiles, CsarInspection, inspectCsar, openCsar, parseToscaMeta, TOSCA_META_PATH, normaliseAlgorithm } from '../../csar';
+import type { CsarArchive, CsarEntry, CsarLimits, HashAlgorithm } from '../../csar';
+import { inTransaction } from '../../db/database';
+import type { JobQueue, JobRow } from '../../jobs/queue';
+import { fetchUriToWritable, FetchUriError, redactUri } from '../../net/fetch-uri';
+import type { Principal } from '../../http/auth';
+import { conflict, HttpError, notFound } from '../../http/problem';
+import { validateVnfd, VnfdFacts } from '../../tosca';
+import { VNF_PACKAGES } from './type';
+
+const SYSTEM: Principal = { user: 'depot', project: '*', role: 'admin', isAdmin: true };
+
+export type OnboardingState = 'CREATED' | 'UPLOADING' | 'PROCESSING' | 'ONBOARDED' | 'ERROR';
+
+export interface UploadFromUriRequest {
+  addressInformation: string;
+  userName?: string;
+  password?: string;
+}
+
+const TEXT_TYPES: Record<string, string> = {
+  '.yaml': 'application/yaml', '.yml': 'application/yaml', '.mf': 'text/plain', '.meta': 'text/plain', '.txt': 'text/plain',
+  '.sh': 'text/x-shellscript', '.json': 'application/json', '.xml': 'application/xml', '.cert': 'application/x-pem-file',
+  '.pem': 'application/x-pem-file', '.cms': 'application/cms', '.zip': 'application/zip', '.csar': 'application/zip',
+  '.tar': 'application/x-tar', '.gz': 'application/gzip', '.py': 'text/x-python', '.md': 'text/markdown', '.log': 'text/plain',
+};
+export const contentTypeOf = (path: string) => TEXT_TYPES[nodePath.extname(path).toLowerCase()] ?? 'application/octet-stream';
+
+/** An onboarding failure as SOL005 wants it: a ProblemDetails listing every finding. */
+export function failureDetails(findings: Finding[], instance: string): Record<string, unknown> {
+  const errors = findings.filter((f) => f.severity === 'error');
+  return {
+    type: 'https://depot.invalid/problems/vnf-package-onboarding',
+    title: 'VNF package onboarding failed',
+    status: 422,
+    detail: `${errors.length} error(s)${errors.length ? `; first: ${formatFinding(errors[0])}` : ''}`,
+    instance,
+    findings,
+  };
+}
+
+/**
+ * Onboarding of VNF packages (ARCHITECTURE §5): CREATED → UPLOADING → PROCESSING → ONBOARDED | ERROR.
+ * The upload streams into the store; processing is a durable job that reads the CSAR once (hashing,
+ * storing every file, checking the manifest), validates the VNFD through the post_upload hook chain
+ * and fills VnfPkgInfo in one transaction. State lives in the database row, never in memory.
+ */
+export class OnboardingService {
+  constructor(
+    readonly engine: ArtifactEngine,
+    private readonly queue: JobQueue,
+    private readonly config: DepotConfig,
+    private readonly log: Logger,
+  ) {}
+
+  private get sequelize() {
+    return this.engine.sequelize;
+  }
+
+  private limits(): Partial<CsarLimits> {
+    const o = this.config.onboarding;
+    return { maxEntries: o.maxEntries, maxTotalUncompressedBytes: o.maxUncompressedBytes, maxCompressionRatio: o.maxCompressionRatio };
+  }
+
+  async create(p: Principal, userDefinedData: Record<string, unknown> | undefined): Promise<ArtifactRecord> {
+    const id = crypto.randomUUID();
+    return this.engine.create(p, VNF_PACKAGES, { name: `vnf-package-${id}`, ...(userDefinedData !== undefined && { userDefinedData }) }, {
+      id,
+      system: { onboardingState: 'CREATED', usageState: 'NOT_IN_USE' },
+    });
+  }
+
+  /**
+   * Moves a package from one of `from` to `to` atomically (row lock), or answers 409: this is what
+   * makes two concurrent uploads of one package impossible.
+   */
+  private async transition(p: Principal, id: string, from: OnboardingState[], to: OnboardingState, extra: (t: Transaction, a: ArtifactRecord) => Promise<void> = async () => undefined): Promise<ArtifactRecord> {
+    return inTransaction(this.sequelize, async (t) => {
+      const a = await this.engine.getWritable(p, VNF_PACKAGES, id, t);
+      const state = a.fields.onboardingState as OnboardingState;
+      if (!from.includes(state)) throw conflict(`onboardingState is ${state}; this needs ${from.join(' or ')}`);
+      await this.setFields(t, id, { onboardingState: to });
+      await extra(t, a);
+      return a;
+    });
+  }
+
+  private async setFields(t: Transaction | undefined, id: string, fields: Record<string, unknown>): Promise<void> {
+    await this.sequelize.query(`UPDATE artifacts SET fields = fields || :f::jsonb, revision = revision + 1, updated_at = now() WHERE id = :id`, {
+      replacements: { id, f: JSON.stringify(fields) }, transaction: t,
+    });
+  }
+
+  /** Forgets what an earlier (failed) onboarding extracted, so a retry starts clean. */
+  private async resetContent(t: Transaction, id: string): Promise<void> {
+    await this.sequelize.query(`DELETE FROM blobs WHERE artifact_id = :id AND field = 'content'`, { replacements: { id }, transaction: t });
+    await this.sequelize.query(
+      `UPDATE artifacts SET fields = fields - 'onboardingFailureDetails' - 'onboardingFindings' - 'softwareImages' - 'additionalArtifacts' - 'checksum' - 'descriptor' WHERE id = :id`,
+      { replacements: { id }, transaction: t },
+    );
+  }
+
+  private async fail(id: string, findings: Finding[]): Promise<void> {
+    await inTransaction(this.sequelize, async (t) => {
+      await this.sequelize.query(`DELETE FROM blobs WHERE artifact_id = :id AND field = 'content'`, { replacements: { id }, transaction: t });
+      await this.setFields(t, id, { onboardingState: 'ERROR', onboardingFailureDetails: failureDetails(findings, `/vnfpkgm/v2/vnf_packages/${id}`) });
+    });
+  }
+
+  /** PUT package_content: stream the CSAR into the store, then queue processing. */
+  async upload(p: Principal, id: string, body: Readable, contentLength?: number): Promise<void> {
+    await this.transition(p, id, ['CREATED', 'ERROR'], 'UPLOADING', (t) => this.resetContent(t, id));
+    try {
+      await this.engine.upload(p, VNF_PACKAGES, id, 'package', undefined, body, { contentType: 'application/zip', contentLength, system: true, hooks: false });
+    } catch (err: any) {
+      const message = err instanceof HttpError ? err.detail : `upload failed: ${err?.message ?? err}`;
+      await this.fail(id, [{ rule: 'VNFPKG-UPLOAD-FAILED', severity: 'error', message }]);
+      throw err;
+    }
+    await this.startProcessing(id);
+  }
+
+  private async startProcessing(id: string): Promise<void> {
+    await inTransaction(this.sequelize, async (t) => {
+      await this.setFields(t, id, { onboardingState: 'PROCESSING' });
+      await this.queue.enqueue(t, 'vnf_package.onboard', id);
+    });
+    this.queue.kick();
+  }
+
+  /** POST upload_from_uri: 202 at once; a durable job fetches (SSRF-safe) and then processes. */
+  async uploadFromUri(p: Principal, id: string, req: UploadFromUriRequest): Promise<void> {
+    await this.transition(p, id, ['CREATED', 'ERROR'], 'UPLOADING', async (t) => {
+      await this.resetContent(t, id);
+      await this.queue.enqueue(t, 'vnf_package.fetch', id, { uri: req.addressInformation, userName: req.userName, password: req.password, project: p.project, user: p.user });
+    });
+    this.queue.kick();
+  }
+
+  async runFetch(job: JobRow): Promise<void> {
+    const id = job.artifact_id!;
+    const { uri, userName, password } = job.payload as { uri: string; userName?: string; password?: string };
+    const pass = new PassThrough({ highWaterMark: 1 << 20 });
+    const cfg = this.config.uploadFromUri;
+    const fetching = fetchUriToWritable(uri, pass, {
+      maxBytes: cfg.maxBytes,
+      allow: cfg.allow,
+      maxRedirects: cfg.maxRedirects,
+      totalTimeoutMs: cfg.timeoutSeconds * 1000,
+      auth: userName !== undefined ? { userName, password: password ?? '' } : undefined,
+    });
+    fetching.catch((err) => pass.destroy(err));
+    try {
+      await Promise.all([fetching, this.engine.upload(SYSTEM, VNF_PACKAGES, id, 'package', undefined, pass, { contentType: 'application/zip', system: true, hooks: false })]);
+    } catch (err: any) {
+      const message = err instanceof FetchUriError ? `fetching ${redactUri(uri)} failed (${err.code}): ${err.message}` : err instanceof HttpError ? err.detail : `fetching ${redactUri(uri)} failed: ${err?.message ?? err}`;
+      await this.fail(id, [{ rule: 'VNFPKG-FETCH-FAILED', severity: 'error', message }]);
+      return;
+    }
+    await this.startProcessing(id);
+  }
+
+  /** A job that kept dying (or threw) ends the package in ERROR, never stuck in UPLOADING/PROCESSING. */
+  async giveUp(job: JobRow, reason: string): Promise<void> {
+    if (!job.artifact_id) return;
+    await this.fail(job.artifact_id, [{ rule: 'VNFPKG-PROCESSING-FAILED', severity: 'error', message: reason }]);
+  }
+
+  /**
+   * Packages left UPLOADING by a process that died mid-upload (no live upload blob any more) go to
+   * ERROR, so the vendor can upload again.
+   */
+  async recoverInterruptedUploads(staleSeconds: number): Promise<void> {
+    const rows = await this.sequelize.query<{ id: string }>(
+      `SELECT a.id FROM artifacts a WHERE a.type_name = :type AND a.fields->>'onboardingState' = 'UPLOADING'
+         AND a.updated_at < now() - (:s * interval '1 second')
+         AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.artifact_id = a.id AND b.status = 'saving')
+         AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.artifact_id = a.id AND j.state IN ('queued', 'running'))`,
+      { replacements: { type: VNF_PACKAGES, s: staleSeconds }, type: QueryTypes.SELECT },
+    );
+    for (const r of rows) {
+      this.log.warn({ id: r.id }, 'package upload was interrupted; marking it ERROR');
+      await this.fail(r.id, [{ rule: 'VNFPKG-UPLOAD-INTERRUPTED', severity: 'error', message: 'the upload was interrupted (connection lost or service restarted); upload the package again' }]);
+    }
+  }
+
+  // ── processing ───────────────────────────────────────────────────────────────────────────────
+
+  async process(job: JobRow): Promise<void> {
+    const id = job.artifact_id!;
+    const [row] = await this.sequelize.query<any>(`SELECT * FROM artifacts WHERE id = :id`, { replacements: { id }, type: QueryTypes.SELECT });
+    if (!row || row.fields.onboardingState !== 'PROCESSING') return; // deleted, or a stale duplicate job
+    const artifact = { ...row, shared_with: [] } as ArtifactRecord;
+    const [pkg] = await this.sequelize.query<BlobRow>(`SELECT * FROM blobs WHERE artifact_id = :id AND field = 'package' AND status = 'active'`, { replacements: { id }, type: QueryTypes.SELECT });
+    if (!pkg?.content_key) return this.fail(id, [{ rule: 'VNFPKG-NO-CONTENT', severity: 'error', message: 'the package has no uploaded content' }]);
+    // Files unpacked by an earlier, interrupted attempt are replaced.
+    await this.sequelize.query(`DELETE FROM blobs WHERE artifact_id = :id AND field = 'content'`, { replacements: { id } });
+
+    const store = this.engine.stores.get(pkg.store);
+    let local = store.driver.localPath?.(pkg.content_key);
+    let temp: string | undefined;
+    if (!local) {
+      // Random access (the zip central directory) needs a file: copy from stores that are not local.
+      temp = await fs.promises.mkdtemp(nodePath.join(os.tmpdir(), 'depot-onboard-'));
+      local = nodePath.join(temp, 'package.csar');
+      await pipeline(await store.driver.read(pkg.content_key), fs.createWriteStream(local));
+    }
+    const hookConfigs = this.config.types[VNF_PACKAGES]?.hooks ?? [];
+    let dir: string | undefined;
+    if (hookConfigs.some((h) => h.event === 'post_upload' && h.command)) {
+      temp ??= await fs.promises.mkdtemp(nodePath.join(os.tmpdir(), 'depot-onboard-'));
+      dir = nodePath.join(temp, 'package');
+    }
+    try {
+      const result = await this.examine(id, artifact, local, { key: pkg.content_key, store: pkg.store, offsetsUsable: !temp || local !== nodePath.join(temp, 'package.csar') }, dir);
+      if (hasErrors(result.findings)) return await this.fail(id, result.findings);
+      await this.complete(id, artifact, pkg, result);
+    } finally {
+      if (temp) await fs.promises.rm(temp, { recursive: true, force: true });
+    }
+  }
+
+  /** Reads the CSAR once: structure, manifest, hashes, storing every file; then the VNFD hooks. */
+  private async examine(id: string, artifact: ArtifactRecord, path: string, pkg: { key: string; store: string; offsetsUsable: boolean }, dir?: string) {
+    const strict = this.config.onboarding.policy === 'strict';
+    const limits = this.limits();
+    // A first, cheap look at the VNFD tells which digests its image checksums need, so the single
+    // hashing pass below computes them alongside SHA-256 (no second read of multi-GiB images).
+    const extraAlgorithms = await this.imageAlgorithms(path, limits);
+    const store = this.engine.stores.get(pkg.store);
+    const entryTypes = new Map<string, string>();
+    const inspection: CsarInspection = await inspectCsar(path, {
+      limits,
+      strict,
+      extraAlgorithms,
+      onEntry: async (entry: CsarEntry, stream: Readable) => {
+        const sinks: Promise<unknown>[] = [];
+        if (dir) {
+          const file = nodePath.join(dir, ...entry.name.split('/'));
+          await fs.promises.mkdir(nodePath.dirname(file), { recursive: true });
+          const copy = new PassThrough();
+          stream.pipe(copy);
+          sinks.push(pipeline(copy, fs.createWriteStream(file, { mode: 0o644 })));
+        }
+        if (entry.dataOffset !== undefined && pkg.offsetsUsable) {
+          // Stored entries (VM images, usually) are served from the CSAR itself by offset: no copy.
+          entryTypes.set(entry.name, 'offset');
+          const drain = new PassThrough();
+          stream.pipe(drain);
+          drain.resume();
+          sinks.push(new Promise((resolve, reject) => drain.on('end', resolve).on('error', reject)));
+        } else {
+          const body = new PassThrough({ highWaterMark: 1 << 20 });
+          stream.pipe(body);
+          sinks.push(
+            store.stage(body).then(async (staged) => {
+              await this.engine.locks.with(store.name, staged.key, async (t) => {
+                await staged.commit();
+                const attach = (tx: Transaction) =>
+                  this.engine.attachContent(tx, id, 'content', entry.name, { store: store.name, key: staged.key, size: staged.size, digests: { sha256: staged.key }, contentType: contentTypeOf(entry.name) });
+                if (t) await attach(t);
+                else await inTransaction(this.sequelize, attach);
+              });
+            }),
+          );
+        }
+        stream.on('error', (err) => {
+          for (const s of [stream]) s.unpipe();
+          void err;
+        });
+        await Promise.all(sinks);
+      },
+    });
+    const findings = [...inspection.findings];
+    const results: Record<string, unknown> = {};
+    let facts: VnfdFacts | undefined;
+    if (inspection.entryDefinitions && !inspection.signedPackage) {
+      const archive = await openCsar(path, limits);
+      try {
+        findings.push(...(await this.engine.hooks(this.engine.type(VNF_PACKAGES)).run({ event: 'post_upload', artifact, field: 'package', files: csarFiles(archive), entry: inspection.entryDefinitions, results, dir })));
+      } finally {
+        await archive.close();
+      }
+      facts = results.vnfd as VnfdFacts | undefined;
+    } else if (inspection.signedPackage) {
+      findings.push({ rule: 'VNFPKG-OPTION2-UNSUPPORTED', severity: 'error', message: `security option 2 package (${inspection.signedPackage.csar} + ${inspection.signedPackage.signature}): signature verification is not available yet` });
+    }
+    if (facts) {
+      if (inspection.manifest) findings.push(...crossCheckManifest(inspection.manifest, facts));
+      findings.push(...checkSoftwareImages(facts.softwareImages, inspection.digests, inspection.entries));
+      for (const [k, v] of [['descriptor_id', facts.vnfdId], ['provider', facts.vnfProvider], ['product_name', facts.vnfProductName], ['software_version', facts.vnfSoftwareVersion], ['descriptor_version', facts.vnfdVersion]] as const) {
+        if (!v && !findings.some((f) => f.rule.startsWith('SOL001-VNF'))) findings.push({ rule: 'VNFPKG-VNFD-IDENTITY', severity: 'error', message: `the VNF node has no ${k}`, file: inspection.entryDefinitions });
+      }
+    }
+    return { findings, inspection, facts, entryTypes };
+  }
+
+  private async imageAlgorithms(path: string, limits: Partial<CsarLimits>): Promise<HashAlgorithm[]> {
+    let archive: CsarArchive | undefined;
+    try {
+      archive = await openCsar(path, limits);
+      if (archive.fatal) return [];
+      const entry = await findEntryDefinitions(archive);
+      if (!entry) return [];
+      const { facts } = await validateVnfd(csarFiles(archive), entry);
+      const algos = new Set<HashAlgorithm>();
+      for (const img of facts.softwareImages) {
+        const a = img.checksum && normaliseAlgorithm(img.checksum.algorithm);
+        if (a && a !== 'sha256') algos.add(a);
+      }
+      return [...algos];
+    } catch {
+      return []; // the real pass reports whatever is wrong
+    } finally {
+      await archive?.close();
+    }
+  }
+
+  /** Fills VnfPkgInfo and flips to ONBOARDED in one transaction (or ERROR on a clash). */
+  private async complete(id: string, artifact: ArtifactRecord, pkg: BlobRow, r: Awaited<ReturnType<OnboardingService['examine']>>): Promise<void> {
+    const { inspection, facts } = r;
+    const f = facts!;
+    const digests = inspection.digests;
+    const entryNames = new Set(inspection.entries.map((e) => e.name));
+    const imagePaths = new Set(f.softwareImages.map((i) => i.imagePath?.replace(/^\.\//, '')).filter(Boolean) as string[]);
+    const descriptorFiles = f.descriptorFiles;
+    const manifestPath = inspection.manifest?.path;
+    const excluded = new Set<string>([...descriptorFiles, ...imagePaths, TOSCA_META_PATH, ...(manifestPath ? [manifestPath] : [])]);
+    const setOf = new Map<string, string>();
+    for (const [set, sources] of Object.entries(inspection.manifest?.nonManoArtifactSets ?? {})) for (const s of sources) setOf.set(s.source, set);
+    const declared = inspection.manifest?.entries ?? inspection.meta?.artifacts ?? [];
+    const changeLog = inspection.meta?.keys['ETSI-Entry-Change-Log']?.value;
+    const classify = (p: string) => (p === changeLog || /^ChangeLog/i.test(p) ? 'HISTORY' : /^Tests\//i.test(p) ? 'TESTING' : /^Licenses\//i.test(p) ? 'LICENSE' : undefined);
+    const additionalArtifacts: Record<string, unknown>[] = [];
+    const sources = declared.length ? declared.map((d) => d.source) : [...entryNames];
+    for (const source of sources) {
+      const path = source.replace(/^\.\//, '');
+      if (excluded.has(path) || /\.(cms|cert|sig)$/i.test(path) || additionalArtifacts.some((a) => a.artifactPath === path || a.artifactURI === path)) continue;
+      const entry = declared.find((d) => d.source === source);
+      const external = /^[a-z][a-z0-9+.-]*:\/\//i.test(source);
+      if (!external && !entryNames.has(path)) continue;
+      const algorithm = entry?.algorithm ? entry.algorithm.toUpperCase().replace(/^SHA(\d)/, 'SHA-$1') : 'SHA-256';
+      const hash = entry?.hash ?? digests.get(path)?.sha256;
+      additionalArtifacts.push({
+        ...(external ? { artifactURI: source } : { artifactPath: path }),
+        checksum: { algorithm, hash },
+        isEncrypted: false,
+        ...(setOf.has(source) && { nonManoArtifactSetId: setOf.get(source) }),
+        ...(classify(path) && { artifactClassification: classify(path) }),
+        metadata: { contentType: contentTypeOf(path), ...(entryNames.has(path) && { size: inspection.entries.find((e) => e.name === path)!.size }) },
+      });
+    }
+    const now = new Date().toISOString();
+    const softwareImages = f.softwareImages.map((img) => {
+      const path = img.imagePath?.replace(/^\.\//, '');
+      const external = !!path && /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
+      const fileEntry = path && !external ? inspection.entries.find((e) => e.name === path) : undefined;
+      return {
+        id: img.id, name: img.name, provider: img.provider, version: img.version,
+        checksum: img.checksum ? { algorithm: img.checksum.algorithm.toUpperCase().replace(/^SHA(\d)/, 'SHA-$1'), hash: img.checksum.hash } : { algorithm: 'SHA-256', hash: path ? digests.get(path)?.sha256 : undefined },
+        isEncrypted: false,
+        containerFormat: img.containerFormat?.toUpperCase(), diskFormat: img.diskFormat?.toUpperCase(),
+        createdAt: now, minDisk: img.minDisk ?? 0, minRam: img.minRam ?? 0, size: fileEntry?.size ?? img.size ?? 0,
+        ...(external ? { imageUri: path } : path ? { imagePath: path } : {}),
+      };
+    });
+    const md = inspection.manifest?.metadata;
+    const csv = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+    const fields: Record<string, unknown> = {
+      onboardingState: 'ONBOARDED',
+      usageState: 'NOT_IN_USE',
+      vnfdId: f.vnfdId, vnfProvider: f.vnfProvider, vnfProductName: f.vnfProductName, vnfSoftwareVersion: f.vnfSoftwareVersion, vnfdVersion: f.vnfdVersion,
+      vnfmInfo: f.vnfmInfo ?? [],
+      compatibleSpecificationVersions: csv(md?.compatible_specification_versions?.value),
+      packageSecurityOption: inspection.packageSecurityOption,
+      checksum: { algorithm: 'SHA-256', hash: pkg.digests.sha256 },
+      softwareImages,
+      additionalArtifacts,
+      onboardingFindings: r.findings,
+      descriptor: { files: descriptorFiles, meta: entryNames.has(TOSCA_META_PATH) ? TOSCA_META_PATH : undefined, manifest: manifestPath, entry: inspection.entryDefinitions },
+    };
+    const name = `${f.vnfProvider}/${f.vnfProductName}`.slice(0, 255);
+    const version = packageVersion(f.vnfSoftwareVersion!, f.vnfdVersion!);
+    const parsed = this.engine.version(version, this.engine.type(VNF_PACKAGES));
+    try {
+      await inTransaction(this.sequelize, async (t) => {
+        // vnfdId is unique among a project's onboarded packages; serialise onboardings of one vnfdId.
+        await this.sequelize.query(`SELECT pg_advisory_xact_lock(hashtextextended('vnfd:' || :owner || ':' || :vnfd, 0))`, { replacements: { owner: artifact.owner, vnfd: f.vnfdId }, transaction: t });
+        const [dup] = await this.sequelize.query<{ id: string }>(
+          `SELECT id FROM artifacts WHERE type_name = :type AND owner = :owner AND id <> :id AND fields->>'vnfdId' = :vnfd AND fields->>'onboardingState' = 'ONBOARDED'`,
+          { replacements: { type: VNF_PACKAGES, owner: artifact.owner, id, vnfd: f.vnfdId }, type: QueryTypes.SELECT, transaction: t },
+        );
+        if (dup) throw new OnboardingClash({ rule: 'VNFPKG-DUPLICATE-VNFD-ID', severity: 'error', message: `vnfdId ${f.vnfdId} is already onboarded as package ${dup.id}`, file: inspection.entryDefinitions });
+        for (const [path, kind] of r.entryTypes) {
+          if (kind !== 'offset') continue;
+          const e = inspection.entries.find((x) => x.name === path)!;
+          await this.engine.attachContent(t, id, 'content', path, { store: pkg.store, key: pkg.content_key!, offset: e.dataOffset, size: e.size, digests: { sha256: digests.get(path)!.sha256 }, contentType: contentTypeOf(path) });
+        }
+        await this.sequelize.query(
+          `UPDATE artifacts SET name = :name, version = :version, version_key = :key, status = 'active', activated_at = now(),
+             fields = fields || :fields::jsonb, revision = revision + 1, updated_at = now() WHERE id = :id`,
+          { replacements: { id, name, version: parsed.normalized, key: parsed.key, fields: JSON.stringify(fields) }, transaction: t },
+        );
+      });
+    } catch (err: any) {
+      if (err instanceof OnboardingClash) return this.fail(id, [...r.findings, err.finding]);
+      if ((err?.original?.code ?? err?.parent?.code) === '23505') {
+        return this.fail(id, [...r.findings, { rule: 'VNFPKG-DUPLICATE-VERSION', severity: 'error', message: `${name} version ${parsed.normalized} (software version ${f.vnfSoftwareVersion}, descriptor version ${f.vnfdVersion}) is already onboarded in this project` }]);
+      }
+      throw err;
+    }
+    this.log.info({ id, vnfdId: f.vnfdId, name, version: parsed.normalized }, 'VNF package onboarded');
+  }
+
+  async packageOf(p: Principal, id: string): Promise<ArtifactRecord> {
+    const a = await this.engine.get(p, VNF_PACKAGES, id).catch((e) => {
+      if (e instanceof HttpError && e.status === 404) throw notFound(`no VNF package with id ${id}`);
+      throw e;
+    });
+    return a;
+  }
+}
+
+class OnboardingClash extends Error {
+  constructor(readonly finding: Finding) {
+    super(finding.message);
+  }
+}
+
+/**
+ * Generic version of a package: the software version read as SemVer (non-SemVer strings keep their
+ * numeric parts), the descriptor version as build metadata. See type.ts.
+ */
+export function packageVersion(software: string, descriptor: string): string {
+  const semverish = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.-]+)?$/.exec(String(software).trim());
+  const base = semverish
+    ? `${semverish[1]}.${semverish[2] ?? 0}.${semverish[3] ?? 0}${semverish[4] ?? ''}`
+    : (String(software).match(/\d+/g) ?? ['0']).slice(0, 3).concat(['0', '0']).slice(0, 3).map(Number).join('.');
+  const build = String(descriptor).replace(/[^0-9A-Za-z.-]/g, '-').replace(/\.{2,}/g, '.').replace(/^\.|\.$/g, '') || '0';
+  return `${base}+vnfd.${build}`;
+}
+
+/** Entry-Definitions from TOSCA.meta, or the single root YAML (SOL004 §4.1 option 2). */
+export async function findEntryDefinitions(archive: CsarArchive): Promise<string | undefined> {
+  if (archive.getEntry(TOSCA_META_PATH)) {
+    const { meta } = parseToscaMeta((await archive.readEntry(TOSCA_META_PATH, 1 << 20)).toString('utf8'), 'warning');
+    return meta.keys['Entry-Definitions']?.value;
+  }
+  const roots = archive.entries.filter((e) => !e.name.includes('/') && /\.ya?ml$/i.test(e.name));
+  return roots.length === 1 ? roots[0].name : undefined;
+}

@@ -1,0 +1,52 @@
+import type { ArtifactRecord } from '../../artifacts/types';
+
+export type ApiMajor = 1 | 2;
+export const API_VERSIONS: Record<ApiMajor, string> = { 1: '1.3.0', 2: '2.1.0' };
+
+const drop = (o: Record<string, unknown>) => {
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
+};
+
+/**
+ * VnfPkgInfo from a package record: one store, two presenters. API 1.3.0 (SOL005 v2.6.1, what
+ * python-tackerclient and Tacker speak) lacks the 2.x-only members (imageUri, artifactURI,
+ * isEncrypted, nonManoArtifactSetId, artifactClassification) and keeps imagePath/artifactPath.
+ * operationalState is the generic status (active = ENABLED), so both APIs always agree.
+ */
+export function presentVnfPkgInfo(a: ArtifactRecord, major: ApiMajor): Record<string, unknown> {
+  const f = a.fields as Record<string, any>;
+  const onboarded = f.onboardingState === 'ONBOARDED';
+  const base = `/vnfpkgm/v${major}/vnf_packages/${a.id}`;
+  const software = (f.softwareImages ?? []) as Record<string, unknown>[];
+  const artifacts = (f.additionalArtifacts ?? []) as Record<string, unknown>[];
+  const info: Record<string, unknown> = {
+    id: a.id,
+    vnfdId: f.vnfdId,
+    vnfProvider: f.vnfProvider,
+    vnfProductName: f.vnfProductName,
+    vnfSoftwareVersion: f.vnfSoftwareVersion,
+    vnfdVersion: f.vnfdVersion,
+    compatibleSpecificationVersions: onboarded && f.compatibleSpecificationVersions?.length ? f.compatibleSpecificationVersions : undefined,
+    checksum: onboarded ? f.checksum : undefined,
+    packageSecurityOption: f.packageSecurityOption ?? (major === 2 ? 'OPTION_1' : undefined),
+    softwareImages: onboarded ? (major === 1 ? software.map(({ imageUri, isEncrypted, ...rest }) => (void imageUri, void isEncrypted, rest)) : software) : undefined,
+    additionalArtifacts: onboarded && artifacts.length
+      ? major === 1
+        ? artifacts.filter((x) => x.artifactPath).map(({ artifactURI, isEncrypted, nonManoArtifactSetId, artifactClassification, ...rest }) => (void artifactURI, void isEncrypted, void nonManoArtifactSetId, void artifactClassification, rest))
+        : artifacts
+      : undefined,
+    onboardingState: f.onboardingState,
+    operationalState: onboarded && a.status === 'active' ? 'ENABLED' : 'DISABLED',
+    usageState: onboarded ? (f.usageState ?? 'NOT_IN_USE') : 'NOT_IN_USE',
+    vnfmInfo: major === 2 ? (f.vnfmInfo ?? []) : onboarded ? f.vnfmInfo : undefined,
+    userDefinedData: f.userDefinedData ?? undefined,
+    onboardingFailureDetails: f.onboardingState === 'ERROR' ? f.onboardingFailureDetails : undefined,
+    _links: drop({
+      self: { href: base },
+      vnfd: onboarded ? { href: `${base}/vnfd` } : undefined,
+      packageContent: { href: `${base}/package_content` },
+    }),
+  };
+  return drop(info);
+}

@@ -1,0 +1,372 @@
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import type { Readable } from 'node:stream';
+import Busboy from '@fastify/busboy';
+import yazl from 'yazl';
+import type { ArtifactEngine, BlobRow } from '../../artifacts/engine';
+import { etagOf, matchesEtag } from '../../artifacts/engine';
+import type { ArtifactRecord } from '../../artifacts/types';
+import { inTransaction } from '../../db/database';
+import { readJson } from '../../http/body';
+import { badRequest, conflict, HttpError, notAcceptable, notFound, preconditionFailed } from '../../http/problem';
+import { sendContent } from '../../http/range';
+import {
+  applySelectors, compileFilter, decodeNextpageMarker, encodeNextpageMarker, linkHeader, parseFilter, parseSelectors, Sol013Error,
+  VNF_PKG_INFO_ATTRIBUTES, VNF_PKG_INFO_DEFAULT_EXCLUDED, VNF_PKG_INFO_FILTER_SCHEMA, VNF_PKG_INFO_MANDATORY, FilterAst,
+} from '../../sol013';
+import type { OnboardingService } from './onboarding';
+import { API_VERSIONS, ApiMajor, presentVnfPkgInfo } from './presenter';
+import { VNF_PACKAGES } from './type';
+
+const PAGE_SIZE = 100;
+
+const sol013 = <T>(fn: () => T): T => {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Sol013Error) throw badRequest(e.detail ?? e.message);
+    throw e;
+  }
+};
+
+/** Top-level VnfPkgInfo attribute names: the legacy `?attr=value` filters (TST010 v2.6.1) use them. */
+const TOP_LEVEL = new Set(Object.keys(VNF_PKG_INFO_ATTRIBUTES));
+const knownPath = (path: readonly string[]) => {
+  let decl: any = VNF_PKG_INFO_ATTRIBUTES;
+  for (const seg of path) {
+    if (Array.isArray(decl)) decl = decl[0];
+    if (!decl || typeof decl !== 'object') return false;
+    decl = seg in decl ? decl[seg] : decl['*'];
+    if (decl === undefined) return false;
+  }
+  return true;
+};
+
+function acceptable(ctx: Context, ...types: string[]): string[] {
+  const accept = ctx.get('Accept');
+  if (!accept) return types;
+  return types.filter((t) => ctx.accepts(t));
+}
+
+/** ETSI SOL005 VNF Package Management, served as /vnfpkgm/v1 (API 1.3.0) and /vnfpkgm/v2 (2.1.0). */
+export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingService, markerSecret: Buffer): Router {
+  const r = new Router();
+  const principal = (ctx: Context) => ctx.state.principal;
+
+  const apiVersions = (major?: ApiMajor) => ({
+    uriPrefix: major ? `/vnfpkgm/v${major}` : '/vnfpkgm',
+    apiVersions: (major ? [major] : ([1, 2] as ApiMajor[])).map((m) => ({ version: API_VERSIONS[m], isDeprecated: false })),
+  });
+  r.get('/vnfpkgm/api_versions', (ctx) => {
+    ctx.body = apiVersions();
+  });
+
+  for (const major of [1, 2] as ApiMajor[]) {
+    const prefix = `/vnfpkgm/v${major}`;
+    // SOL013 Version header: a request for another major (or an unknown minor) is 406; none is fine
+    // (python-tackerclient and the TST010 v2.6.1 robot tests send none).
+    const versioned = async (ctx: Context, next: Next) => {
+      ctx.set('Version', API_VERSIONS[major]);
+      const asked = ctx.get('Version');
+      if (asked) {
+        const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(asked.trim());
+        const [, amaj, amin] = API_VERSIONS[major].split('.').length ? /^(\d+)\.(\d+)/.exec(API_VERSIONS[major])! : [];
+        if (!m) throw badRequest(`Version header ${JSON.stringify(asked)} is not MAJOR.MINOR.PATCH`);
+        if (m[1] !== amaj || Number(m[2]) > Number(amin)) throw notAcceptable(`API version ${asked} is not served under ${prefix} (it serves ${API_VERSIONS[major]})`);
+      }
+      await next();
+    };
+    const group = new Router({ prefix });
+    group.use(versioned);
+
+    group.get('/api_versions', (ctx) => {
+      ctx.body = apiVersions(major);
+    });
+
+    const load = (ctx: Context) => onboarding.packageOf(principal(ctx), ctx.params.id);
+    const requireOnboarded = (a: ArtifactRecord) => {
+      if (a.fields.onboardingState !== 'ONBOARDED') throw conflict(`the VNF package is ${a.fields.onboardingState}, not ONBOARDED`);
+    };
+    const present = (a: ArtifactRecord) => presentVnfPkgInfo(a, major);
+
+    group.get('/vnf_packages', async (ctx) => {
+      const q = ctx.query as Record<string, string | string[] | undefined>;
+      const selector = sol013(() => parseSelectors(q, { mandatory: VNF_PKG_INFO_MANDATORY, knownPaths: knownPath }));
+      let ast: FilterAst = [];
+      if (q.filter !== undefined) {
+        if (Array.isArray(q.filter)) throw badRequest('filter: give the parameter once (terms are separated by ";")');
+        ast = sol013(() => parseFilter(q.filter as string));
+      }
+      for (const [k, v] of Object.entries(q)) {
+        if (['filter', 'all_fields', 'fields', 'exclude_fields', 'exclude_default', 'nextpage_opaque_marker'].includes(k)) continue;
+        if (!TOP_LEVEL.has(k)) throw badRequest(`unknown query parameter '${k}'`);
+        ast.push({ op: 'eq', path: [k], values: ([] as string[]).concat(v as string), position: 0 } as any);
+        if (Array.isArray(v)) ast[ast.length - 1] = { op: 'in', path: [k], values: v, position: 0 } as any;
+      }
+      const match = sol013(() => compileFilter(ast, VNF_PKG_INFO_FILTER_SCHEMA));
+      let after: string | undefined;
+      if (q.nextpage_opaque_marker !== undefined) {
+        after = sol013(() => decodeNextpageMarker<{ after: string }>(String(q.nextpage_opaque_marker), markerSecret)).after;
+      }
+      const page: Record<string, unknown>[] = [];
+      let last: string | undefined;
+      let more = false;
+      let skipping = after !== undefined;
+      for await (const a of allPackages(engine, principal(ctx))) {
+        if (skipping) {
+          if (a.id === after) skipping = false;
+          continue;
+        }
+        const info = present(a);
+        if (!match(info)) continue;
+        if (page.length === PAGE_SIZE) {
+          more = true;
+          break;
+        }
+        page.push(applySelectors(info, selector, VNF_PKG_INFO_DEFAULT_EXCLUDED, { mandatory: VNF_PKG_INFO_MANDATORY }));
+        last = a.id;
+      }
+      if (more && last) ctx.set('Link', linkHeader(`${ctx.protocol}://${ctx.host}${ctx.originalUrl}`, encodeNextpageMarker({ after: last }, markerSecret)));
+      ctx.body = page;
+    });
+
+    group.post('/vnf_packages', async (ctx) => {
+      const body = (await readJson(ctx, ['application/json'])) as Record<string, unknown>;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('CreateVnfPkgInfoRequest must be a JSON object');
+      for (const k of Object.keys(body)) if (k !== 'userDefinedData') throw badRequest(`unknown attribute '${k}' in CreateVnfPkgInfoRequest`);
+      const udd = body.userDefinedData;
+      if (udd !== undefined && (udd === null || typeof udd !== 'object' || Array.isArray(udd))) throw badRequest('userDefinedData must be an object (KeyValuePairs)');
+      const a = await onboarding.create(principal(ctx), udd as Record<string, unknown> | undefined);
+      ctx.status = 201;
+      ctx.set('Location', `${prefix}/vnf_packages/${a.id}`);
+      ctx.set('ETag', etagOf(a));
+      ctx.body = present(a);
+    });
+
+    group.get('/vnf_packages/:id', async (ctx) => {
+      const a = await load(ctx);
+      ctx.set('ETag', etagOf(a));
+      ctx.body = present(a);
+    });
+
+    group.patch('/vnf_packages/:id', async (ctx) => {
+      const body = (await readJson(ctx, ['application/merge-patch+json', 'application/json'])) as Record<string, unknown>;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('VnfPkgInfoModifications must be a JSON object');
+      for (const k of Object.keys(body)) if (k !== 'operationalState' && k !== 'userDefinedData') throw badRequest(`unknown attribute '${k}' in VnfPkgInfoModifications`);
+      if (body.operationalState === undefined && body.userDefinedData === undefined) throw badRequest('VnfPkgInfoModifications needs operationalState or userDefinedData');
+      if (body.operationalState !== undefined && body.operationalState !== 'ENABLED' && body.operationalState !== 'DISABLED') throw badRequest('operationalState must be ENABLED or DISABLED');
+      const udd = body.userDefinedData;
+      if (udd !== undefined && (udd === null || typeof udd !== 'object' || Array.isArray(udd))) throw badRequest('userDefinedData must be an object (KeyValuePairs)');
+      const ifMatch = ctx.get('If-Match');
+      const updated = await inTransaction(engine.sequelize, async (t) => {
+        const a = await engine.getWritable(principal(ctx), VNF_PACKAGES, ctx.params.id, t);
+        if (ifMatch && !matchesEtag(ifMatch, etagOf(a))) throw preconditionFailed(`If-Match ${ifMatch} does not match the current ETag ${etagOf(a)}`);
+        let status = a.status;
+        if (body.operationalState !== undefined) {
+          requireOnboarded(a);
+          const current = a.status === 'active' ? 'ENABLED' : 'DISABLED';
+          if (current === body.operationalState) throw conflict(`operationalState is already ${current}`);
+          status = body.operationalState === 'ENABLED' ? 'active' : 'deactivated';
+        }
+        const merged = udd === undefined ? a.fields.userDefinedData : mergePatch(a.fields.userDefinedData ?? {}, udd);
+        await engine.sequelize.query(
+          `UPDATE artifacts SET status = :status, fields = jsonb_set(fields, '{userDefinedData}', :udd::jsonb), revision = revision + 1, updated_at = now() WHERE id = :id`,
+          { replacements: { status, udd: JSON.stringify(merged ?? null), id: a.id }, transaction: t },
+        );
+        return { ...a, status, revision: a.revision + 1 };
+      });
+      ctx.set('ETag', etagOf(updated));
+      ctx.body = body;
+    });
+
+    group.delete('/vnf_packages/:id', async (ctx) => {
+      const a = await load(ctx);
+      const state = a.fields.onboardingState;
+      if (state === 'UPLOADING' || state === 'PROCESSING') throw conflict(`the VNF package is ${state}; wait until it is ONBOARDED or ERROR`);
+      if (state === 'ONBOARDED' && a.status === 'active') throw conflict('the VNF package is ENABLED; disable it first (PATCH operationalState DISABLED)');
+      if (a.fields.usageState === 'IN_USE') throw conflict('the VNF package is IN_USE');
+      await engine.delete(principal(ctx), VNF_PACKAGES, a.id, { ifMatch: ctx.get('If-Match') || undefined });
+      ctx.status = 204;
+    });
+
+    group.put('/vnf_packages/:id/package_content', async (ctx) => {
+      const type = (ctx.get('Content-Type') || '').split(';')[0].trim().toLowerCase();
+      let body: Readable;
+      let length: number | undefined;
+      if (type === 'multipart/form-data') {
+        body = await multipartFile(ctx);
+      } else if (type === 'application/zip' || type === 'application/octet-stream' || type === 'application/x-zip-compressed') {
+        body = ctx.req;
+        const len = ctx.get('Content-Length');
+        if (len && !/^\d+$/.test(len)) throw badRequest('Content-Length must be a non-negative integer');
+        length = len ? Number(len) : undefined;
+      } else {
+        throw new HttpError(415, 'Unsupported Media Type', `Content-Type ${type || '(none)'}: send the CSAR as application/zip, or as the "file" part of multipart/form-data`);
+      }
+      await onboarding.upload(principal(ctx), ctx.params.id, body, length);
+      ctx.status = 202;
+    });
+
+    group.post('/vnf_packages/:id/package_content/upload_from_uri', async (ctx) => {
+      const body = (await readJson(ctx, ['application/json'])) as Record<string, any>;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('UploadVnfPkgFromUriRequest must be a JSON object');
+      const uri = body.addressInformation;
+      if (typeof uri !== 'string') throw badRequest('addressInformation is required (the URI of the package)');
+      let url: URL;
+      try {
+        url = new URL(uri);
+      } catch {
+        throw badRequest('addressInformation is not a valid URI');
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw badRequest(`addressInformation: scheme ${url.protocol} is not allowed (http or https)`);
+      const basic = body.authentication?.paramsBasic ?? {};
+      const userName = body.userName ?? body.username ?? basic.userName;
+      const password = body.password ?? basic.password;
+      if (body.authType !== undefined && body.authType !== 'BASIC' && !(Array.isArray(body.authType) && body.authType.includes('BASIC'))) throw badRequest(`authType ${JSON.stringify(body.authType)} is not supported (BASIC only)`);
+      await onboarding.uploadFromUri(principal(ctx), ctx.params.id, { addressInformation: uri, userName, password });
+      ctx.status = 202;
+    });
+
+    group.get('/vnf_packages/:id/package_content', async (ctx) => {
+      const a = await load(ctx);
+      requireOnboarded(a);
+      const c = await engine.blob(principal(ctx), VNF_PACKAGES, a.id, 'package', undefined);
+      await sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: 'application/zip', lastModified: new Date(c.blob.updated_at), open: c.open });
+    });
+
+    const fileOf = async (ctx: Context, a: ArtifactRecord, path: string): Promise<BlobRow> => {
+      const [row] = await engine.folder(principal(ctx), VNF_PACKAGES, a.id, 'content', path).then((rows) => rows.filter((b) => b.path === path));
+      if (!row) throw notFound(`the package has no file ${path}`);
+      return row;
+    };
+    const zipOf = (ctx: Context, files: BlobRow[], name: string) => {
+      const zip = new yazl.ZipFile();
+      for (const b of files) {
+        const c = engine.contentOf(b);
+        zip.addReadStreamLazy(b.path, { size: c.size }, (cb) => c.open().then((s) => cb(null, s), (e) => cb(e, undefined as any)));
+      }
+      zip.end();
+      ctx.type = 'application/zip';
+      ctx.set('Content-Disposition', `attachment; filename="${name}"`);
+      ctx.body = zip.outputStream;
+    };
+    const flag = (ctx: Context, name: string) => ctx.query[name] !== undefined;
+
+    group.get('/vnf_packages/:id/vnfd', async (ctx) => {
+      const a = await load(ctx);
+      requireOnboarded(a);
+      const d = a.fields.descriptor as { files: string[]; meta?: string; manifest?: string };
+      const signatures = major === 2 && flag(ctx, 'include_signatures');
+      const ok = acceptable(ctx, 'text/plain', 'application/zip');
+      const single = d.files.length === 1 && !signatures;
+      if (ok.includes('text/plain') && (single || !ok.includes('application/zip'))) {
+        if (!single) throw notAcceptable(`the VNFD spans ${d.files.length} files${signatures ? ' (with signatures)' : ''}: ask for application/zip`);
+        const b = await fileOf(ctx, a, d.files[0]);
+        const c = engine.contentOf(b);
+        return sendContent(ctx, { size: c.size, sha256: b.digests.sha256, contentType: 'text/plain', open: c.open });
+      }
+      if (!ok.includes('application/zip')) throw notAcceptable('the VNFD is served as text/plain (single file) or application/zip');
+      const paths = [...(d.meta ? [d.meta] : []), ...d.files, ...(signatures && d.manifest ? [d.manifest] : [])];
+      const rows = await Promise.all(paths.map((p) => fileOf(ctx, a, p)));
+      zipOf(ctx, rows, 'vnfd.zip');
+    });
+
+    if (major === 2) {
+      group.get('/vnf_packages/:id/manifest', async (ctx) => {
+        const a = await load(ctx);
+        requireOnboarded(a);
+        const d = a.fields.descriptor as { manifest?: string };
+        if (!d.manifest) throw notFound('the package has no manifest file');
+        const b = await fileOf(ctx, a, d.manifest);
+        if (flag(ctx, 'include_signatures')) {
+          if (!acceptable(ctx, 'application/zip').length) throw notAcceptable('with include_signatures the manifest is served as application/zip');
+          const all = await engine.folder(principal(ctx), VNF_PACKAGES, a.id, 'content', '');
+          return zipOf(ctx, [b, ...all.filter((x) => /\.(cert|cms|pem)$/i.test(x.path) && !x.path.includes('/') )], 'manifest.zip');
+        }
+        if (!acceptable(ctx, 'text/plain').length) throw notAcceptable('the manifest is served as text/plain');
+        const c = engine.contentOf(b);
+        return sendContent(ctx, { size: c.size, sha256: b.digests.sha256, contentType: 'text/plain', open: c.open });
+      });
+
+      group.get('/vnf_packages/:id/artifacts', async (ctx) => {
+        const a = await load(ctx);
+        requireOnboarded(a);
+        const excludeMano = flag(ctx, 'exclude_all_mano_artifacts');
+        const excludeNonMano = flag(ctx, 'exclude_all_non_mano_artifacts');
+        const sets = ctx.query.select_non_mano_artifact_sets;
+        if (excludeNonMano && sets !== undefined) throw badRequest('exclude_all_non_mano_artifacts and select_non_mano_artifact_sets cannot be combined');
+        const selected = sets === undefined ? undefined : new Set(String(sets).split(',').filter(Boolean));
+        const artifacts = (a.fields.additionalArtifacts ?? []) as { artifactPath?: string; nonManoArtifactSetId?: string }[];
+        const chosen = artifacts.filter((x) => {
+          if (!x.artifactPath) return false;
+          if (!x.nonManoArtifactSetId) return !excludeMano;
+          if (excludeNonMano) return false;
+          return !selected || selected.has(x.nonManoArtifactSetId);
+        });
+        const rows = await Promise.all(chosen.map((x) => fileOf(ctx, a, x.artifactPath!)));
+        zipOf(ctx, rows, 'artifacts.zip');
+      });
+    }
+
+    group.get('/vnf_packages/:id/artifacts/*artifactPath', async (ctx) => {
+      const a = await load(ctx);
+      requireOnboarded(a);
+      const raw = ctx.params.artifactPath as unknown;
+      const path = Array.isArray(raw) ? raw.join('/') : String(raw);
+      // Any file of the package is served (as Tacker does), byte-exact, with its own content type.
+      const b = await fileOf(ctx, a, path);
+      const c = engine.contentOf(b);
+      await sendContent(ctx, { size: c.size, sha256: b.digests.sha256, contentType: b.content_type ?? 'application/octet-stream', lastModified: new Date(b.updated_at), open: c.open });
+    });
+    r.use(group.routes(), group.allowedMethods());
+  }
+  return r;
+}
+
+async function* allPackages(engine: ArtifactEngine, p: any): AsyncIterable<ArtifactRecord> {
+  let marker: string | undefined;
+  for (;;) {
+    const params = new URLSearchParams({ limit: '1000', sort: 'created_at:asc' });
+    if (marker) params.set('marker', marker);
+    const page = await engine.list(p, VNF_PACKAGES, params);
+    yield* page.artifacts;
+    if (!page.next) return;
+    marker = page.next;
+  }
+}
+
+/** RFC 7396 JSON Merge Patch. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (k === '__proto__' || k === 'constructor' || k === 'prototype') continue;
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/** The `file` part of a multipart/form-data upload (the form the ETSI OpenAPI and Tacker use). */
+function multipartFile(ctx: Context): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    let bb;
+    try {
+      bb = Busboy({ headers: ctx.req.headers as any, limits: { files: 1, fields: 20, fieldSize: 1 << 16 } });
+    } catch (e: any) {
+      return reject(badRequest(`multipart body: ${e.message}`));
+    }
+    let found = false;
+    bb.on('file', (field: string, stream: Readable) => {
+      if (found) return stream.resume();
+      found = true;
+      void field;
+      resolve(stream);
+    });
+    bb.on('error', (e: Error) => reject(badRequest(`multipart body: ${e.message}`)));
+    bb.on('finish', () => {
+      if (!found) reject(badRequest('multipart body has no file part (send the CSAR as the "file" part)'));
+    });
+    ctx.req.pipe(bb);
+  });
+}

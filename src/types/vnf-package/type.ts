@@ -1,0 +1,66 @@
+import type { ArtifactTypeDef, Hook } from '../../artifacts/types';
+import { forbidden } from '../../http/problem';
+import { validateVnfd } from '../../tosca';
+
+export const VNF_PACKAGES = 'vnf_packages';
+
+/**
+ * The built-in post_upload hook: the VNFD validator (src/tosca). Its findings join the package's
+ * onboarding findings; its facts fill VnfPkgInfo. Operator hooks from the config file run after it.
+ */
+export const vnfdValidationHook: Hook = async (ctx) => {
+  if (!ctx.files || !ctx.entry) return [];
+  const { findings, facts } = await validateVnfd(ctx.files, ctx.entry);
+  if (ctx.results) ctx.results.vnfd = facts;
+  return findings;
+};
+
+/** Generic activation of a package that is not onboarded would bypass SOL005's state machine. */
+const onlyOnboarded: Hook = async (ctx) => {
+  if (ctx.artifact.fields.onboardingState !== 'ONBOARDED') throw forbidden('a VNF package becomes active by onboarding (PUT .../package_content), not by PATCH');
+};
+
+const system = { system: true, sortable: true } as const;
+
+/**
+ * A VNF package (SOL004 CSAR) as a generic artifact. Everything SOL005 shows is derived from these
+ * fields; the generic `status` doubles as operationalState once onboarded (active = ENABLED,
+ * deactivated = DISABLED), so both APIs always agree.
+ *
+ * Versions: `name` is "<vnfProvider>/<vnfProductName>", `version` is vnfSoftwareVersion read as
+ * SemVer with the descriptor version as build metadata ("1.2.0+vnfd.3.1"); for this type the build
+ * part counts (versionBuildSignificant), so two packages that differ only in vnfdVersion coexist and
+ * sort by it. Before onboarding a package is named "vnf-package-<id>" at version 0.0.0.
+ */
+export const vnfPackagesType: ArtifactTypeDef = {
+  name: VNF_PACKAGES,
+  displayName: 'VNF packages (ETSI SOL004 CSAR)',
+  schemaVersion: '1.0',
+  defaultStore: 'fs',
+  defaultMaxBlobSize: 64 * 2 ** 30,
+  versionBuildSignificant: true,
+  fields: {
+    onboardingState: { kind: 'string', ...system, enum: ['CREATED', 'UPLOADING', 'PROCESSING', 'ONBOARDED', 'ERROR'] },
+    usageState: { kind: 'string', ...system, enum: ['IN_USE', 'NOT_IN_USE'] },
+    vnfdId: { kind: 'string', ...system },
+    vnfProvider: { kind: 'string', ...system, filterOps: ['eq', 'neq', 'in', 'like'] },
+    vnfProductName: { kind: 'string', ...system, filterOps: ['eq', 'neq', 'in', 'like'] },
+    vnfSoftwareVersion: { kind: 'string', ...system },
+    vnfdVersion: { kind: 'string', ...system },
+    vnfmInfo: { kind: 'list', element: 'string', system: true },
+    compatibleSpecificationVersions: { kind: 'list', element: 'string', system: true },
+    packageSecurityOption: { kind: 'string', ...system, enum: ['OPTION_1', 'OPTION_2'] },
+    checksum: { kind: 'json', system: true },
+    softwareImages: { kind: 'json', system: true },
+    additionalArtifacts: { kind: 'json', system: true },
+    onboardingFailureDetails: { kind: 'json', system: true },
+    /** Warnings of a successful onboarding (the package is fine, but the vendor should know). */
+    onboardingFindings: { kind: 'json', system: true },
+    /** Package-relative paths of the VNFD files (entry first), of TOSCA.meta and of the manifest. */
+    descriptor: { kind: 'json', system: true },
+    userDefinedData: { kind: 'json', mutable: true, description: 'SOL005 userDefinedData (merge-patched through SOL005)' },
+    package: { kind: 'blob', system: true, requiredOnActivate: true, description: 'The CSAR as uploaded' },
+    content: { kind: 'folder', system: true, description: 'The unpacked CSAR: every file individually downloadable' },
+  },
+  hooks: { post_upload: [vnfdValidationHook], pre_activate: [onlyOnboarded] },
+};
