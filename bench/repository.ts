@@ -1,0 +1,244 @@
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
+import { randomBytes, randomFillSync, randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Client } from 'pg';
+import YAML from 'yaml';
+import { parseVersion } from '../src/artifacts/version';
+
+/**
+ * Repository benchmark (issue 2), on a real PostgreSQL server with Depot in a child process (so its
+ * peak RSS is its own):
+ *  - one 1 GiB blob of the `files` type: upload and download wall time against `sha256sum` of the
+ *    same file, and the server's peak RSS;
+ *  - 10 000 artifacts: latency of a list filtered by name and sorted (one client), and throughput with
+ *    8 concurrent clients.
+ * DEPOT_BENCH_BLOB_MIB changes the blob size (default 1024); DEPOT_BENCH_PG the server URL base.
+ */
+const ROOT = path.resolve(__dirname, '..');
+const PG = process.env.DEPOT_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432';
+const BLOB_MIB = Number(process.env.DEPOT_BENCH_BLOB_MIB ?? 1024);
+const N_ARTIFACTS = 10_000;
+
+interface Row { metric: string; value: string; reference?: string; ratio?: string; target: string; ok: boolean }
+
+function ensurePostgres(): void {
+  const ready = () => spawnSync('pg_isready', ['-q', '-h', '127.0.0.1']).status === 0;
+  if (ready()) return;
+  const versions = fs.readdirSync('/etc/postgresql');
+  spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', versions.sort().pop()!, 'main', 'start'], { stdio: 'inherit' });
+  for (let i = 0; i < 30 && !ready(); i++) spawnSync('sleep', ['1']);
+  if (!ready()) throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432');
+}
+
+async function sql(db: string, text: string, values?: unknown[]): Promise<any[]> {
+  const c = new Client({ connectionString: `${PG}/${db}` });
+  await c.connect();
+  try {
+    return (await c.query(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** Polls VmRSS (and reads VmHWM) of the server while `fn` runs; returns the peak seen. */
+async function peakRss<T>(pid: number, fn: () => Promise<T>): Promise<{ result: T; peak: number }> {
+  // Reset the kernel's high-water mark so VmHWM covers this phase only.
+  try { fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'); } catch { /* not permitted: polling still works */ }
+  let peak = procStatus(pid, 'VmRSS');
+  const timer = setInterval(() => (peak = Math.max(peak, procStatus(pid, 'VmRSS'))), 20);
+  try {
+    const result = await fn();
+    return { result, peak: Math.max(peak, procStatus(pid, 'VmHWM')) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /serving on (http:\/\/[0-9.:]+)/.exec(out);
+      if (m) resolve(m[1]);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}:\n${out}`)));
+    setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
+  });
+  return { child, url };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+function request(url: string, method: string, token: string, opts: { body?: NodeJS.ReadableStream | string; headers?: Record<string, string | number>; sink?: NodeJS.WritableStream } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent, headers: { Authorization: `Bearer ${token}`, ...opts.headers } }, (res) => {
+      if (opts.sink && res.statusCode === 200) {
+        pipeline(res, opts.sink).then(() => resolve({ status: 200, body: '' }), reject);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (typeof opts.body === 'string' || opts.body === undefined) req.end(opts.body);
+    else pipeline(opts.body, req).catch(reject);
+  });
+}
+
+function blobFile(): string {
+  const file = path.join(os.tmpdir(), `depot-bench-${BLOB_MIB}m.bin`);
+  const size = BLOB_MIB * 2 ** 20;
+  if (fs.existsSync(file) && fs.statSync(file).size === size) return file;
+  const fd = fs.openSync(file, 'w');
+  const buf = Buffer.alloc(16 * 2 ** 20);
+  for (let done = 0; done < size; done += buf.length) fs.writeSync(fd, randomFillSync(buf), 0, Math.min(buf.length, size - done));
+  fs.closeSync(fd);
+  return file;
+}
+
+function timeSha256sum(file: string): { seconds: number; hex: string } {
+  spawnSync('sha256sum', [file]); // warm the page cache, as the upload reads it warm too
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync('sha256sum', [file], { encoding: 'utf8' });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  if (r.status !== 0) throw new Error(`sha256sum failed: ${r.stderr}`);
+  return { seconds, hex: r.stdout.split(/\s/)[0] };
+}
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+
+export async function benchRepository(): Promise<void> {
+  ensurePostgres();
+  const dbName = `depot_bench_${Date.now()}`;
+  await sql('postgres', `CREATE DATABASE ${dbName}`);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-bench-'));
+  const token = randomBytes(20).toString('hex');
+  const project = 'bench';
+  fs.writeFileSync(path.join(dataDir, 'tokens.yaml'), YAML.stringify({ tokens: [{ token, user: 'bench', project, roles: ['member'] }] }));
+  fs.writeFileSync(path.join(dataDir, 'config.yaml'), YAML.stringify({ types: { files: { maxBlobSize: '4GiB' } } }));
+  const { child, url } = await startServer({
+    DEPOT_DATA_DIR: dataDir, DEPOT_DATABASE_URL: `${PG}/${dbName}`, DEPOT_CONFIG: path.join(dataDir, 'config.yaml'),
+    DEPOT_PORT: '0', DEPOT_HOST: '127.0.0.1', DEPOT_LOG_LEVEL: 'warn', DEPOT_AUTH: 'tokens',
+  });
+  const rows: Row[] = [];
+  try {
+    // ── 1 GiB blob ──
+    const file = blobFile();
+    const size = fs.statSync(file).size;
+    const ref = timeSha256sum(file);
+    const created = await request(`${url}/artifacts/files`, 'POST', token, { body: JSON.stringify({ name: 'bench-blob', version: '1.0' }), headers: { 'Content-Type': 'application/json' } });
+    if (created.status !== 201) throw new Error(`create: ${created.status} ${created.body}`);
+    const id = JSON.parse(created.body).id;
+    const up = await peakRss(child.pid!, async () => {
+      const t0 = process.hrtime.bigint();
+      const r = await request(`${url}/artifacts/files/${id}/content`, 'PUT', token, {
+        body: fs.createReadStream(file, { highWaterMark: 1 << 20 }), headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': size },
+      });
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (r.status !== 200) throw new Error(`upload: ${r.status} ${r.body}`);
+      const got = JSON.parse(r.body).content.checksums.sha256;
+      if (got !== ref.hex) throw new Error(`upload sha256 ${got} differs from sha256sum ${ref.hex}`);
+      return s;
+    });
+    const outFile = path.join(dataDir, 'download.bin');
+    const down = await peakRss(child.pid!, async () => {
+      const t0 = process.hrtime.bigint();
+      const r = await request(`${url}/artifacts/files/${id}/content`, 'GET', token, { sink: fs.createWriteStream(outFile, { highWaterMark: 1 << 20 }) });
+      const s = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (r.status !== 200) throw new Error(`download: ${r.status} ${r.body}`);
+      return s;
+    });
+    const downSize = fs.statSync(outFile).size;
+    fs.rmSync(outFile);
+    if (downSize !== size) throw new Error(`downloaded ${downSize} of ${size} bytes`);
+    const mib = size / 2 ** 20;
+    rows.push(
+      { metric: `sha256sum ${mib} MiB (reference)`, value: `${ref.seconds.toFixed(2)} s`, target: '', ok: true },
+      { metric: 'upload wall time', value: `${up.result.toFixed(2)} s (${(mib / up.result).toFixed(0)} MiB/s)`, ratio: `${(up.result / ref.seconds).toFixed(2)}x`, target: '<= 1.00x', ok: up.result <= ref.seconds },
+      { metric: 'download wall time', value: `${down.result.toFixed(2)} s (${(mib / down.result).toFixed(0)} MiB/s)`, ratio: `${(down.result / ref.seconds).toFixed(2)}x`, target: '<= 0.25x', ok: down.result <= ref.seconds * 0.25 },
+      { metric: 'server peak RSS, upload', value: `${(up.peak / 2 ** 20).toFixed(0)} MB`, target: '<= 150 MB', ok: up.peak <= 150 * 2 ** 20 },
+      { metric: 'server peak RSS, download', value: `${(down.peak / 2 ** 20).toFixed(0)} MB`, target: '<= 150 MB', ok: down.peak <= 150 * 2 ** 20 },
+    );
+
+    // ── 10 000 artifacts ──
+    const db = new Client({ connectionString: `${PG}/${dbName}` });
+    await db.connect();
+    try {
+      for (let batch = 0; batch < N_ARTIFACTS; batch += 1000) {
+        const values: unknown[] = [];
+        const tuples: string[] = [];
+        for (let i = batch; i < batch + 1000; i++) {
+          const v = parseVersion(`${Math.floor(i / 1000)}.${i % 7}.0`);
+          const b = values.length;
+          values.push(randomUUID(), project, `pkg-${String(i % 1000).padStart(4, '0')}`, v.normalized, v.key, JSON.stringify([`t${i % 10}`]), JSON.stringify({ size_hint: i }));
+          tuples.push(`($${b + 1}, 'files', $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6}, $${b + 7}, now())`);
+        }
+        await db.query(`INSERT INTO artifacts (id, type_name, owner, name, version, version_key, tags, fields, created_at) VALUES ${tuples.join(',')}`, values);
+      }
+      await db.query('ANALYZE artifacts');
+    } finally {
+      await db.end();
+    }
+    const query = (i: number) => `${url}/artifacts/files?name=pkg-${String(i % 1000).padStart(4, '0')}&sort=version:desc&limit=25`;
+    const check = JSON.parse((await request(query(421), 'GET', token)).body);
+    if (check.total_count !== 10 || check.artifacts.length !== 10) throw new Error(`list returned ${check.total_count} / ${check.artifacts?.length}, expected 10`);
+    for (let i = 0; i < 200; i++) await request(query(i), 'GET', token); // warm-up
+    const lat: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const t0 = process.hrtime.bigint();
+      const r = await request(query(i * 7), 'GET', token);
+      lat.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (r.status !== 200) throw new Error(`list: ${r.status} ${r.body}`);
+    }
+    lat.sort((a, b) => a - b);
+    const p50 = pct(lat, 50);
+    const p95 = pct(lat, 95);
+    const seconds = 8;
+    let done = 0;
+    let errors = 0;
+    const until = Date.now() + seconds * 1000;
+    const t0 = Date.now();
+    await Promise.all(Array.from({ length: 8 }, async (_, c) => {
+      for (let i = c; Date.now() < until; i += 8) {
+        const r = await request(query(i * 13), 'GET', token);
+        if (r.status === 200) done++;
+        else errors++;
+      }
+    }));
+    const rps = done / ((Date.now() - t0) / 1000);
+    rows.push(
+      { metric: `list ?name=X&sort=version:desc, ${N_ARTIFACTS} artifacts, p50`, value: `${p50.toFixed(2)} ms`, target: '', ok: true },
+      { metric: `list, one client, p95`, value: `${p95.toFixed(2)} ms`, target: '<= 10 ms', ok: p95 <= 10 },
+      { metric: `list, 8 concurrent clients`, value: `${rps.toFixed(0)} req/s${errors ? ` (${errors} errors)` : ''}`, target: '>= 300 req/s', ok: rps >= 300 && !errors },
+    );
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r)).catch(() => undefined);
+    agent.destroy();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    await sql('postgres', `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+  }
+  const w = [Math.max(...rows.map((r) => r.metric.length)), Math.max(...rows.map((r) => r.value.length)), 7, 12];
+  console.log(`repository (real PostgreSQL, Depot server in a child process, ${os.cpus().length} CPUs)`);
+  console.log(`  ${'metric'.padEnd(w[0])}  ${'measured'.padEnd(w[1])}  ${'ratio'.padEnd(w[2])}  ${'target'.padEnd(w[3])}  result`);
+  for (const r of rows) console.log(`  ${r.metric.padEnd(w[0])}  ${r.value.padEnd(w[1])}  ${(r.ratio ?? '').padEnd(w[2])}  ${r.target.padEnd(w[3])}  ${r.target ? (r.ok ? 'ok' : 'MISSED') : ''}`);
+}
+
+
