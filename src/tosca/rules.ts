@@ -29,6 +29,7 @@ export const RULES = {
   'TOSCA-REQUIRED-PROPERTY': ['error', 'A required property has no value and no default.'],
   'TOSCA-UNKNOWN-PROPERTY': ['error', 'A property (or data type field) that its type does not define.'],
   'TOSCA-TYPE-MISMATCH': ['error', 'A value does not have the type its definition declares (incl. scalar-unit syntax and list/map entries).'],
+  'TOSCA-STRING-NOT-QUOTED': ['warning', 'A number or boolean is given where a string is expected (YAML reads 1.10 as 1.1); it should be quoted.'],
   'TOSCA-CONSTRAINT': ['error', 'A value violates a constraint (equal, greater_*, less_*, in_range, valid_values, length, min/max_length, pattern).'],
   'TOSCA-BAD-CONSTRAINT': ['error', 'A constraint clause is malformed or unknown.'],
   'TOSCA-INPUT-UNKNOWN': ['error', 'get_input names an input that the topology template does not declare.'],

@@ -119,7 +119,7 @@ function checkPrimitive(v: YValue, base: string, def: PropDef, path: string, ctx
     return INVALID;
   };
   if (base === 'list' || base === 'map') {
-    const entry = def.entrySchema ?? (def.type !== base ? undefined : undefined);
+    const entry = def.entrySchema;
     if (base === 'list') {
       if (v.kind !== 'seq') return mismatch('a list');
       if (entry) v.items.forEach((it, i) => checkValue(it, entry, `${path}/${i}`, ctx, depth + 1));
@@ -130,13 +130,19 @@ function checkPrimitive(v: YValue, base: string, def: PropDef, path: string, ctx
     if (def.keySchema) for (const p of v.pairs) checkValue(p.keyNode, def.keySchema, `${path}/${p.key}`, ctx, depth + 1);
     return v.pairs.length;
   }
+  if (base === 'range') {
+    // TOSCA range: [ lower, upper ] integers, upper may be UNBOUNDED
+    const ok = v.kind === 'seq' && v.items.length === 2 && Number.isInteger(plain(v.items[0])) && (Number.isInteger(plain(v.items[1])) || str(v.items[1]) === 'UNBOUNDED');
+    return ok ? undefined : mismatch('a range [ <integer>, <integer> | UNBOUNDED ]');
+  }
   if (v.kind !== 'scalar') return mismatch(base);
   const x = v.value;
   switch (base) {
     case 'string':
-      // Numbers and booleans are accepted with their YAML text (PyYAML-based tools do the same) unless
-      // they would change meaning when read back; only collections are a mismatch.
-      return x === null ? mismatch('a string') : String(x);
+      if (x === null) return mismatch('a string');
+      // YAML reads an unquoted 1.10 as the number 1.1 and yes/no as booleans: accepted, but worth a warning.
+      if (typeof x !== 'string') findings.add('TOSCA-STRING-NOT-QUOTED', v, `${def.name}: ${describe(v)} is read as a ${typeof x}, not a string; quote it`, path);
+      return String(x);
     case 'integer':
       if (typeof x !== 'number' || !Number.isInteger(x)) return mismatch('an integer');
       return x;
@@ -153,8 +159,6 @@ function checkPrimitive(v: YValue, base: string, def: PropDef, path: string, ctx
       if (typeof x === 'number') return x;
       if (typeof x !== 'string' || !VERSION.test(x)) return mismatch('a version (major.minor[.fix[.qualifier[-build]]])');
       return x;
-    case 'range':
-      return mismatch('a range [min, max]');
     case 'null':
       return x === null ? undefined : mismatch('null');
     default: {
@@ -163,10 +167,6 @@ function checkPrimitive(v: YValue, base: string, def: PropDef, path: string, ctx
       return n;
     }
   }
-}
-
-function isRangeDef(base: string, v: YValue): boolean {
-  return base === 'range' && v.kind === 'seq';
 }
 
 const CONSTRAINT_OPS = new Set(['equal', 'greater_than', 'greater_or_equal', 'less_than', 'less_or_equal', 'in_range', 'valid_values', 'length', 'min_length', 'max_length', 'pattern', 'schema']);
@@ -279,7 +279,6 @@ function checkConstraints(v: YValue, value: Comparable, base: string, constraint
         break; // schema: not evaluated
     }
   }
-  void isRangeDef;
 }
 
 /** valid_values compares YAML values; '1.0' and 1.0 are both written for versions, so compare as text. */

@@ -11,7 +11,8 @@ describe('tosca: YAML loader', () => {
     assert.deepEqual(r.findings, []);
     const b = get(get(r.root, 'a'), 'b');
     assert.deepEqual([b?.file, b?.line, b?.column], ['t.yaml', 2, 6]);
-    const x = get(get(get(r.root, 'a'), 'c')?.kind === 'seq' ? (get(get(r.root, 'a'), 'c') as { items: never[] }).items[0] : undefined, 'x');
+    const c = get(get(r.root, 'a'), 'c');
+    const x = get(c?.kind === 'seq' ? c.items[0] : undefined, 'x');
     assert.deepEqual([x?.line, x?.column], [4, 10]);
   });
 

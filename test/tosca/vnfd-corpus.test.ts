@@ -50,6 +50,7 @@ export const CASES: Case[] = [
   { name: 'scalar-unit.size with an unknown unit', pkg: 'single', edits: [[S, 'virtual_mem_size: 2 GiB', 'virtual_mem_size: 2 GiBs']], expect: ['TOSCA-TYPE-MISMATCH Definitions/vnfd.yaml:56'] },
   { name: 'scalar-unit.frequency without a unit', pkg: 'single', edits: [[S, 'virtual_cpu_clock: 2.4 GHz', 'virtual_cpu_clock: 2400']], expect: ['TOSCA-TYPE-MISMATCH Definitions/vnfd.yaml:59'] },
   { name: 'scalar-unit.size compared with greater_or_equal 0 B', pkg: 'single', edits: [[S, 'min_disk: 1 GiB', 'min_disk: -1 GiB']], expect: ['TOSCA-CONSTRAINT Definitions/vnfd.yaml:74'] },
+  { name: 'unquoted number where a string is expected', pkg: 'single', edits: [[S, "descriptor_version: '1.0'", 'descriptor_version: 1.10']], expect: ['TOSCA-STRING-NOT-QUOTED Definitions/vnfd.yaml:37'] },
   { name: 'valid_values', pkg: 'single', edits: [[S, 'disk_format: qcow2', 'disk_format: qcow3']], expect: ['TOSCA-CONSTRAINT Definitions/vnfd.yaml:73'] },
   { name: 'pattern (vnfm_info)', pkg: 'single', edits: [[S, "vnfm_info: [ 'etsivnfm:v3.3.1' ]", 'vnfm_info: [ Tacker ]']], expect: ['TOSCA-CONSTRAINT Definitions/vnfd.yaml:41', 'SOL001-VNFM-INFO Definitions/vnfd.yaml:41'] },
   { name: 'nested data type: unknown field', pkg: 'single', edits: [[S, '                cidr: 10.10.0.0/24\n', '                cidr: 10.10.0.0/24\n                gateway: 10.10.0.1\n']], expect: ['TOSCA-UNKNOWN-PROPERTY Definitions/vnfd.yaml:113'] },
