@@ -38,7 +38,8 @@ function apply(text: string, e: Edit): string {
 }
 
 describe('tosca: property test', () => {
-  it('random edits of a valid VNFD never crash the loader or the validator', async () => {
+  it('random edits of a valid VNFD never crash the loader or the validator', async function () {
+    this.timeout(60_000);
     await fc.assert(
       fc.asyncProperty(fc.array(edit, { minLength: 1, maxLength: 6 }), async (edits) => {
         const text = edits.reduce(apply, TEXT);
