@@ -66,7 +66,7 @@ async function peakRss<T>(pid: number, fn: () => Promise<T>): Promise<{ result: 
 }
 
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(process.env.DEPOT_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean), '--require', 'tsx/cjs', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -139,7 +139,8 @@ export async function benchRepository(): Promise<void> {
   });
   const rows: Row[] = [];
   try {
-    // ── 1 GiB blob ──
+    // ── 1 GiB blob ── (DEPOT_BENCH_SKIP_BLOB=1 skips it, e.g. while profiling the list)
+    if (!process.env.DEPOT_BENCH_SKIP_BLOB) {
     const file = blobFile();
     const size = fs.statSync(file).size;
     const ref = timeSha256sum(file);
@@ -176,6 +177,7 @@ export async function benchRepository(): Promise<void> {
       { metric: 'server peak RSS, upload', value: `${(up.peak / 2 ** 20).toFixed(0)} MB`, target: '<= 150 MB', ok: up.peak <= 150 * 2 ** 20 },
       { metric: 'server peak RSS, download', value: `${(down.peak / 2 ** 20).toFixed(0)} MB`, target: '<= 150 MB', ok: down.peak <= 150 * 2 ** 20 },
     );
+    }
 
     // ── 10 000 artifacts ──
     const db = new Client({ connectionString: `${PG}/${dbName}` });
@@ -229,7 +231,7 @@ export async function benchRepository(): Promise<void> {
       { metric: `list, 8 concurrent clients`, value: `${rps.toFixed(0)} req/s${errors ? ` (${errors} errors)` : ''}`, target: '>= 300 req/s', ok: rps >= 300 && !errors },
     );
   } finally {
-    child.kill('SIGTERM');
+    child.kill(process.env.DEPOT_BENCH_SERVER_ARGS ? 'SIGINT' : 'SIGTERM');
     await new Promise((r) => child.once('exit', r)).catch(() => undefined);
     agent.destroy();
     fs.rmSync(dataDir, { recursive: true, force: true });

@@ -349,12 +349,16 @@ export class ArtifactEngine {
     }
     r.limit = q.limit;
     const order = cols.map((c, i) => `${c} ${sort[i].dir.toUpperCase()}`).join(', ');
-    const [rows, count] = await Promise.all([
-      this.q<any>(`${SELECT} WHERE ${pageWhere} ORDER BY ${order} LIMIT :limit`, r),
-      this.q<{ n: string }>(`SELECT count(*) AS n FROM artifacts a WHERE ${where}`, r),
-    ]);
+    // Without a marker the page and the total come from one query (the window count is computed
+    // before LIMIT): one round trip fewer on the hot path of every first page.
+    const windowed = !q.marker && q.limit > 0;
+    const rows = await this.q<any>(`${SELECT.replace(' FROM artifacts a', windowed ? ', count(*) OVER () AS total_count__ FROM artifacts a' : ' FROM artifacts a')} WHERE ${pageWhere} ORDER BY ${order} LIMIT :limit`, r);
+    const total = windowed && rows.length
+      ? Number(rows[0].total_count__)
+      : windowed ? 0 : Number((await this.q<{ n: string }>(`SELECT count(*) AS n FROM artifacts a WHERE ${where}`, r))[0].n);
+    for (const row of rows) delete row.total_count__;
     const artifacts = rows.map(toRecord);
-    return { artifacts, total: Number(count[0].n), next: artifacts.length === q.limit && q.limit > 0 ? artifacts[artifacts.length - 1].id : undefined };
+    return { artifacts, total, next: artifacts.length === q.limit && q.limit > 0 ? artifacts[artifacts.length - 1].id : undefined };
   }
 
   // ── update (JSON Patch) ──────────────────────────────────────────────────────────────────────
@@ -678,6 +682,24 @@ export class ArtifactEngine {
   async blobsOf(ids: string[]): Promise<BlobRow[]> {
     if (!ids.length) return [];
     return this.q<BlobRow>(`SELECT * FROM blobs WHERE artifact_id IN (:ids) AND path = ''`, { ids });
+  }
+
+  /** blobsOf and folderStats in one round trip (the list presenter needs both for every page). */
+  async blobSummary(ids: string[]): Promise<{ blobs: BlobRow[]; folders: { artifact_id: string; field: string; count: string; size: string }[] }> {
+    if (!ids.length) return { blobs: [], folders: [] };
+    const rows = await this.q<any>(
+      `SELECT 'b' AS kind__, to_jsonb(b) AS row__, NULL AS count, NULL AS size FROM blobs b WHERE artifact_id IN (:ids) AND path = ''
+       UNION ALL
+       SELECT 'f', jsonb_build_object('artifact_id', artifact_id, 'field', field), count(*), COALESCE(sum(size), 0) FROM blobs WHERE artifact_id IN (:ids) AND path <> '' GROUP BY artifact_id, field`,
+      { ids },
+    );
+    const blobs: BlobRow[] = [];
+    const folders: { artifact_id: string; field: string; count: string; size: string }[] = [];
+    for (const r of rows) {
+      if (r.kind__ === 'b') blobs.push({ ...r.row__, size: String(r.row__.size), reserved: String(r.row__.reserved), content_offset: r.row__.content_offset === null ? null : String(r.row__.content_offset) });
+      else folders.push({ artifact_id: r.row__.artifact_id, field: r.row__.field, count: String(r.count), size: String(r.size) });
+    }
+    return { blobs, folders };
   }
 
   async folderStats(ids: string[]): Promise<{ artifact_id: string; field: string; count: string; size: string }[]> {

@@ -5,7 +5,7 @@ import type { ArtifactRecord } from './types';
 /** Glare-shaped artifact JSON: flat base + type fields; blobs as objects whose url is Depot's, never the store's. */
 export async function presentArtifacts(engine: ArtifactEngine, records: ArtifactRecord[]): Promise<Record<string, unknown>[]> {
   const ids = records.map((r) => r.id);
-  const [blobs, folders] = await Promise.all([engine.blobsOf(ids), engine.folderStats(ids)]);
+  const { blobs, folders } = await engine.blobSummary(ids);
   return records.map((a) => {
     const type = engine.types.get(a.type_name);
     const out: Record<string, unknown> = {
