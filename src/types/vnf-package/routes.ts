@@ -10,6 +10,7 @@ import { inTransaction } from '../../db/database';
 import { readJson } from '../../http/body';
 import { badRequest, conflict, HttpError, notAcceptable, notFound, preconditionFailed } from '../../http/problem';
 import { sendContent } from '../../http/range';
+import { requestValidator } from '../../http/schemas';
 import {
   applySelectors, compileFilter, decodeNextpageMarker, encodeNextpageMarker, linkHeader, parseFilter, parseSelectors, Sol013Error,
   VNF_PKG_INFO_ATTRIBUTES, VNF_PKG_INFO_DEFAULT_EXCLUDED, VNF_PKG_INFO_FILTER_SCHEMA, VNF_PKG_INFO_MANDATORY, FilterAst,
@@ -19,6 +20,9 @@ import { API_VERSIONS, ApiMajor, presentVnfPkgInfo } from './presenter';
 import { VNF_PACKAGES } from './type';
 
 const PAGE_SIZE = 100;
+const validateCreate = requestValidator('sol005/CreateVnfPkgInfoRequest.json');
+const validateModifications = requestValidator('sol005/VnfPkgInfoModifications.json');
+const validateUploadFromUri = requestValidator('sol005/UploadVnfPkgFromUriRequest.json');
 
 const sol013 = <T>(fn: () => T): T => {
   try {
@@ -132,10 +136,8 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
 
     group.post('/vnf_packages', async (ctx) => {
       const body = (await readJson(ctx, ['application/json'])) as Record<string, unknown>;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('CreateVnfPkgInfoRequest must be a JSON object');
-      for (const k of Object.keys(body)) if (k !== 'userDefinedData') throw badRequest(`unknown attribute '${k}' in CreateVnfPkgInfoRequest`);
+      validateCreate(body);
       const udd = body.userDefinedData;
-      if (udd !== undefined && (udd === null || typeof udd !== 'object' || Array.isArray(udd))) throw badRequest('userDefinedData must be an object (KeyValuePairs)');
       const a = await onboarding.create(principal(ctx), udd as Record<string, unknown> | undefined);
       ctx.status = 201;
       ctx.set('Location', `${prefix}/vnf_packages/${a.id}`);
@@ -151,12 +153,8 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
 
     group.patch('/vnf_packages/:id', async (ctx) => {
       const body = (await readJson(ctx, ['application/merge-patch+json', 'application/json'])) as Record<string, unknown>;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('VnfPkgInfoModifications must be a JSON object');
-      for (const k of Object.keys(body)) if (k !== 'operationalState' && k !== 'userDefinedData') throw badRequest(`unknown attribute '${k}' in VnfPkgInfoModifications`);
-      if (body.operationalState === undefined && body.userDefinedData === undefined) throw badRequest('VnfPkgInfoModifications needs operationalState or userDefinedData');
-      if (body.operationalState !== undefined && body.operationalState !== 'ENABLED' && body.operationalState !== 'DISABLED') throw badRequest('operationalState must be ENABLED or DISABLED');
+      validateModifications(body);
       const udd = body.userDefinedData;
-      if (udd !== undefined && (udd === null || typeof udd !== 'object' || Array.isArray(udd))) throw badRequest('userDefinedData must be an object (KeyValuePairs)');
       const ifMatch = ctx.get('If-Match');
       const updated = await inTransaction(engine.sequelize, async (t) => {
         const a = await engine.getWritable(principal(ctx), VNF_PACKAGES, ctx.params.id, t);
@@ -209,9 +207,8 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
 
     group.post('/vnf_packages/:id/package_content/upload_from_uri', async (ctx) => {
       const body = (await readJson(ctx, ['application/json'])) as Record<string, any>;
-      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('UploadVnfPkgFromUriRequest must be a JSON object');
-      const uri = body.addressInformation;
-      if (typeof uri !== 'string') throw badRequest('addressInformation is required (the URI of the package)');
+      validateUploadFromUri(body);
+      const uri = body.addressInformation as string;
       let url: URL;
       try {
         url = new URL(uri);
@@ -222,7 +219,6 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       const basic = body.authentication?.paramsBasic ?? {};
       const userName = body.userName ?? body.username ?? basic.userName;
       const password = body.password ?? basic.password;
-      if (body.authType !== undefined && body.authType !== 'BASIC' && !(Array.isArray(body.authType) && body.authType.includes('BASIC'))) throw badRequest(`authType ${JSON.stringify(body.authType)} is not supported (BASIC only)`);
       await onboarding.uploadFromUri(principal(ctx), ctx.params.id, { addressInformation: uri, userName, password });
       ctx.status = 202;
     });
