@@ -55,6 +55,8 @@ export interface DepotConfig {
   };
   /** A blob left in `saving` longer than this without progress is considered abandoned by a dead process. */
   uploadStaleSeconds: number;
+  /** In-process garbage collection period (0: off); unreferenced content older than an hour goes. */
+  gcIntervalSeconds: number;
 }
 
 const UNITS: Record<string, number> = {
@@ -146,5 +148,6 @@ export function buildConfig(
       maxRedirects: Number(uri.maxRedirects ?? 5),
     },
     uploadStaleSeconds: Number(file.uploadStaleSeconds ?? 300),
+    gcIntervalSeconds: Number(file.gcIntervalSeconds ?? 3600),
   };
 }

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import pino, { Logger } from 'pino';
 import type Router from '@koa/router';
 import { createApp } from './app';
+import { DEFAULT_GC_GRACE_SECONDS, runGc } from './admin';
 import { ArtifactEngine } from './artifacts/engine';
 import type { TypeRegistry } from './artifacts/types';
 import type { DepotConfig } from './config';
@@ -59,6 +60,10 @@ export async function startDepot(config: DepotConfig, opts: { log?: Logger; type
   await engine.reapStaleUploads(db.embedded ? 0 : config.uploadStaleSeconds);
   const reaper = setInterval(() => engine.reapStaleUploads(config.uploadStaleSeconds).catch((err) => log.error({ err }, 'reaper failed')), Math.max(config.uploadStaleSeconds * 500, 1000));
   reaper.unref();
+  const gc = config.gcIntervalSeconds > 0
+    ? setInterval(() => runGc(engine, DEFAULT_GC_GRACE_SECONDS).catch((err) => log.error({ err }, 'garbage collection failed')), config.gcIntervalSeconds * 1000)
+    : undefined;
+  gc?.unref();
 
   const app = createApp({
     engine,
@@ -87,6 +92,7 @@ export async function startDepot(config: DepotConfig, opts: { log?: Logger; type
     config, db, engine, server, url, log,
     async close() {
       clearInterval(reaper);
+      if (gc) clearInterval(gc);
       for (const p of parts) await p.stop?.();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
