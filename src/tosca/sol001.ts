@@ -62,8 +62,9 @@ export function checkSol001(model: Model): VnfdFacts {
     const nt = identity.node;
     for (const name of IDENTITY) {
       const { value, explicit } = propertyValue(model, nt, name);
-      // A VNF node that leaves the identity to type defaults is what Tacker rejects with "VNF properties are mandatory".
-      if (!explicit) {
+      // The top-level VNF node must state the identity: leaving it to type defaults is what Tacker rejects
+      // with "VNF properties are mandatory". A flavour-only VNFD may rely on its type's defaults.
+      if (identity.topo.template === entry ? !explicit : !value) {
         const props = get(nt.def, 'properties');
         findings.add('SOL001-VNF-PROPERTY', props && isMapNode(props) ? props : nt.keyNode, `VNF node ${nt.name} does not give the mandatory property ${name}${value ? ' (its type only has a default)' : ''}`, `${nt.path}/properties/${name}`);
       }
@@ -132,7 +133,8 @@ function checkVdus(model: Model, topo: Topology): void {
       const max = Number(plain(get(prof, 'max_number_of_instances')));
       if (Number.isFinite(min) && Number.isFinite(max) && min > max) findings.add('SOL001-VDU-PROFILE', prof, `vdu_profile of ${nt.name}: min_number_of_instances ${min} > max_number_of_instances ${max}`, `${nt.path}/properties/vdu_profile`);
     }
-    if (types.derivesFrom(nt.type, VDU_CP)) {
+    // SOL001 v3+ types say virtual_binding occurs [1, 1] (checked generically); v2.x types do not
+    if (types.derivesFrom(nt.type, VDU_CP) && !(types.requirements(nt.type).get('virtual_binding')?.occurrences?.[0] ?? 0)) {
       const reqs = get(nt.def, 'requirements');
       const bound = isSeqNode(reqs) && reqs.items.some((r) => isMapNode(r) && r.byKey.has('virtual_binding'));
       if (!bound) findings.add('SOL001-CP-BINDING', nt.keyNode, `VduCp ${nt.name} has no virtual_binding requirement to a Vdu.Compute`, `${nt.path}/requirements`);

@@ -2,9 +2,9 @@ import type { Finding } from '../common/findings';
 import { NORMATIVE, catalogFileFor, catalogTemplate, etsiDirForDefinitionsVersion } from './catalog';
 import { PackageFiles, dirOf, joinPath } from './files';
 import { Findings } from './rules';
-import { TYPE_SECTIONS, TypeDef, TypeRegistry, TypeSection, parsePropDef } from './types';
+import { ReqDef, TYPE_SECTIONS, TypeDef, TypeRegistry, TypeSection, parsePropDef } from './types';
 import { ValueContext, checkProperties, checkValue, functionCall } from './values';
-import { DEFAULT_LIMITS, Limits, YMap, YScalar, YValue, get, isMapNode, isSeqNode, loadYaml, str } from './yaml';
+import { DEFAULT_LIMITS, Limits, YMap, YScalar, YSeq, YValue, get, isMapNode, isSeqNode, loadYaml, str } from './yaml';
 
 /** One loaded service template (a package file or a catalog file). */
 export interface ServiceTemplate {
@@ -586,11 +586,25 @@ function checkArtifact(model: Model, topo: Topology, nt: NodeTemplate, name: str
 
 function checkRequirements(model: Model, topo: Topology, nt: NodeTemplate): void {
   const { findings, types } = model;
-  const reqs = get(nt.def, 'requirements');
-  if (!reqs || (reqs.kind === 'scalar' && reqs.value === null)) return;
-  if (!isSeqNode(reqs)) { findings.add('TOSCA-STRUCTURE', reqs, 'requirements must be a list of single-key maps', `${nt.path}/requirements`); return; }
   const defs = types.requirements(nt.type);
   const counts = new Map<string, number>();
+  const reqs = get(nt.def, 'requirements');
+  if (reqs && !isSeqNode(reqs) && !(reqs.kind === 'scalar' && reqs.value === null)) findings.add('TOSCA-STRUCTURE', reqs, 'requirements must be a list of single-key maps', `${nt.path}/requirements`);
+  if (isSeqNode(reqs)) checkRequirementAssignments(model, topo, nt, reqs, defs, counts);
+  // Lower bounds: a requirement the substitution maps outward is fulfilled by the enclosing service.
+  const mappedOut = new Set<string>();
+  const smReqs = get(topo.substitution, 'requirements');
+  if (isMapNode(smReqs)) for (const p of smReqs.pairs) if (isSeqNode(p.value) && str(p.value.items[0]) === nt.name) mappedOut.add(str(p.value.items[1]) ?? '');
+  for (const d of defs.values()) {
+    const lower = d.occurrences?.[0] ?? 0;
+    if (lower > 0 && (counts.get(d.name) ?? 0) < lower && !mappedOut.has(d.name)) {
+      findings.add('TOSCA-REQUIREMENT-OCCURRENCES', nt.keyNode, `${nt.name} (${nt.type}) needs requirement ${d.name} at least ${lower} time(s)`, `${nt.path}/requirements`);
+    }
+  }
+}
+
+function checkRequirementAssignments(model: Model, topo: Topology, nt: NodeTemplate, reqs: YSeq, defs: Map<string, ReqDef>, counts: Map<string, number>): void {
+  const { findings, types } = model;
   reqs.items.forEach((item, i) => {
     if (!isMapNode(item) || item.pairs.length !== 1) {
       if (!(item.kind === 'scalar' && item.value === null)) findings.add('TOSCA-STRUCTURE', item, 'a requirement assignment is a single-key map', `${nt.path}/requirements/${i}`);

@@ -46,8 +46,10 @@ export function plain(v: YValue | undefined): unknown {
 
 // Parsed files are immutable, so identical bytes (the ETSI type files every package ships, or the same
 // package validated twice) are parsed once. Keyed by content digest and limits, bounded LRU.
-const CACHE_MAX = 128;
-const cache = new Map<string, { root?: YValue; findings: Finding[]; file: string }>();
+const CACHE_MAX_FILES = 128;
+const CACHE_MAX_BYTES = 32 * 1024 * 1024;
+let cachedBytes = 0;
+const cache = new Map<string, { root?: YValue; findings: Finding[]; file: string; bytes: number }>();
 
 export function loadYaml(file: string, bytes: Buffer, limits: Limits): LoadedYaml {
   const digest = createHash('sha1').update(bytes).digest('hex') + `/${limits.maxFileBytes}/${limits.maxDepth}/${limits.maxAliases}/${limits.maxNodes}`;
@@ -58,9 +60,17 @@ export function loadYaml(file: string, bytes: Buffer, limits: Limits): LoadedYam
   } else {
     const parsed = parseBytes(bytes, limits);
     if (parsed.root) stampFile(parsed.root, file);
-    hit = { root: parsed.root, findings: parsed.findings.map((f) => ({ ...f, file })), file };
-    cache.set(digest, hit);
-    if (cache.size > CACHE_MAX) cache.delete(cache.keys().next().value as string);
+    hit = { root: parsed.root, findings: parsed.findings.map((f) => ({ ...f, file })), file, bytes: bytes.length };
+    // bounded by count and by source size, so that uploads of large YAML cannot pin memory
+    if (bytes.length <= CACHE_MAX_BYTES / 8) {
+      cache.set(digest, hit);
+      cachedBytes += bytes.length;
+      for (const [k, v] of cache) {
+        if (cache.size <= CACHE_MAX_FILES && cachedBytes <= CACHE_MAX_BYTES) break;
+        cache.delete(k);
+        cachedBytes -= v.bytes;
+      }
+    }
   }
   if (hit.file === file) return hit;
   // Same content under another name: positions are the same, only the file name differs.
