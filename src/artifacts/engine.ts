@@ -604,6 +604,14 @@ export class ArtifactEngine {
       }
       await this.locks.with(store.name, staged.key, async (lt) => {
         await staged.commit();
+        // post_upload hooks validate the new bytes before anything references them: a rejection
+        // leaves the previous blob in place (rollback below) and the new bytes to the collector.
+        if (opts.hooks !== false) {
+          await this.runHooks(type, {
+            event: 'post_upload', principal: p, artifact: reservation.artifact, field, path,
+            open: () => store.driver.read(staged.key), size: staged.size,
+          });
+        }
         const mark = async (t: Transaction) =>
           this.exec(
             `UPDATE blobs SET status = 'active', content_key = :ck, content_offset = NULL, size = :size, reserved = 0, digests = :digests,
@@ -624,7 +632,6 @@ export class ArtifactEngine {
       throw err;
     }
     const updated = await this.get(p, type.name, id);
-    if (opts.hooks !== false) await this.runHooks(type, { event: 'post_upload', principal: p, artifact: updated, field, path }).catch((e) => this.log.warn({ err: e }, 'post_upload hook failed'));
     return updated;
   }
 

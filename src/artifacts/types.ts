@@ -38,6 +38,9 @@ export interface HookContext {
   /** The uploaded content's files (read-only, e.g. straight from a CSAR) and its entry file. */
   files?: import('../tosca').PackageFiles;
   entry?: string;
+  /** The uploaded blob's bytes (post_upload of a generic blob upload) and their size. */
+  open?: () => Promise<import('node:stream').Readable>;
+  size?: number;
   /** Built-in hooks leave what they extracted here (e.g. `vnfd`: the VNFD facts). */
   results?: Record<string, unknown>;
 }
