@@ -1,6 +1,6 @@
 import type { Finding } from '../common/findings';
 import type { PackageFiles } from './files';
-import { checkSol001, SoftwareImageFacts, VnfdFacts } from './sol001';
+import { checkSol001, VnfdFacts } from './sol001';
 import { checkTopologies, checkTypeDefinitions, collectTopologies, loadModel, resolveLimits, sortFindings } from './validator';
 
 export type { PackageFiles } from './files';
@@ -11,24 +11,27 @@ export { RULES } from './rules';
 export interface ValidateOptions { limits?: { maxFileBytes?: number; maxDepth?: number; maxAliases?: number; maxNodes?: number } }
 export interface ValidationResult { findings: Finding[]; facts: VnfdFacts }
 
+/** Load, type-check and check the topologies: everything but profile-specific rules. */
+async function analyse(files: PackageFiles, entry: string, opts?: ValidateOptions) {
+  const model = await loadModel(files, entry, resolveLimits(opts?.limits));
+  checkTypeDefinitions(model);
+  collectTopologies(model);
+  checkTopologies(model);
+  return model;
+}
+
 /**
  * Validate a VNFD (TOSCA + ETSI SOL001 rules) starting at `entryDefinitions`, reporting every problem
  * found rather than the first, and extract the facts VnfPkgInfo needs. Never throws on bad input.
  */
 export async function validateVnfd(files: PackageFiles, entryDefinitions: string, opts?: ValidateOptions): Promise<ValidationResult> {
-  const model = await loadModel(files, entryDefinitions, resolveLimits(opts?.limits));
-  checkTypeDefinitions(model);
-  collectTopologies(model);
-  checkTopologies(model);
+  const model = await analyse(files, entryDefinitions, opts);
   const facts = checkSol001(model);
   return { findings: sortFindings(model.findings.list), facts };
 }
 
 /** Generic TOSCA service template validation (no SOL001 VNF rules), for the `tosca_templates` artifact type. */
 export async function validateToscaTemplate(files: PackageFiles, entry: string, opts?: ValidateOptions): Promise<{ findings: Finding[]; descriptorFiles: string[] }> {
-  const model = await loadModel(files, entry, resolveLimits(opts?.limits));
-  checkTypeDefinitions(model);
-  collectTopologies(model);
-  checkTopologies(model);
+  const model = await analyse(files, entry, opts);
   return { findings: sortFindings(model.findings.list), descriptorFiles: model.packageTemplates.map((t) => t.path) };
 }

@@ -1,4 +1,4 @@
-import { NodeTemplate, Model, Topology, artifactPath } from './validator';
+import { Model, NodeTemplate, Topology, artifactPath, policyEntries } from './validator';
 import { functionCall, parseScalarUnit } from './values';
 import { YMap, YValue, get, isMapNode, isSeqNode, plain, str } from './yaml';
 
@@ -152,12 +152,7 @@ function checkVdus(model: Model, topo: Topology): void {
 interface Policy { name: string; type: string; def: YMap; path: string }
 
 function policiesOf(topo: Topology): Policy[] {
-  const out: Policy[] = [];
-  const policies = get(topo.node, 'policies');
-  const add = (name: string, def: YValue, path: string): void => { if (isMapNode(def)) out.push({ name, type: str(get(def, 'type')) ?? '', def, path }); };
-  if (isSeqNode(policies)) policies.items.forEach((it, i) => { if (isMapNode(it)) for (const p of it.pairs) add(p.key, p.value, `topology_template/policies/${i}/${p.key}`); });
-  else if (isMapNode(policies)) for (const p of policies.pairs) add(p.key, p.value, `topology_template/policies/${p.key}`);
-  return out;
+  return policyEntries(topo).flatMap((p) => (isMapNode(p.def) ? [{ name: p.name, type: str(get(p.def, 'type')) ?? '', def: p.def, path: p.path }] : []));
 }
 
 /** Scaling aspects, instantiation levels and the per-VDU/VL policies must agree with each other. */
@@ -277,4 +272,3 @@ function extractImages(model: Model, vnfProvider: string | undefined): SoftwareI
   return out;
 }
 
-export type { YMap };

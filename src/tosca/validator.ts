@@ -2,7 +2,7 @@ import type { Finding } from '../common/findings';
 import { NORMATIVE, catalogFileFor, catalogTemplate, etsiDirForDefinitionsVersion } from './catalog';
 import { PackageFiles, dirOf, joinPath } from './files';
 import { Findings } from './rules';
-import { ReqDef, TYPE_SECTIONS, TypeDef, TypeRegistry, TypeSection, parsePropDef } from './types';
+import { PRIMITIVES, ReqDef, TYPE_SECTIONS, TypeDef, TypeRegistry, TypeSection, parsePropDef } from './types';
 import { ValueContext, checkProperties, checkValue, functionCall } from './values';
 import { DEFAULT_LIMITS, Limits, YMap, YScalar, YSeq, YValue, get, isMapNode, isSeqNode, loadYaml, str } from './yaml';
 
@@ -253,7 +253,7 @@ function checkDerivation(model: Model, name: string, def: YMap, path: string): v
     findings.add('TOSCA-DERIVATION-CYCLE', parentNode, `${name} is derived from itself`, `${path}/derived_from`);
     return;
   }
-  if (!types.lookup(parent, parentNode) && !(TYPE_SECTIONS_PRIMITIVE_OK.has(parent))) {
+  if (!types.lookup(parent, parentNode) && !(PRIMITIVES.has(parent))) {
     findings.add('TOSCA-UNKNOWN-TYPE', parentNode, `${name} is derived from unknown type ${parent}`, `${path}/derived_from`);
     return;
   }
@@ -272,8 +272,6 @@ function checkDerivation(model: Model, name: string, def: YMap, path: string): v
     cur = next;
   }
 }
-
-const TYPE_SECTIONS_PRIMITIVE_OK = new Set(['string', 'integer', 'float', 'boolean', 'timestamp', 'version', 'list', 'map', 'range', 'scalar-unit.size', 'scalar-unit.time', 'scalar-unit.frequency', 'scalar-unit.bitrate']);
 
 function expectKind(model: Model, name: string | undefined, at: YValue | undefined, kind: string, path: string): boolean {
   if (!name) return false;
@@ -302,7 +300,7 @@ function checkPropertyDefinition(model: Model, name: string, node: YValue, path:
 }
 
 function checkDataTypeRef(model: Model, type: string, at: YValue | undefined, path: string): boolean {
-  if (TYPE_SECTIONS_PRIMITIVE_OK.has(type)) return true;
+  if (PRIMITIVES.has(type)) return true;
   return expectKind(model, type, at, 'data', path);
 }
 
@@ -440,11 +438,7 @@ function checkTopology(model: Model, topo: Topology): void {
     checkMembers(model, topo, get(g, 'members'), type!, 'members', `${path}/members`, false);
   }
 
-  const policies = get(topo.node, 'policies');
-  const policyEntries: { name: string; def: YValue; keyNode: YScalar; path: string }[] = [];
-  if (isSeqNode(policies)) policies.items.forEach((it, i) => { if (isMapNode(it)) for (const p of it.pairs) policyEntries.push({ name: p.key, def: p.value, keyNode: p.keyNode, path: `topology_template/policies/${i}/${p.key}` }); });
-  else if (isMapNode(policies)) for (const p of policies.pairs) policyEntries.push({ name: p.key, def: p.value, keyNode: p.keyNode, path: `topology_template/policies/${p.key}` });
-  for (const pe of policyEntries) {
+  for (const pe of policyEntries(topo)) {
     if (!isMapNode(pe.def)) { findings.add('TOSCA-STRUCTURE', pe.def, `policy ${pe.name} must be a map`, pe.path); continue; }
     const typeNode = get(pe.def, 'type');
     const type = str(typeNode);
@@ -454,6 +448,17 @@ function checkTopology(model: Model, topo: Topology): void {
   }
 
   if (topo.substitution) checkSubstitution(model, topo, topo.substitution, tctx);
+}
+
+export interface PolicyEntry { name: string; def: YValue; keyNode: YScalar; path: string }
+
+/** Policies of a topology: TOSCA 1.2+ writes a list of single-key maps, 1.0 a map. */
+export function policyEntries(topo: Topology): PolicyEntry[] {
+  const out: PolicyEntry[] = [];
+  const policies = get(topo.node, 'policies');
+  if (isSeqNode(policies)) policies.items.forEach((it, i) => { if (isMapNode(it)) for (const p of it.pairs) out.push({ name: p.key, def: p.value, keyNode: p.keyNode, path: `topology_template/policies/${i}/${p.key}` }); });
+  else if (isMapNode(policies)) for (const p of policies.pairs) out.push({ name: p.key, def: p.value, keyNode: p.keyNode, path: `topology_template/policies/${p.key}` });
+  return out;
 }
 
 function asMap(v: YValue | undefined): YMap | undefined {

@@ -1,6 +1,6 @@
 import type { Findings } from './rules';
-import { PRIMITIVES, PropDef, TypeRegistry, parsePropDef } from './types';
-import { YMap, YScalar, YSeq, YValue, isMapNode, plain, str } from './yaml';
+import { PRIMITIVES, PropDef, TypeRegistry } from './types';
+import { YMap, YSeq, YValue, isMapNode, plain, str } from './yaml';
 
 // TOSCA Simple Profile 1.3 §3.3.6: scalar-unit types. Size and bitrate units are multiples of a byte /
 // bit per second; time of a second; frequency of a hertz.
@@ -287,10 +287,4 @@ function normalizeForEquality(x: unknown): unknown {
   if (Array.isArray(x)) return x.map(normalizeForEquality);
   if (x && typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, y]) => [k, normalizeForEquality(y)]));
   return x;
-}
-
-/** Definition for an ad-hoc check (e.g. a scalar-unit field read for facts). */
-export function adHocDef(name: string, type: string): PropDef {
-  const node: YScalar = { kind: 'scalar', value: type, quoted: false, file: '', line: 0, column: 0 };
-  return { ...parsePropDef(name, node), type, required: true };
 }
