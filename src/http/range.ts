@@ -46,7 +46,8 @@ export async function sendContent(ctx: Context, c: Sendable): Promise<void> {
   for (const [k, v] of Object.entries(c.extraHeaders ?? {})) ctx.set(k, v);
   if (c.lastModified) ctx.set('Last-Modified', c.lastModified.toUTCString());
   if (c.fileName) ctx.set('Content-Disposition', `attachment; filename="${c.fileName.replace(/["\\\r\n]/g, '_')}"`);
-  ctx.type = c.contentType || 'application/octet-stream';
+  // Exactly the stored type: Koa's ctx.type would add '; charset=utf-8' to text types.
+  ctx.set('Content-Type', c.contentType || 'application/octet-stream');
 
   const inm = ctx.get('If-None-Match');
   if (etag && inm && inm.split(',').map((s) => s.trim().replace(/^W\//, '')).some((s) => s === etag || s === '*')) {
