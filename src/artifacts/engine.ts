@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import { hasErrors } from '../common/findings';
@@ -28,6 +28,8 @@ export interface BlobRow {
   store: string;
   content_key: string | null;
   content_offset: string | null;
+  /** Composite blob: the bytes are these objects' ranges, in order (see migration 02). */
+  segments: { key: string; offset: number; length: number }[] | null;
   size: string;
   reserved: string;
   digests: Record<string, string>;
@@ -667,10 +669,12 @@ export class ArtifactEngine {
     return {
       blob: b,
       size,
-      open: (range) => {
-        if (size === 0) return store.driver.read(b.content_key!, undefined).then((s) => (base ? s : s));
-        const r = { start: base + (range?.start ?? 0), end: base + (range?.end ?? size - 1) };
-        return store.driver.read(b.content_key!, r);
+      open: async (range) => {
+        if (size === 0) return store.driver.read(b.content_key!, undefined);
+        const start = range?.start ?? 0;
+        const end = range?.end ?? size - 1;
+        if (b.segments) return Readable.from(readSegments(store.driver, b.segments, start, end), { objectMode: false });
+        return store.driver.read(b.content_key!, { start: base + start, end: base + end });
       },
     };
   }
@@ -744,6 +748,18 @@ export class ArtifactEngine {
     }
     if (rows.length) this.log.warn({ count: rows.length }, 'rolled back uploads abandoned by a stopped process');
     return rows.length;
+  }
+}
+
+/** The bytes [start, end] of a composite blob, one segment after the other, each read only when reached. */
+async function* readSegments(driver: import('../storage/blob-store').BlobStore, segments: { key: string; offset: number; length: number }[], start: number, end: number): AsyncIterable<Buffer> {
+  let pos = 0;
+  for (const s of segments) {
+    const from = Math.max(start, pos);
+    const to = Math.min(end, pos + s.length - 1);
+    if (from <= to) yield* await driver.read(s.key, { start: s.offset + (from - pos), end: s.offset + (to - pos) });
+    pos += s.length;
+    if (pos > end) return;
   }
 }
 

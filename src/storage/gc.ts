@@ -25,14 +25,15 @@ export async function collectGarbage(sequelize: Sequelize, stores: StoreRegistry
     const flush = async () => {
       if (!batch.length) return;
       const rows = await sequelize.query<{ content_key: string }>(
-        'SELECT DISTINCT content_key FROM blobs WHERE store = :store AND content_key IN (:keys)',
+        `SELECT DISTINCT content_key FROM blobs WHERE store = :store AND content_key IN (:keys)
+         UNION SELECT DISTINCT s->>'key' FROM blobs, jsonb_array_elements(segments) s WHERE segments IS NOT NULL AND store = :store AND s->>'key' IN (:keys)`,
         { replacements: { store: name, keys: batch.map((b) => b.key) }, type: QueryTypes.SELECT },
       );
       const used = new Set(rows.map((r) => r.content_key));
       for (const o of batch) {
         if (used.has(o.key)) continue;
         await locks.with(name, o.key, async (t) => {
-          const [ref] = await sequelize.query('SELECT 1 FROM blobs WHERE store = :store AND content_key = :key LIMIT 1', { replacements: { store: name, key: o.key }, type: QueryTypes.SELECT, transaction: t });
+          const [ref] = await sequelize.query(`SELECT 1 FROM blobs WHERE store = :store AND (content_key = :key OR segments @> jsonb_build_array(jsonb_build_object('key', :key::text))) LIMIT 1`, { replacements: { store: name, key: o.key }, type: QueryTypes.SELECT, transaction: t });
           const info = await store.driver.stat(o.key);
           if (ref || !info || info.mtime.getTime() >= cutoff) return;
           await store.driver.delete(o.key);

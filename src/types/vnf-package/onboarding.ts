@@ -19,6 +19,9 @@ import { conflict, HttpError, notFound } from '../../http/problem';
 import { validateVnfd, VnfdFacts } from '../../tosca';
 import { VNF_PACKAGES } from './type';
 
+/** Stored entries at least this large are kept once, as objects of their own (see decompose). */
+const DECOMPOSE_MIN_BYTES = 1 << 20;
+
 const SYSTEM: Principal = { user: 'depot', project: '*', role: 'admin', isAdmin: true };
 
 export type OnboardingState = 'CREATED' | 'UPLOADING' | 'PROCESSING' | 'ONBOARDED' | 'ERROR';
@@ -208,13 +211,14 @@ export class OnboardingService {
     await this.sequelize.query(`DELETE FROM blobs WHERE artifact_id = :id AND field = 'content'`, { replacements: { id } });
 
     const store = this.engine.stores.get(pkg.store);
-    let local = store.driver.localPath?.(pkg.content_key);
+    // A composite package (an earlier attempt got as far as decompose()) is not one local file.
+    let local = pkg.segments ? undefined : store.driver.localPath?.(pkg.content_key);
     let temp: string | undefined;
     if (!local) {
       // Random access (the zip central directory) needs a file: copy from stores that are not local.
       temp = await fs.promises.mkdtemp(nodePath.join(os.tmpdir(), 'depot-onboard-'));
       local = nodePath.join(temp, 'package.csar');
-      await pipeline(await store.driver.read(pkg.content_key), fs.createWriteStream(local));
+      await pipeline(await this.engine.contentOf(pkg).open(), fs.createWriteStream(local));
     }
     const hookConfigs = this.config.types[VNF_PACKAGES]?.hooks ?? [];
     let dir: string | undefined;
@@ -223,8 +227,9 @@ export class OnboardingService {
       dir = nodePath.join(temp, 'package');
     }
     try {
-      const result = await this.examine(id, artifact, local, { key: pkg.content_key, store: pkg.store, offsetsUsable: !temp || local !== nodePath.join(temp, 'package.csar') }, dir);
+      const result = await this.examine(id, artifact, local, pkg.store, dir);
       if (hasErrors(result.findings)) return await this.fail(id, result.findings);
+      if (!result.inspection.signedPackage && !pkg.segments) await this.decompose(pkg, local, result.inspection);
       await this.complete(id, artifact, pkg, result);
     } finally {
       if (temp) await fs.promises.rm(temp, { recursive: true, force: true });
@@ -232,14 +237,13 @@ export class OnboardingService {
   }
 
   /** Reads the CSAR once: structure, manifest, hashes, storing every file; then the VNFD hooks. */
-  private async examine(id: string, artifact: ArtifactRecord, path: string, pkg: { key: string; store: string; offsetsUsable: boolean }, dir?: string) {
+  private async examine(id: string, artifact: ArtifactRecord, path: string, storeName: string, dir?: string) {
     const strict = this.config.onboarding.policy === 'strict';
     const limits = this.limits();
     // A first, cheap look at the VNFD tells which digests its image checksums need, so the single
     // hashing pass below computes them alongside SHA-256 (no second read of multi-GiB images).
     const extraAlgorithms = await this.imageAlgorithms(path, limits);
-    const store = this.engine.stores.get(pkg.store);
-    const entryTypes = new Map<string, string>();
+    const store = this.engine.stores.get(storeName);
     const inspection: CsarInspection = await inspectCsar(path, {
       limits,
       strict,
@@ -253,28 +257,21 @@ export class OnboardingService {
           stream.pipe(copy);
           sinks.push(pipeline(copy, fs.createWriteStream(file, { mode: 0o644 })));
         }
-        if (entry.dataOffset !== undefined && pkg.offsetsUsable) {
-          // Stored entries (VM images, usually) are served from the CSAR itself by offset: no copy.
-          entryTypes.set(entry.name, 'offset');
-          const drain = new PassThrough();
-          stream.pipe(drain);
-          drain.resume();
-          sinks.push(new Promise((resolve, reject) => drain.on('end', resolve).on('error', reject)));
-        } else {
-          const body = new PassThrough({ highWaterMark: 1 << 20 });
-          stream.pipe(body);
-          sinks.push(
-            store.stage(body).then(async (staged) => {
-              await this.engine.locks.with(store.name, staged.key, async (t) => {
-                await staged.commit();
-                const attach = (tx: Transaction) =>
-                  this.engine.attachContent(tx, id, 'content', entry.name, { store: store.name, key: staged.key, size: staged.size, digests: { sha256: staged.key }, contentType: contentTypeOf(entry.name) });
-                if (t) await attach(t);
-                else await inTransaction(this.sequelize, attach);
-              });
-            }),
-          );
-        }
+        // Every file becomes a content-addressed object: the same image in two package versions
+        // is stored once (and decompose() then drops it from the CSAR copy).
+        const body = new PassThrough({ highWaterMark: 1 << 20 });
+        stream.pipe(body);
+        sinks.push(
+          store.stage(body).then(async (staged) => {
+            await this.engine.locks.with(store.name, staged.key, async (t) => {
+              await staged.commit();
+              const attach = (tx: Transaction) =>
+                this.engine.attachContent(tx, id, 'content', entry.name, { store: store.name, key: staged.key, size: staged.size, digests: { sha256: staged.key }, contentType: contentTypeOf(entry.name) });
+              if (t) await attach(t);
+              else await inTransaction(this.sequelize, attach);
+            });
+          }),
+        );
         stream.on('error', (err) => {
           for (const s of [stream]) s.unpipe();
           void err;
@@ -303,7 +300,51 @@ export class OnboardingService {
         if (!v && !findings.some((f) => f.rule.startsWith('SOL001-VNF'))) findings.push({ rule: 'VNFPKG-VNFD-IDENTITY', severity: 'error', message: `the VNF node has no ${k}`, file: inspection.entryDefinitions });
       }
     }
-    return { findings, inspection, facts, entryTypes };
+    return { findings, inspection, facts };
+  }
+
+  /**
+   * Keeps the uploaded CSAR as a composite: its large stored entries (VM images) are now objects of
+   * their own, so the package blob becomes [skeleton range, image object, skeleton range, ...] and
+   * the full CSAR copy is left to the garbage collector. Served bytes are identical (same SHA-256).
+   */
+  private async decompose(pkg: BlobRow, local: string, inspection: CsarInspection): Promise<void> {
+    const big = inspection.entries
+      .filter((e) => e.dataOffset !== undefined && e.size >= DECOMPOSE_MIN_BYTES && inspection.digests.get(e.name))
+      .sort((a, b) => a.dataOffset! - b.dataOffset!);
+    if (!big.length) return;
+    const total = Number(pkg.size);
+    const gaps: { start: number; length: number }[] = [];
+    let pos = 0;
+    for (const e of big) {
+      gaps.push({ start: pos, length: e.dataOffset! - pos });
+      pos = e.dataOffset! + e.size;
+    }
+    gaps.push({ start: pos, length: total - pos });
+    async function* skeleton() {
+      for (const g of gaps) if (g.length > 0) yield* fs.createReadStream(local, { start: g.start, end: g.start + g.length - 1, highWaterMark: 1 << 20 });
+    }
+    const store = this.engine.stores.get(pkg.store);
+    const staged = await store.stage(Readable.from(skeleton()));
+    const segments: { key: string; offset: number; length: number }[] = [];
+    let skelPos = 0;
+    big.forEach((e, i) => {
+      if (gaps[i].length) segments.push({ key: staged.key, offset: skelPos, length: gaps[i].length });
+      skelPos += gaps[i].length;
+      segments.push({ key: inspection.digests.get(e.name)!.sha256, offset: 0, length: e.size });
+    });
+    const last = gaps[gaps.length - 1];
+    if (last.length) segments.push({ key: staged.key, offset: skelPos, length: last.length });
+    if (segments.reduce((n, s) => n + s.length, 0) !== total) throw new Error('internal: composite package does not add up to its size');
+    await this.engine.locks.with(store.name, staged.key, async (t) => {
+      await staged.commit();
+      const update = (tx: Transaction) =>
+        this.sequelize.query(`UPDATE blobs SET content_key = :key, segments = :segments::jsonb, updated_at = now() WHERE id = :id`, {
+          replacements: { key: staged.key, segments: JSON.stringify(segments), id: pkg.id }, transaction: tx,
+        });
+      if (t) await update(t);
+      else await inTransaction(this.sequelize, update);
+    });
   }
 
   private async imageAlgorithms(path: string, limits: Partial<CsarLimits>): Promise<HashAlgorithm[]> {
@@ -402,11 +443,6 @@ export class OnboardingService {
           { replacements: { type: VNF_PACKAGES, owner: artifact.owner, id, vnfd: f.vnfdId }, type: QueryTypes.SELECT, transaction: t },
         );
         if (dup) throw new OnboardingClash({ rule: 'VNFPKG-DUPLICATE-VNFD-ID', severity: 'error', message: `vnfdId ${f.vnfdId} is already onboarded as package ${dup.id}`, file: inspection.entryDefinitions });
-        for (const [path, kind] of r.entryTypes) {
-          if (kind !== 'offset') continue;
-          const e = inspection.entries.find((x) => x.name === path)!;
-          await this.engine.attachContent(t, id, 'content', path, { store: pkg.store, key: pkg.content_key!, offset: e.dataOffset, size: e.size, digests: { sha256: digests.get(path)!.sha256 }, contentType: contentTypeOf(path) });
-        }
         await this.sequelize.query(
           `UPDATE artifacts SET name = :name, version = :version, version_key = :key, status = 'active', activated_at = now(),
              fields = fields || :fields::jsonb, revision = revision + 1, updated_at = now() WHERE id = :id`,
