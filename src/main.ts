@@ -5,6 +5,9 @@ import './types/vnf-package/register';
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel);
+  // A stray rejection (e.g. a client that vanished mid-stream) is logged, never fatal: state lives
+  // in the database, and the reaper and job leases finish whatever was interrupted.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   const depot = await startDepot(config, { log });
   // eslint-disable-next-line no-console
   console.log(`Depot serving on ${depot.url} (data: ${config.dataDir}${config.auth === 'tokens' ? `, tokens: ${config.tokensFile}` : ''})`);
