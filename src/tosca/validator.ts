@@ -546,12 +546,43 @@ function checkNodeTemplate(model: Model, topo: Topology, nt: NodeTemplate): void
       const ops = types.operations(itype);
       const opsMap = get(i.value, 'operations');
       const assigned = isMapNode(opsMap) ? opsMap.pairs : i.value.pairs.filter((p) => p.key !== 'inputs' && p.key !== 'description' && p.key !== 'notifications' && p.key !== 'type');
-      for (const op of assigned) if (!ops.has(op.key)) findings.add('TOSCA-UNKNOWN-INTERFACE', op.keyNode, `interface ${i.key} (${itype}) has no operation ${op.key}`, `${path}/${op.key}`);
+      for (const op of assigned) {
+        if (!ops.has(op.key)) findings.add('TOSCA-UNKNOWN-INTERFACE', op.keyNode, `interface ${i.key} (${itype}) has no operation ${op.key}`, `${path}/${op.key}`);
+        checkImplementation(model, topo, nt, op.value, `${path}/${op.key}`);
+      }
     }
   }
 
   const arts = get(nt.def, 'artifacts');
   if (isMapNode(arts)) for (const a of arts.pairs) checkArtifact(model, topo, nt, a.key, a.value, ctx);
+}
+
+/**
+ * An operation's implementation names an artifact of the node (template or type) or a file; a file
+ * (anything with a path separator) must be in the package.
+ */
+function checkImplementation(model: Model, topo: Topology, nt: NodeTemplate, op: YValue, path: string): void {
+  const impl = isMapNode(op) ? get(op, 'implementation') : undefined;
+  if (!impl) return;
+  const refs: YValue[] = [];
+  if (impl.kind === 'scalar') refs.push(impl);
+  else if (isMapNode(impl)) {
+    const primary = get(impl, 'primary');
+    if (primary?.kind === 'scalar') refs.push(primary);
+    const deps = get(impl, 'dependencies');
+    if (isSeqNode(deps)) refs.push(...deps.items.filter((d) => d.kind === 'scalar'));
+  }
+  const artifactNames = new Set<string>();
+  for (const owner of [nt.def, ...model.types.chain(nt.type).map((t) => t.def)]) {
+    const arts = get(owner, 'artifacts');
+    if (isMapNode(arts)) for (const a of arts.pairs) artifactNames.add(a.key);
+  }
+  for (const ref of refs) {
+    const name = str(ref);
+    if (!name || artifactNames.has(name) || !name.includes('/')) continue;
+    const loc = artifactPath(model, topo.template.path, name);
+    if (!loc.found) model.findings.add('TOSCA-ARTIFACT-FILE-MISSING', ref, `implementation ${name} of ${nt.name} is neither an artifact of the node nor a file of the package`, `${path}/implementation`);
+  }
 }
 
 /** Package-relative path of an artifact file, or undefined if it is a URL or escapes the package. */
