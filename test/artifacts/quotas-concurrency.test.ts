@@ -101,12 +101,16 @@ describe('quotas and concurrency', () => {
       for (const r of results) await r.arrayBuffer();
       // Chunked uploads (no Content-Length): the sum still never exceeds the quota.
       assert.equal((await d.request('PUT', `/quotas/${project}`, { json: [{ maxBytes: 2000 }], as: d.users.admin })).status, 204);
-      const chunked = await Promise.all(ids.slice(3).map((id) => put(d, id, 300, { chunked: true })));
+      const fresh: string[] = [];
+      for (let i = 0; i < 7; i++) fresh.push((await create(d, 'files', { name: uniq('race') })).id);
+      const chunked = await Promise.all(fresh.map((id) => put(d, id, 300, { chunked: true })));
       const ok = chunked.filter((r) => r.status === 200).length;
+
       for (const r of chunked) if (r.status !== 200) assert.equal(r.status, 413);
       assert.ok(ok >= 1 && 900 + ok * 300 <= 2000, `${ok} chunked uploads succeeded`);
       const list = await json(await d.request('GET', '/artifacts/files?limit=100'));
       const stored = list.artifacts.reduce((s: number, a: any) => s + (a.content?.size ?? 0), 0);
+
       assert.ok(stored <= 2000, `stored ${stored}`);
       assert.equal(stored, 900 + ok * 300);
       assert.equal((await d.request('PUT', `/quotas/${project}`, { json: [], as: d.users.admin })).status, 204);
@@ -114,12 +118,13 @@ describe('quotas and concurrency', () => {
 
     it('parallel creates against a count quota: exactly the allowed number succeed', async () => {
       const project = d.users.alice2.project;
-      const existing = (await json(await d.request('GET', '/artifacts/all?limit=0'))).total_count;
+      const owned = `/artifacts/all?owner=${project}&limit=0`;
+      const existing = (await json(await d.request('GET', owned))).total_count;
       assert.equal((await d.request('PUT', `/quotas/${project}`, { json: [{ maxArtifacts: existing + 5 }], as: d.users.admin })).status, 204);
       const results = await Promise.all(Array.from({ length: 12 }, () => d.request('POST', '/artifacts/files', { json: { name: uniq('cnt') }, as: d.users.alice2 })));
       const statuses = results.map((r) => r.status).sort();
       assert.deepEqual(statuses, [...Array(5).fill(201), ...Array(7).fill(403)]);
-      assert.equal((await json(await d.request('GET', '/artifacts/all?limit=0'))).total_count, existing + 5);
+      assert.equal((await json(await d.request('GET', owned))).total_count, existing + 5);
       assert.equal((await d.request('PUT', `/quotas/${project}`, { json: [], as: d.users.admin })).status, 204);
     });
 
