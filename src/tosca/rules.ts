@@ -51,6 +51,8 @@ export const RULES = {
   'SOL001-FLAVOUR-DUPLICATE': ['error', 'Two deployment flavour templates declare the same flavour_id.'],
   'SOL001-SUBSTITUTION-TYPE': ['error', 'substitution_mappings.node_type of a VNFD is not derived from tosca.nodes.nfv.VNF.'],
   'SOL001-SW-IMAGE': ['error', 'Software image description inconsistent: a SwImage artifact without sw_image_data or artifact properties, or more than one SwImage artifact on one node.'],
+  'SOL001-CHECKSUM': ['error', 'A software image checksum hash is not a hexadecimal digest of the length its algorithm produces.'],
+  'SOL001-UNREFERENCED': ['warning', 'A virtual link or virtual storage node that no requirement refers to.'],
   'SOL001-VDU-PROFILE': ['error', 'vdu_profile min_number_of_instances is greater than max_number_of_instances.'],
   'SOL001-CP-BINDING': ['error', 'A VduCp has no virtual_binding to a Vdu.Compute.'],
   'SOL001-SCALING-ASPECT': ['error', 'A scaling or instantiation level policy names an aspect, level or default_level that is not declared.'],

@@ -49,6 +49,7 @@ export function checkSol001(model: Model): VnfdFacts {
       else { inThis = nt; vnfs.push({ topo, node: nt }); }
     }
     checkVdus(model, topo);
+    checkUnreferenced(model, topo);
     checkPolicies(model, topo);
   }
   const unsure = model.topologies.some((t) => [...t.nodes.values()].some((n) => !types.lookup(n.type) || !types.isComplete(n.type)));
@@ -139,8 +140,14 @@ function checkVdus(model: Model, topo: Topology): void {
       const bound = isSeqNode(reqs) && reqs.items.some((r) => isMapNode(r) && r.byKey.has('virtual_binding'));
       if (!bound) findings.add('SOL001-CP-BINDING', nt.keyNode, `VduCp ${nt.name} has no virtual_binding requirement to a Vdu.Compute`, `${nt.path}/requirements`);
     }
+    const swData = get(get(nt.def, 'properties'), 'sw_image_data');
+    if (swData) checkChecksum(model, get(swData, 'checksum'), `${nt.path}/properties/sw_image_data/checksum`);
     const arts = get(nt.def, 'artifacts');
     if (!isMapNode(arts)) continue;
+    for (const a of arts.pairs) {
+      const cs = get(get(a.value, 'properties'), 'checksum');
+      if (cs) checkChecksum(model, cs, `${nt.path}/artifacts/${a.key}/properties/checksum`);
+    }
     const images = arts.pairs.filter((a) => isMapNode(a.value) && types.lookup(str(get(a.value, 'type')) ?? '') && types.derivesFrom(str(get(a.value, 'type'))!, SW_IMAGE));
     if (images.length > 1) findings.add('SOL001-SW-IMAGE', images[1].keyNode, `${nt.name} has ${images.length} ${SW_IMAGE} artifacts; SOL001 allows one per VDU or storage`, `${nt.path}/artifacts/${images[1].key}`);
     if (images.length === 1 && !get(get(nt.def, 'properties'), 'sw_image_data') && !get(images[0].value, 'properties')) {
@@ -148,6 +155,39 @@ function checkVdus(model: Model, topo: Topology): void {
     }
   }
 }
+
+const HASH_HEX_LENGTH: Record<string, number> = { 'sha-224': 56, 'sha-256': 64, 'sha-384': 96, 'sha-512': 128 };
+
+/** A checksum that cannot be a digest of its algorithm can never match the image: say so at the VNFD. */
+function checkChecksum(model: Model, cs: YValue | undefined, path: string): void {
+  const algorithm = str(get(cs, 'algorithm'))?.toLowerCase();
+  const hashNode = get(cs, 'hash');
+  const hash = str(hashNode);
+  const want = algorithm && HASH_HEX_LENGTH[algorithm];
+  if (!want || hash === undefined || !hashNode) return;
+  if (!new RegExp(`^[0-9a-fA-F]{${want}}$`).test(hash)) {
+    model.findings.add('SOL001-CHECKSUM', hashNode, `${algorithm} hash must be ${want} hexadecimal digits, got ${hash.length} characters`, `${path}/hash`);
+  }
+}
+
+/** Virtual links and storage that nothing refers to are probably a mistake (a typo in a requirement). */
+function checkUnreferenced(model: Model, topo: Topology): void {
+  const { types, findings } = model;
+  const referenced = new Set<string>();
+  for (const nt of topo.nodes.values()) {
+    const reqs = get(nt.def, 'requirements');
+    if (!isSeqNode(reqs)) continue;
+    for (const r of reqs.items) if (isMapNode(r)) for (const p of r.pairs) referenced.add(str(p.value) ?? str(get(p.value, 'node')) ?? '');
+  }
+  const sm = get(topo.substitution, 'requirements');
+  if (isMapNode(sm)) for (const p of sm.pairs) if (isSeqNode(p.value)) referenced.add(str(p.value.items[0]) ?? '');
+  for (const nt of topo.nodes.values()) {
+    if (referenced.has(nt.name) || !types.lookup(nt.type)) continue;
+    const what = types.derivesFrom(nt.type, 'tosca.nodes.nfv.VnfVirtualLink') ? 'virtual link' : STORAGE.some((s) => types.derivesFrom(nt.type, s)) ? 'virtual storage' : undefined;
+    if (what) findings.add('SOL001-UNREFERENCED', nt.keyNode, `${what} ${nt.name} is not referred to by any requirement`, nt.path);
+  }
+}
+const STORAGE = ['tosca.nodes.nfv.Vdu.VirtualBlockStorage', 'tosca.nodes.nfv.Vdu.VirtualObjectStorage', 'tosca.nodes.nfv.Vdu.VirtualFileStorage'];
 
 interface Policy { name: string; type: string; def: YMap; path: string }
 
