@@ -32,6 +32,7 @@ export const RULES = {
   'TOSCA-STRING-NOT-QUOTED': ['warning', 'A number or boolean is given where a string is expected (YAML reads 1.10 as 1.1); it should be quoted.'],
   'TOSCA-CONSTRAINT': ['error', 'A value violates a constraint (equal, greater_*, less_*, in_range, valid_values, length, min/max_length, pattern).'],
   'TOSCA-BAD-CONSTRAINT': ['error', 'A constraint clause is malformed or unknown.'],
+  'TOSCA-PATTERN-UNCHECKED': ['warning', 'A pattern constraint uses backreferences or lookaround; it is not evaluated, since only linear-time patterns are run on uploaded input.'],
   'TOSCA-INPUT-UNKNOWN': ['error', 'get_input names an input that the topology template does not declare.'],
   'TOSCA-FUNCTION-TARGET': ['error', 'get_property / get_attribute names a node template, capability or property that does not exist.'],
   'TOSCA-UNKNOWN-REQUIREMENT': ['error', 'A node template uses a requirement name its type does not define.'],

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import type { Findings } from './rules';
 import { PRIMITIVES, PropDef, TypeRegistry } from './types';
 import { YMap, YSeq, YValue, isMapNode, plain, str } from './yaml';
@@ -198,19 +199,33 @@ function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-const regexCache = new Map<string, RegExp | null>();
-function regex(p: string): RegExp | null {
+// Patterns come from uploaded packages: a backtracking regex like (a+)+$ could hang the validator. V8's
+// linear-time engine (opt-in `l` flag, enabled here; it changes no other regex) runs them safely; patterns it
+// cannot run (backreferences, lookaround) are not evaluated and say so.
+setFlagsFromString('--enable-experimental-regexp-engine');
+type Pattern = RegExp | 'invalid' | 'not-linear';
+const regexCache = new Map<string, Pattern>();
+function regex(p: string): Pattern {
   let r = regexCache.get(p);
   if (r === undefined) {
     try {
+      new RegExp(p); // syntax check with the ordinary engine first, for a clear verdict on invalid patterns
       // TOSCA patterns match from the start of the value (Python re.match in the reference parser).
-      r = new RegExp(`^(?:${p})`, 'u');
+      r = new RegExp(`^(?:${p})`, 'l' as string);
     } catch {
-      r = null;
+      r = r === undefined && isValid(p) ? 'not-linear' : 'invalid';
     }
     regexCache.set(p, r);
   }
   return r;
+}
+function isValid(p: string): boolean {
+  try {
+    new RegExp(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function checkConstraints(v: YValue, value: Comparable, base: string, constraints: YSeq, name: string, path: string, ctx: ValueContext): void {
@@ -271,7 +286,8 @@ function checkConstraints(v: YValue, value: Comparable, base: string, constraint
       }
       case 'pattern': {
         const r = regex(str(arg) ?? '');
-        if (!r) { findings.add('TOSCA-BAD-CONSTRAINT', arg, `pattern of ${name} is not a valid regular expression`, path); break; }
+        if (r === 'invalid') { findings.add('TOSCA-BAD-CONSTRAINT', arg, `pattern of ${name} is not a valid regular expression`, path); break; }
+        if (r === 'not-linear') { findings.add('TOSCA-PATTERN-UNCHECKED', arg, `pattern of ${name} uses backreferences or lookaround, which are not evaluated (only linear-time patterns are)`, path); break; }
         if (v.kind === 'scalar' && v.value !== null && !r.test(String(v.value))) fail(describe(arg));
         break;
       }
