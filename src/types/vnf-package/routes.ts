@@ -76,7 +76,7 @@ function startsWithZip(req: Readable): Promise<boolean> {
 }
 
 /** ETSI SOL005 VNF Package Management, served as /vnfpkgm/v1 (API 1.3.0) and /vnfpkgm/v2 (2.1.0). */
-export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingService, markerSecret: Buffer): Router {
+export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingService, markerKey: Promise<Buffer>): Router {
   const r = new Router();
   const principal = (ctx: Context) => ctx.state.principal;
 
@@ -131,6 +131,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
         if (Array.isArray(v)) ast[ast.length - 1] = { op: 'in', path: [k], values: v, position: 0 } as any;
       }
       const match = sol013(() => compileFilter(ast, VNF_PKG_INFO_FILTER_SCHEMA));
+      const markerSecret = await markerKey;
       let after: string | undefined;
       if (q.nextpage_opaque_marker !== undefined) {
         after = sol013(() => decodeNextpageMarker<{ after: string }>(String(q.nextpage_opaque_marker), markerSecret)).after;
