@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { QueryTypes } from 'sequelize';
 import { JobQueue } from '../../jobs/queue';
 import { registerExtension } from '../../service';
 import { OnboardingService } from './onboarding';
@@ -22,10 +21,16 @@ registerExtension({
     const onboarding = new OnboardingService(engine, queue, config, log);
     queue.register('vnf_package.onboard', { run: (job) => onboarding.process(job), onGiveUp: (job, reason) => onboarding.giveUp(job, reason) });
     queue.register('vnf_package.fetch', { run: (job) => onboarding.runFetch(job), onGiveUp: (job, reason) => onboarding.giveUp(job, reason) });
-    // Paging markers are signed; the key persists so markers survive a restart.
-    const secretFile = path.join(config.dataDir, 'marker.key');
-    if (!fs.existsSync(secretFile)) fs.writeFileSync(secretFile, randomBytes(32), { mode: 0o600 });
-    const secret = fs.readFileSync(secretFile);
+    // Paging markers are signed with a key kept in the database, so that a marker issued by one
+    // Depot process is honoured by every other one (and after a restart).
+    const secret = (async () => {
+      await engine.sequelize.query(`INSERT INTO settings (key, value) VALUES ('sol013.marker_key', :v) ON CONFLICT (key) DO NOTHING`, {
+        replacements: { v: randomBytes(32).toString('base64') },
+      });
+      const [row] = await engine.sequelize.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'sol013.marker_key'`, { type: QueryTypes.SELECT });
+      return Buffer.from(row.value, 'base64');
+    })();
+    secret.catch((err) => log.error({ err }, 'cannot read the paging-marker key'));
     let timer: NodeJS.Timeout | undefined;
     return {
       routers: [vnfPackageRoutes(engine, onboarding, secret)],
