@@ -6,7 +6,7 @@ import type { Located } from './yaml';
  * them); docs/rules.md documents the same table and a test keeps the two in step.
  */
 export const RULES = {
-  'TOSCA-FILE-TOO-LARGE': ['error', 'A YAML file is larger than the configured limit (maxFileBytes).'],
+  'TOSCA-FILE-TOO-LARGE': ['error', 'A YAML file is larger than maxFileBytes, or the descriptor files together exceed 4 x maxFileBytes.'],
   'TOSCA-FILE-UNREADABLE': ['error', 'A descriptor file named by the package or an import cannot be read.'],
   'TOSCA-YAML-SYNTAX': ['error', 'The file is not well-formed YAML 1.2 (or not UTF-8).'],
   'TOSCA-YAML-FLOW-INDENT': ['warning', 'A flow collection continues at a lower indentation than YAML 1.2 allows; accepted as PyYAML does.'],

@@ -25,6 +25,9 @@ const ROOT_KINDS: Record<string, Kind> = {
   'tosca.groups.Root': 'group',
 };
 
+/** No real TOSCA hierarchy comes near this; it bounds the cost of a hostile one. */
+export const MAX_CHAIN = 64;
+
 export const PRIMITIVES = new Set([
   'string', 'integer', 'float', 'boolean', 'timestamp', 'null', 'version', 'range', 'list', 'map',
   'scalar-unit.size', 'scalar-unit.time', 'scalar-unit.frequency', 'scalar-unit.bitrate',
@@ -85,6 +88,8 @@ export class TypeRegistry {
   private readonly attrCache = new Map<string, Map<string, PropDef>>();
   private readonly kindCache = new Map<string, Kind | undefined>();
   private readonly implicitReported = new Set<string>();
+  private readonly chainCache = new Map<string, readonly TypeDef[]>();
+  private readonly reqCache = new Map<string, Map<string, ReqDef>>();
 
   constructor(private readonly fallback: (name: string) => TypeDef | undefined, private readonly findings: Findings) {}
 
@@ -117,23 +122,35 @@ export class TypeRegistry {
     return str(get(t.def, 'derived_from'));
   }
 
-  /** The type and its ancestors, nearest first; stops at unknown parents and cycles (reported elsewhere). */
-  chain(name: string): TypeDef[] {
+  /**
+   * The type and its ancestors, nearest first; stops at unknown parents and cycles (reported elsewhere),
+   * and after MAX_CHAIN + 1 types so that a pathological hierarchy costs linear time.
+   */
+  chain(name: string): readonly TypeDef[] {
+    const known = this.chainCache.get(name);
+    if (known) return known;
     const out: TypeDef[] = [];
     const seen = new Set<string>();
     let t = this.types.get(name) ?? this.lookup(name);
-    while (t && !seen.has(t.name)) {
+    while (t && !seen.has(t.name) && out.length <= MAX_CHAIN) {
       seen.add(t.name);
       out.push(t);
       const p = this.parentName(t);
       t = p ? this.types.get(p) ?? this.lookup(p) : undefined;
     }
+    this.chainCache.set(name, out);
     return out;
+  }
+
+  /** derived_from chain longer than MAX_CHAIN (reported as TOSCA-DEPTH-LIMIT at the type that crosses it) */
+  tooDeep(name: string): boolean {
+    return this.chain(name).length > MAX_CHAIN;
   }
 
   /** The derived_from chain reaches a TOSCA root or primitive (no unknown parent, no cycle). */
   isComplete(name: string): boolean {
     const chain = this.chain(name);
+    if (chain.length > MAX_CHAIN) return false;
     const last = chain[chain.length - 1];
     if (!last) return false;
     const p = this.parentName(last);
@@ -180,7 +197,7 @@ export class TypeRegistry {
     let m = cache.get(name);
     if (m) return m;
     m = new Map();
-    for (const t of this.chain(name).reverse()) {
+    for (const t of [...this.chain(name)].reverse()) {
       const defs = get(t.def, key);
       if (isMapNode(defs)) for (const p of defs.pairs) m.set(p.key, parsePropDef(p.key, p.value));
     }
@@ -203,8 +220,11 @@ export class TypeRegistry {
 
   /** Requirement definitions (list of single-key maps), ancestors first, overridden by name. */
   requirements(name: string): Map<string, ReqDef> {
+    const cached = this.reqCache.get(name);
+    if (cached) return cached;
     const m = new Map<string, ReqDef>();
-    for (const t of this.chain(name).reverse()) {
+    this.reqCache.set(name, m);
+    for (const t of [...this.chain(name)].reverse()) {
       const reqs = get(t.def, 'requirements');
       if (!isSeqNode(reqs)) continue;
       for (const item of reqs.items) {
@@ -218,7 +238,7 @@ export class TypeRegistry {
   /** Capability definitions: name -> capability type. */
   capabilities(name: string): Map<string, { type: string; def: YValue }> {
     const m = new Map<string, { type: string; def: YValue }>();
-    for (const t of this.chain(name).reverse()) {
+    for (const t of [...this.chain(name)].reverse()) {
       const caps = get(t.def, 'capabilities');
       if (isMapNode(caps)) for (const p of caps.pairs) m.set(p.key, { type: str(p.value) ?? str(get(p.value, 'type')) ?? '', def: p.value });
     }
@@ -227,7 +247,7 @@ export class TypeRegistry {
 
   interfaces(name: string): Map<string, string> {
     const m = new Map<string, string>();
-    for (const t of this.chain(name).reverse()) {
+    for (const t of [...this.chain(name)].reverse()) {
       const ifs = get(t.def, 'interfaces');
       if (isMapNode(ifs)) for (const p of ifs.pairs) m.set(p.key, str(get(p.value, 'type')) ?? str(p.value) ?? '');
     }

@@ -2,9 +2,9 @@ import type { Finding } from '../common/findings';
 import { NORMATIVE, catalogFileFor, catalogTemplate, etsiDirForDefinitionsVersion } from './catalog';
 import { PackageFiles, dirOf, joinPath } from './files';
 import { Findings } from './rules';
-import { PRIMITIVES, ReqDef, TYPE_SECTIONS, TypeDef, TypeRegistry, TypeSection, parsePropDef } from './types';
+import { MAX_CHAIN, PRIMITIVES, ReqDef, TYPE_SECTIONS, TypeDef, TypeRegistry, TypeSection, parsePropDef } from './types';
 import { ValueContext, checkProperties, checkValue, functionCall } from './values';
-import { DEFAULT_LIMITS, Limits, YMap, YScalar, YSeq, YValue, get, isMapNode, isSeqNode, loadYaml, str } from './yaml';
+import { DEFAULT_LIMITS, Limits, TOTAL_BYTES_FACTOR, YMap, YScalar, YSeq, YValue, get, isMapNode, isSeqNode, loadYaml, str } from './yaml';
 
 /** One loaded service template (a package file or a catalog file). */
 export interface ServiceTemplate {
@@ -58,6 +58,7 @@ export async function loadModel(files: PackageFiles, entry: string, limits: Limi
   const packageTemplates: ServiceTemplate[] = [];
   const byPath = new Map<string, ServiceTemplate | null>();
   const onStack = new Set<string>();
+  let totalBytes = 0;
 
   const loadCatalog = (rel: string): ServiceTemplate => {
     const key = `catalog:${rel}`;
@@ -89,6 +90,11 @@ export async function loadModel(files: PackageFiles, entry: string, limits: Limi
       bytes = await files.read(path);
     } catch (e) {
       findings.add('TOSCA-FILE-UNREADABLE', at, `cannot read ${path}: ${(e as Error).message}`);
+      return;
+    }
+    totalBytes += bytes.length;
+    if (totalBytes > limits.maxFileBytes * TOTAL_BYTES_FACTOR) {
+      findings.add('TOSCA-FILE-TOO-LARGE', at, `the descriptor files together exceed ${limits.maxFileBytes * TOTAL_BYTES_FACTOR} bytes; ${path} is not loaded`);
       return;
     }
     const loaded = loadYaml(path, bytes, limits);
@@ -257,6 +263,12 @@ function checkDerivation(model: Model, name: string, def: YMap, path: string): v
     findings.add('TOSCA-UNKNOWN-TYPE', parentNode, `${name} is derived from unknown type ${parent}`, `${path}/derived_from`);
     return;
   }
+  const parentDef = types.lookup(parent);
+  if (types.tooDeep(name) && !(parentDef && types.tooDeep(parent))) {
+    findings.add('TOSCA-DEPTH-LIMIT', parentNode, `derived_from chain of ${name} is longer than ${MAX_CHAIN} types`, `${path}/derived_from`);
+    return;
+  }
+  if (types.tooDeep(name)) return;
   // walk up: a cycle is reported on each type that is part of it
   const seen = new Set<string>([name]);
   let cur = parent;

@@ -15,7 +15,10 @@ export interface YMap extends Located { kind: 'map'; pairs: YPair[]; byKey: Map<
 export type YValue = YScalar | YSeq | YMap;
 
 export interface Limits { maxFileBytes: number; maxDepth: number; maxAliases: number; maxNodes: number }
-export const DEFAULT_LIMITS: Limits = { maxFileBytes: 4 * 1024 * 1024, maxDepth: 64, maxAliases: 256, maxNodes: 500_000 };
+// The yaml parser reads about 1 MB/s of dense YAML: 2 MiB per file (ETSI type files are ~100 KB) keeps
+// the worst case to seconds; the descriptor as a whole may be four times that.
+export const DEFAULT_LIMITS: Limits = { maxFileBytes: 2 * 1024 * 1024, maxDepth: 64, maxAliases: 256, maxNodes: 500_000 };
+export const TOTAL_BYTES_FACTOR = 4;
 
 export interface LoadedYaml {
   root?: YValue;

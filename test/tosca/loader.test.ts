@@ -136,6 +136,26 @@ describe('tosca: templates and imports', () => {
     assert.deepEqual(rules(r.findings), ['TOSCA-TYPE-SECTION@3:3', 'TOSCA-IMPLICIT-TYPE@11:20', 'TOSCA-TYPE-MISMATCH@17:22']);
   });
 
+  it('a hostile derived_from chain is cut at 64 types, in linear time', async () => {
+    const lines = ['tosca_definitions_version: tosca_simple_yaml_1_3', 'node_types:', '  t0:', '    derived_from: tosca.nodes.Root'];
+    for (let i = 1; i < 5000; i++) lines.push(`  t${i}:`, `    derived_from: t${i - 1}`);
+    lines.push('topology_template:', '  node_templates:');
+    for (let i = 0; i < 5000; i++) lines.push(`    n${i}:`, '      type: t4999');
+    const t0 = Date.now();
+    const r = await validateToscaTemplate(memoryFiles({ 'a.yaml': lines.join('\n') }), 'a.yaml');
+    assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
+    assert.deepEqual(rules(r.findings), ['TOSCA-DEPTH-LIMIT@130:19']);
+  });
+
+  it('limits the size of the descriptor as a whole', async () => {
+    const v = 'tosca_definitions_version: tosca_simple_yaml_1_3\n';
+    const pad = `#${'x'.repeat(300)}\n`;
+    const files = memoryFiles({ 'a.yaml': `${v}imports: [ b.yaml, c.yaml, d.yaml, e.yaml ]\n${pad}`, 'b.yaml': v + pad, 'c.yaml': v + pad, 'd.yaml': v + pad, 'e.yaml': v + pad });
+    const r = await validateToscaTemplate(files, 'a.yaml', { limits: { maxFileBytes: 400 } });
+    assert.deepEqual(r.findings.map((f) => `${f.rule} ${f.file}:${f.line}:${f.column}`), ['TOSCA-FILE-TOO-LARGE a.yaml:2:36']);
+    assert.deepEqual(r.descriptorFiles, ['a.yaml', 'b.yaml', 'c.yaml', 'd.yaml']);
+  });
+
   it('never throws on a missing entry', async () => {
     const r = await validateVnfd(memoryFiles({}), 'Definitions/none.yaml');
     assert.deepEqual(r.findings.map((f) => f.rule), ['TOSCA-FILE-UNREADABLE']);
