@@ -12,7 +12,7 @@ export const RULES = {
   'TOSCA-YAML-FLOW-INDENT': ['warning', 'A flow collection continues at a lower indentation than YAML 1.2 allows; accepted as PyYAML does.'],
   'TOSCA-DUPLICATE-KEY': ['error', 'A mapping has the same key twice; the last one is used.'],
   'TOSCA-ALIAS-LIMIT': ['error', 'Too many YAML aliases, or aliases that expand beyond maxNodes (alias bomb).'],
-  'TOSCA-DEPTH-LIMIT': ['error', 'YAML nesting deeper than maxDepth.'],
+  'TOSCA-DEPTH-LIMIT': ['error', 'YAML nesting deeper than maxDepth, or a derived_from chain longer than 64 types.'],
   'TOSCA-NODE-LIMIT': ['error', 'A YAML document has more than maxNodes nodes.'],
   'TOSCA-NOT-A-TEMPLATE': ['error', 'The file is not a TOSCA service template (no mapping, or no tosca_definitions_version).'],
   'TOSCA-DEFINITIONS-VERSION': ['error', 'tosca_definitions_version is not a supported TOSCA Simple Profile version (1.0 to 1.3).'],
