@@ -594,7 +594,8 @@ export class ArtifactEngine {
         algorithms: def.digests ?? [],
         onProgress: () => {
           // The heartbeat tells the stale-upload reaper (of any process) that this upload is alive.
-          if (Date.now() - lastBeat > 5000) {
+          // Well within uploadStaleSeconds, or a short setting would reap uploads that are progressing.
+          if (Date.now() - lastBeat > Math.min(5000, (this.config.uploadStaleSeconds * 1000) / 4)) {
             lastBeat = Date.now();
             this.exec('UPDATE blobs SET heartbeat_at = now() WHERE id = :id', { id: rowId }).catch(() => undefined);
           }
@@ -614,12 +615,17 @@ export class ArtifactEngine {
             open: () => store.driver.read(staged.key), size: staged.size,
           });
         }
-        const mark = async (t: Transaction) =>
-          this.exec(
+        const mark = async (t: Transaction) => {
+          // Only a row still `saving`: if the stale-upload reaper rolled this upload back (no progress
+          // for uploadStaleSeconds), publishing now would report success for bytes nobody references,
+          // or resurrect a row. The staged object is left to the garbage collector.
+          const [, affected] = await this.sequelize.query(
             `UPDATE blobs SET status = 'active', content_key = :ck, content_offset = NULL, size = :size, reserved = 0, digests = :digests,
-               content_type = :ct, store = :store, updated_at = now() WHERE id = :id`,
-            { ck: staged.key, size: staged.size, digests: JSON.stringify(staged.digests), ct: opts.contentType ?? 'application/octet-stream', store: store.name, id: rowId }, t,
+               content_type = :ct, store = :store, updated_at = now() WHERE id = :id AND status = 'saving'`,
+            { replacements: { ck: staged.key, size: staged.size, digests: JSON.stringify(staged.digests), ct: opts.contentType ?? 'application/octet-stream', store: store.name, id: rowId }, type: QueryTypes.UPDATE, transaction: t },
           );
+          if (!affected) throw conflict(`${field}${path ? `/${path}` : ''}: the upload stalled longer than ${this.config.uploadStaleSeconds} s and was rolled back; retry it`);
+        };
         if (lt) await mark(lt);
         else await inTransaction(this.sequelize, mark);
       });

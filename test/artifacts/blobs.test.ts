@@ -321,3 +321,42 @@ describe('blobs and folders', () => {
     assert.equal((await patch(d, 'files', a.id, [{ op: 'replace', path: '/status', value: 'active' }])).status, 200);
   });
 });
+
+describe('stalled uploads', () => {
+  let d: TestDepot;
+  before(async () => {
+    d = await startTestDepot({ uploadStaleSeconds: 1 });
+  });
+  after(async () => d?.close());
+
+  const slowBody = (chunks: number, pauseMs: number, firstPauseOnly = false) => new ReadableStream<Uint8Array>({
+    async start(c) {
+      for (let i = 0; i < chunks; i++) {
+        c.enqueue(new Uint8Array(1000).fill(i));
+        if (!firstPauseOnly || i === 0) await new Promise((r) => setTimeout(r, pauseMs));
+      }
+      c.close();
+    },
+  });
+
+  it('an upload that keeps sending outlives uploadStaleSeconds (heartbeat)', async () => {
+    const a = await create(d, 'files', { name: uniq('steady') });
+    const res = await d.request('PUT', `/artifacts/files/${a.id}/content`, { body: slowBody(12, 250), headers: { 'Content-Type': 'application/octet-stream' } });
+    const body = await json(res);
+    assert.equal(body.content.size, 12_000);
+  });
+
+  it('an upload that stalls past uploadStaleSeconds is rolled back: 409 when it finally ends, previous content intact', async () => {
+    const a = await create(d, 'files', { name: uniq('stall') });
+    await upload(d, 'files', a.id, 'content', 'previous');
+    const res = await d.request('PUT', `/artifacts/files/${a.id}/content`, { body: slowBody(3, 3500, true), headers: { 'Content-Type': 'application/octet-stream' } });
+    await problem(res, 409, /stalled longer than 1 s and was rolled back/);
+    const cur = await json(await d.request('GET', `/artifacts/files/${a.id}`));
+    assert.equal(cur.content.status, 'active');
+    assert.equal(cur.content.size, 8);
+    assert.equal(await (await d.request('GET', `/artifacts/files/${a.id}/content`)).text(), 'previous');
+    const b = await create(d, 'files', { name: uniq('stall') });
+    await problem(await d.request('PUT', `/artifacts/files/${b.id}/tree/x`, { body: slowBody(3, 3500, true), headers: { 'Content-Type': 'application/octet-stream' } }), 409);
+    assert.deepEqual((await json(await d.request('GET', `/artifacts/files/${b.id}`))).tree.count, 0);
+  });
+});
