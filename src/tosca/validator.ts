@@ -216,6 +216,8 @@ export function checkTypeDefinitions(model: Model): void {
         if (kind && kind !== TYPE_SECTIONS[section]) {
           findings.add('TOSCA-TYPE-SECTION', p.keyNode, `${p.key} is a ${kind} type but is defined under ${section}`, path);
         }
+        const allowed = TYPE_KEYS[kind ?? TYPE_SECTIONS[section]];
+        if (allowed) for (const k of def.pairs) if (!COMMON_TYPE_KEYS.has(k.key) && !allowed.has(k.key)) findings.add('TOSCA-UNKNOWN-KEYNAME', k.keyNode, `unknown keyname ${k.key} in ${kind ?? section} type ${p.key}`, `${path}/${k.key}`);
         for (const key of ['properties', 'attributes'] as const) {
           const defs = get(def, key);
           if (!isMapNode(defs)) continue;
@@ -300,11 +302,25 @@ function expectKind(model: Model, name: string | undefined, at: YValue | undefin
   return true;
 }
 
+// TOSCA 1.3 §3.6: keynames of type definitions by kind (interface types also hold operations: not listed)
+const COMMON_TYPE_KEYS = new Set(['derived_from', 'version', 'metadata', 'description']);
+const TYPE_KEYS: Partial<Record<string, Set<string>>> = {
+  node: new Set(['properties', 'attributes', 'requirements', 'capabilities', 'interfaces', 'artifacts']),
+  data: new Set(['properties', 'constraints', 'key_schema', 'entry_schema']),
+  capability: new Set(['properties', 'attributes', 'valid_source_types']),
+  relationship: new Set(['properties', 'attributes', 'interfaces', 'valid_target_types']),
+  artifact: new Set(['mime_type', 'file_ext', 'properties']),
+  policy: new Set(['properties', 'targets', 'triggers']),
+  group: new Set(['properties', 'attributes', 'members', 'requirements', 'capabilities', 'interfaces']),
+};
+const PROPERTY_DEF_KEYS = new Set(['type', 'description', 'required', 'default', 'value', 'status', 'constraints', 'key_schema', 'entry_schema', 'external-schema', 'metadata']);
+
 function checkPropertyDefinition(model: Model, name: string, node: YValue, path: string, vctx: ValueContext): void {
   if (!isMapNode(node)) {
     model.findings.add('TOSCA-STRUCTURE', node, `definition of ${name} must be a map`, path);
     return;
   }
+  for (const k of node.pairs) if (!PROPERTY_DEF_KEYS.has(k.key)) model.findings.add('TOSCA-UNKNOWN-KEYNAME', k.keyNode, `unknown keyname ${k.key} in the definition of ${name}`, `${path}/${k.key}`);
   const d = parsePropDef(name, node);
   if (!checkDataTypeRef(model, d.type, d.typeNode, `${path}/type`)) return;
   if (d.entrySchema && !checkDataTypeRef(model, d.entrySchema.type, d.entrySchema.typeNode, `${path}/entry_schema`)) return;

@@ -41,6 +41,8 @@ export const CASES: Case[] = [
     expect: ['TOSCA-DERIVATION-CYCLE Definitions/types.yaml:8', 'TOSCA-DERIVATION-CYCLE Definitions/types.yaml:10'],
   },
   { name: 'unknown property type in a type definition', pkg: 'multi', edits: [[TYPES, '        default: \'\'\n', '        default: \'\'\n      colour:\n        type: depot.Colour\n        required: false\n']], expect: ['TOSCA-UNKNOWN-TYPE Definitions/types.yaml:17'] },
+  { name: 'typo in a property definition keyname', pkg: 'single', edits: [[S, '        default: small\n', '        default: small\n        requried: false\n']], expect: ['TOSCA-UNKNOWN-KEYNAME Definitions/vnfd.yaml:14'] },
+  { name: 'typo in a node type keyname (and what it hides)', pkg: 'single', edits: [[S, '    requirements:\n      - virtual_link_external:', '    requirement:\n      - virtual_link_external:']], expect: ['TOSCA-UNKNOWN-KEYNAME Definitions/vnfd.yaml:17', 'TOSCA-SUBSTITUTION-MAPPING Definitions/vnfd.yaml:31'] },
   { name: 'type default violates its own constraint', pkg: 'single', edits: [[S, '        default: small\n', '        default: tiny\n']], expect: ['TOSCA-CONSTRAINT Definitions/vnfd.yaml:13'] },
   // --- topology: properties and values
   { name: 'required property missing', pkg: 'single', edits: [[S, '        description: the only VDU\n', '']], expect: ['TOSCA-REQUIRED-PROPERTY Definitions/vnfd.yaml:47'] },
