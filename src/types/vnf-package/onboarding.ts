@@ -250,17 +250,34 @@ export class OnboardingService {
       extraAlgorithms,
       onEntry: async (entry: CsarEntry, stream: Readable) => {
         const sinks: Promise<unknown>[] = [];
+        const copies: PassThrough[] = [];
+        // pipe() does not forward errors: when the archive lies about an entry (a bomb that inflates
+        // past its declared size, a bad CRC) the copies waited for an end that never came and the
+        // single onboarding worker hung forever, every later package stuck in PROCESSING (found by
+        // test/vnf-package/onboarding.test.ts). Fail the copies with the entry's error — also one
+        // raised before they exist (during the mkdir below); inspectCsar turns a CsarError into the
+        // entry's finding.
+        let failed: Error | undefined;
+        stream.on('error', (err) => {
+          failed = err;
+          stream.unpipe();
+          for (const s of copies) s.destroy(err);
+        });
+        const feed = <T extends PassThrough>(copy: T): T => {
+          copies.push(copy);
+          if (failed) copy.destroy(failed);
+          else stream.pipe(copy);
+          return copy;
+        };
         if (dir) {
           const file = nodePath.join(dir, ...entry.name.split('/'));
           await fs.promises.mkdir(nodePath.dirname(file), { recursive: true });
-          const copy = new PassThrough();
-          stream.pipe(copy);
+          const copy = feed(new PassThrough());
           sinks.push(pipeline(copy, fs.createWriteStream(file, { mode: 0o644 })));
         }
         // Every file becomes a content-addressed object: the same image in two package versions
         // is stored once (and decompose() then drops it from the CSAR copy).
-        const body = new PassThrough({ highWaterMark: 1 << 20 });
-        stream.pipe(body);
+        const body = feed(new PassThrough({ highWaterMark: 1 << 20 }));
         sinks.push(
           store.stage(body).then(async (staged) => {
             await this.engine.locks.with(store.name, staged.key, async (t) => {
@@ -272,10 +289,6 @@ export class OnboardingService {
             });
           }),
         );
-        stream.on('error', (err) => {
-          for (const s of [stream]) s.unpipe();
-          void err;
-        });
         await Promise.all(sinks);
       },
     });

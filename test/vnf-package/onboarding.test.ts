@@ -1,0 +1,312 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { startTestDepot, testDatabaseUrl, type TestDepot } from '../helpers/depot';
+import { buildZip, centralRecords, patchField, renameEntry, sha256, truncate } from '../helpers/csar-builder';
+import {
+  assertError, assertOnboarded, buildPackage, bytes, createPackage, errorRules, fmt, IMAGE_PATH, imageBytes, onboard, packageFiles, putContent, V1, V2, waitFinal,
+} from './helpers';
+
+/**
+ * Onboarding through the real API of CSARs built here: both SOL004 structures, multi-file VNFDs,
+ * stored and deflated images, and a hostile set. Every package ends ONBOARDED or ERROR with the
+ * expected rule id; the service keeps answering, and nothing is written outside its store.
+ *
+ * One service for the whole file. It runs an operator post_upload command hook for every package,
+ * so every CSAR is also unpacked into a `{dir}` — which is exactly where a `../` entry would escape.
+ * TMPDIR points at a private folder for the file, so stray temp files are attributable.
+ */
+describe('VNF packages: onboarding of built CSARs (SOL004)', function () {
+  let d: TestDepot;
+  let tmp: string;
+  let savedTmp: string | undefined;
+  const evil = `depot-evil-${randomBytes(4).toString('hex')}.txt`;
+
+  // The hook rejects a package that carries Files/reject.txt (its content becomes the message),
+  // and checks that {dir} really holds the unpacked package (the entry VNFD is there).
+  const HOOK = [
+    'dir="$1"',
+    'if [ ! -f "$dir/TOSCA-Metadata/TOSCA.meta" ] && [ ! -f "$dir/vnfd.yaml" ]; then echo "no unpacked package in $dir" >&2; exit 3; fi',
+    'if [ -f "$dir/Files/reject.txt" ]; then printf \'{"findings":[{"rule":"ACME-POLICY","severity":"error","message":"%s","file":"Files/reject.txt","line":1},{"rule":"ACME-NOTE","severity":"warning","message":"checked"}]}\' "$(cat "$dir/Files/reject.txt")"; exit 1; fi',
+    'if [ -f "$dir/Files/exit7.txt" ]; then echo "plain refusal" >&2; exit 7; fi',
+    'exit 0',
+  ].join('\n');
+
+  before(async function () {
+    savedTmp = process.env.TMPDIR;
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-vp-tmp-'));
+    process.env.TMPDIR = tmp;
+    d = await startTestDepot({
+      types: { vnf_packages: { hooks: [{ event: 'post_upload', command: ['/bin/sh', '-c', HOOK, 'hook', '{dir}'], timeoutSeconds: 5 }] } },
+      onboarding: { maxEntries: 200, maxUncompressedBytes: '64MiB' },
+    });
+  });
+  after(async () => {
+    await d?.close();
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('valid packages', () => {
+    it('TOSCA-Metadata structure, single-file VNFD, no image, no signatures: ONBOARDED with VnfPkgInfo filled', async () => {
+      const zip = await buildPackage({ vnfdId: 'b1a7f2c0-0000-4000-8000-000000000001', provider: 'Acme', product: 'Meta VNF', softwareVersion: '2.3.4', vnfdVersion: '1.1' });
+      const info = await onboard(d, zip);
+      assertOnboarded(info);
+      assert.equal(info.vnfdId, 'b1a7f2c0-0000-4000-8000-000000000001');
+      assert.equal(info.vnfProvider, 'Acme');
+      assert.equal(info.vnfProductName, 'Meta VNF');
+      assert.equal(info.vnfSoftwareVersion, '2.3.4');
+      assert.equal(info.vnfdVersion, '1.1');
+      assert.deepEqual(info.checksum, { algorithm: 'SHA-256', hash: sha256(zip) });
+      assert.equal(info.operationalState, 'ENABLED');
+      assert.equal(info.usageState, 'NOT_IN_USE');
+      assert.equal(info.packageSecurityOption, 'OPTION_1');
+      assert.equal(info.onboardingFailureDetails, undefined);
+      assert.deepEqual(info.softwareImages, []);
+    });
+
+    it('single root YAML + same-named .mf (no TOSCA-Metadata): ONBOARDED; vnfd is that one file', async () => {
+      const spec = { structure: 'single' as const, softwareVersion: '3.0.0', vnfdId: 'b1a7f2c0-0000-4000-8000-000000000002' };
+      const { files } = packageFiles(spec);
+      const info = await onboard(d, await buildPackage(spec));
+      assertOnboarded(info);
+      const res = await d.request('GET', `${V1}/vnf_packages/${info.id}/vnfd`, { headers: { Accept: 'text/plain' } });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      assert.equal((await bytes(res)).toString(), files['vnfd.yaml']);
+    });
+
+    it('multi-file VNFD with a deflated image: ONBOARDED, softwareImages from the VNFD, image byte-exact', async () => {
+      const image = imageBytes(40_000, 7);
+      const info = await onboard(d, await buildPackage({ multiFile: true, image }));
+      assertOnboarded(info);
+      assert.equal(info.softwareImages.length, 1);
+      const img = info.softwareImages[0];
+      assert.equal(img.imagePath, IMAGE_PATH);
+      assert.deepEqual(img.checksum, { algorithm: 'SHA-256', hash: sha256(image) });
+      assert.equal(img.size, image.length);
+      assert.equal(img.diskFormat, 'QCOW2');
+      assert.equal(img.containerFormat, 'BARE');
+      const res = await d.request('GET', `${V2}/vnf_packages/${info.id}/artifacts/${IMAGE_PATH}`);
+      assert.equal(res.status, 200);
+      assert.ok((await bytes(res)).equals(image));
+    });
+
+    it('stored (uncompressed) image entry: served by offset from the CSAR, byte-exact, also with Range', async () => {
+      const image = imageBytes(70_000, 9);
+      const zip = await buildPackage({ image, imageStored: true });
+      const info = await onboard(d, zip);
+      assertOnboarded(info);
+      // The image bytes sit verbatim inside the CSAR: that is what serving by offset relies on.
+      const rec = centralRecords(zip).find((r) => r.name === IMAGE_PATH)!;
+      const dataStart = rec.localOffset + 30 + zip.readUInt16LE(rec.localOffset + 26) + zip.readUInt16LE(rec.localOffset + 28);
+      assert.ok(zip.subarray(dataStart, dataStart + image.length).equals(image));
+      const full = await d.request('GET', `${V1}/vnf_packages/${info.id}/artifacts/${IMAGE_PATH}`);
+      assert.equal(full.status, 200);
+      assert.ok((await bytes(full)).equals(image));
+      const part = await d.request('GET', `${V1}/vnf_packages/${info.id}/artifacts/${IMAGE_PATH}`, { headers: { Range: 'bytes=1000-1999' } });
+      assert.equal(part.status, 206);
+      assert.equal(part.headers.get('content-range'), `bytes 1000-1999/${image.length}`);
+      assert.ok((await bytes(part)).equals(image.subarray(1000, 2000)));
+      // The CSAR itself comes back byte-exact (whatever the store made of it).
+      const pc = await d.request('GET', `${V1}/vnf_packages/${info.id}/package_content`);
+      assert.equal(pc.status, 200);
+      assert.ok((await bytes(pc)).equals(zip));
+    });
+
+    it('a package without a manifest onboards with the CSAR-MANIFEST-MISSING warning kept (default policy)', async () => {
+      const info = await onboard(d, await buildPackage({ noManifest: true }));
+      assertOnboarded(info);
+      // Warnings of a successful onboarding are not part of VnfPkgInfo, but the generic record keeps them.
+      const gen = await d.request('GET', `/artifacts/vnf_packages/${info.id}`);
+      const body: any = await gen.json();
+      assert.ok(body.onboardingFindings.some((f: any) => f.rule === 'CSAR-MANIFEST-MISSING' && f.severity === 'warning'), fmt(body.onboardingFindings));
+    });
+  });
+
+  describe('manifest lies', () => {
+    it('wrong hash → CSAR-HASH-MISMATCH naming the file', async () => {
+      const { files } = packageFiles({ extra: { 'Scripts/install.sh': 'echo hi\n' } });
+      // The manifest lists install.sh with the hash of other bytes.
+      const lying = await buildZip({ ...files, 'manifest.mf': manifestOf(zipFilesManifest(files)).replace(sha256('echo hi\n'), sha256('echo bye\n')) });
+      const info = await onboard(d, lying);
+      const f = assertError(info, 'CSAR-HASH-MISMATCH');
+      assert.deepEqual(f.filter((x) => x.rule === 'CSAR-HASH-MISMATCH').map((x) => [x.file, x.path]), [['manifest.mf', 'Scripts/install.sh']]);
+      assert.deepEqual(errorRules(info), ['CSAR-HASH-MISMATCH']);
+    });
+
+    it('listed but missing file → CSAR-FILE-MISSING', async () => {
+      const { files } = packageFiles({});
+      const text = zipFilesManifest(files) + `\nSource: Scripts/gone.sh\nAlgorithm: SHA-256\nHash: ${sha256('x')}\n`;
+      const info = await onboard(d, await buildZip({ ...files, 'manifest.mf': manifestOf(text) }));
+      const f = assertError(info, 'CSAR-FILE-MISSING');
+      assert.ok(f.some((x) => x.rule === 'CSAR-FILE-MISSING' && x.path === 'Scripts/gone.sh'), fmt(f));
+      assert.deepEqual(errorRules(info), ['CSAR-FILE-MISSING']);
+    });
+
+    it('unlisted file → CSAR-FILE-UNLISTED, a formality: a warning under the default policy (docs/rules.md)', async () => {
+      const { files } = packageFiles({});
+      const info = await onboard(d, await buildZip({ ...files, 'Scripts/sneaky.sh': 'rm -rf /\n', 'manifest.mf': manifestOf(zipFilesManifest(files)) }));
+      assertOnboarded(info);
+      const gen: any = await (await d.request('GET', `/artifacts/vnf_packages/${info.id}`)).json();
+      assert.deepEqual(gen.onboardingFindings.filter((x: any) => x.rule === 'CSAR-FILE-UNLISTED').map((x: any) => [x.severity, x.file]), [['warning', 'Scripts/sneaky.sh']]);
+    });
+
+    it('image checksum in the VNFD differs from the image → CSAR-IMAGE-CHECKSUM', async () => {
+      const image = imageBytes(5000, 3);
+      const { files } = packageFiles({ image });
+      files[IMAGE_PATH] = imageBytes(5000, 4); // same size, other bytes; the manifest is computed over these
+      const info = await onboard(d, await buildZip(files, { manifest: { metadata: { vnf_provider_id: 'Acme', vnf_product_name: 'Test VNF', vnf_release_date_time: '2026-11-24T10:00:00+01:00', vnf_package_version: '1.0' } } }));
+      assertError(info, 'CSAR-IMAGE-CHECKSUM');
+      assert.deepEqual(errorRules(info), ['CSAR-IMAGE-CHECKSUM']);
+    });
+  });
+
+  describe('hostile archives', () => {
+    const base = () => packageFiles({});
+    /** A valid package plus one placeholder entry renamed to the hostile name after zipping. */
+    async function withRenamed(placeholder: string, hostile: string): Promise<Buffer> {
+      const { files } = base();
+      return buildZip({ ...files, [placeholder]: 'boom\n', 'manifest.mf': manifestOf(zipFilesManifest(files)) }, { patch: [renameEntry(placeholder, hostile)] });
+    }
+    const cases: [string, () => Promise<Buffer>, string[]][] = [
+      ['`..` segments (escaping the unpack folder)', () => withRenamed(`xx/xx/xx/xx/xx/xx/xx/xx/${evil}`, `../../../../../../../../${evil}`), ['CSAR-ZIP-SLIP']],
+      ['absolute path', () => withRenamed(`x${tmpPad(evil)}`, `/${tmpPad(evil)}`), ['CSAR-ZIP-SLIP']],
+      ['backslash', () => withRenamed('Files/a/evil.txt', 'Files\\a\\evil.txt'), ['CSAR-ZIP-SLIP']],
+      ['NUL in a name', () => withRenamed('Files/aXb.txt', 'Files/a\u0000b.txt'), ['CSAR-ZIP-BAD-NAME']],
+      ['symlink entry', async () => {
+        const { files } = base();
+        return buildZip({ ...files, 'Files/link': '/etc/passwd' }, { entries: { 'Files/link': { mode: 0o120777 } }, manifest: { metadata: META_BLOCK } });
+      }, ['CSAR-ZIP-SYMLINK']],
+      ['duplicate name', async () => {
+        const { files } = base();
+        return buildZip({ ...files, 'Files/a.txt': 'one', 'Files/b.txt': 'two' }, { manifest: { metadata: META_BLOCK, files: [...Object.keys(files).filter((f) => f !== 'TOSCA-Metadata/TOSCA.meta'), 'Files/a.txt'] }, patch: [renameEntry('Files/b.txt', 'Files/a.txt')] });
+      }, ['CSAR-ZIP-DUPLICATE']],
+      ['case collision', async () => {
+        const { files } = base();
+        return buildZip({ ...files, 'Files/Readme.txt': 'one', 'Files/README.txt': 'two' }, { manifest: { metadata: META_BLOCK } });
+      }, ['CSAR-ZIP-CASE-COLLISION']],
+      ['truncated archive', async () => {
+        const { files } = base();
+        const zip = await buildZip({ ...files, 'Files/a.bin': imageBytes(20_000) }, { manifest: { metadata: META_BLOCK } });
+        return truncate(Math.floor(zip.length * 0.6))(zip);
+      }, ['CSAR-ZIP-CORRUPT']],
+      ['zip bomb (extreme ratio)', async () => {
+        const { files } = base();
+        return buildZip({ ...files, 'Files/zeros.bin': Buffer.alloc(16 * 1024 * 1024) }, { manifest: { metadata: META_BLOCK } });
+      }, ['CSAR-ZIP-BOMB']],
+      ['zip bomb (entry inflates past its declared size)', async () => {
+        const { files } = base();
+        return buildZip({ ...files, 'Files/liar.bin': Buffer.alloc(200_000, 1) }, { manifest: { metadata: META_BLOCK }, patch: [patchField('Files/liar.bin', 'uncompressedSize', 1000, 'central')] });
+      }, ['CSAR-ZIP-BOMB']],
+      ['too many entries (limit 200)', async () => {
+        const { files } = base();
+        const many: Record<string, string | Buffer> = { ...files };
+        for (let i = 0; i < 250; i++) many[`Files/f${i}.txt`] = String(i);
+        return buildZip(many, { manifest: { metadata: META_BLOCK } });
+      }, ['CSAR-ZIP-TOO-MANY-ENTRIES']],
+      ['not a zip at all', async () => Buffer.from('this is not a zip archive, just text\n'.repeat(10)), ['CSAR-ZIP-CORRUPT']],
+      ['empty body', async () => Buffer.alloc(0), ['CSAR-ZIP-CORRUPT']],
+    ];
+    for (const [what, make, rules] of cases) {
+      it(`${what} → ERROR with ${rules.join(', ')}`, async () => {
+        const info = await onboard(d, await make());
+        assertError(info, ...rules);
+        assert.equal(info.operationalState, 'DISABLED');
+        assert.equal(info.onboardingFailureDetails.status, 422);
+        assert.equal(info.onboardingFailureDetails.instance, `/vnfpkgm/v2/vnf_packages/${info.id}`);
+        assert.match(info.onboardingFailureDetails.detail, new RegExp(rules[0]));
+        // Nothing of a failed package is served.
+        assert.equal((await d.request('GET', `${V1}/vnf_packages/${info.id}/vnfd`)).status, 409);
+        // The service still answers.
+        assert.equal((await fetch(`${d.url}/healthz`)).status, 200);
+      });
+    }
+
+    it('the hook saw the packages unpacked, and nothing escaped: no `..`/absolute entry was written anywhere', () => {
+      for (const where of [os.tmpdir(), tmp, savedTmp ?? '/tmp', '/tmp', d.dataDir, path.dirname(d.dataDir), '/']) {
+        assert.equal(fs.existsSync(path.join(where, evil)), false, `${path.join(where, evil)} must not exist`);
+      }
+      assert.equal(fs.existsSync(path.join('/tmp', tmpPad(evil))), false);
+    });
+  });
+
+  describe('operator command hooks', () => {
+    it('a hook rejecting with {"findings": [...]} → ERROR listing exactly its findings (and the hook read {dir})', async () => {
+      const info = await onboard(d, await buildPackage({ extra: { 'Files/reject.txt': 'acme says no' } }));
+      const f = assertError(info, 'ACME-POLICY');
+      assert.deepEqual(errorRules(info), ['ACME-POLICY']);
+      const mine = f.find((x) => x.rule === 'ACME-POLICY');
+      assert.deepEqual({ ...mine }, { rule: 'ACME-POLICY', severity: 'error', message: 'acme says no', file: 'Files/reject.txt', line: 1 });
+      assert.ok(f.some((x) => x.rule === 'ACME-NOTE' && x.severity === 'warning'));
+    });
+
+    it('a hook exiting non-zero without findings → HOOK-REJECTED with its stderr', async () => {
+      const info = await onboard(d, await buildPackage({ extra: { 'Files/exit7.txt': 'x' } }));
+      const f = assertError(info, 'HOOK-REJECTED');
+      assert.match(f.find((x) => x.rule === 'HOOK-REJECTED').message, /exited with 7: plain refusal/);
+    });
+
+    it('the package rejected by a hook can be uploaded again (from ERROR) and then onboards', async () => {
+      const pkg = await createPackage(d);
+      assert.equal((await putContent(d, pkg.id, await buildPackage({ extra: { 'Files/reject.txt': 'no' } }))).status, 202);
+      assertError(await waitFinal(d, pkg.id), 'ACME-POLICY');
+      assert.equal((await putContent(d, pkg.id, await buildPackage({}))).status, 202);
+      const info = await waitFinal(d, pkg.id);
+      assertOnboarded(info);
+      assert.equal(info.onboardingFailureDetails, undefined);
+    });
+  });
+
+  describe('no stray files', () => {
+    it('no temp folders are left behind and the data dir holds only the store, the database and its keys', async () => {
+      // Everything has settled (every test waited for a final state).
+      const leftovers = fs.readdirSync(tmp).filter((n) => n.startsWith('depot-onboard-'));
+      assert.deepEqual(leftovers, [], 'onboarding temp folders are removed');
+      const top = fs.readdirSync(d.dataDir).sort();
+      const allowed = new Set(['blobs', 'marker.key', 'tokens.yaml', ...(testDatabaseUrl() ? [] : ['pg'])]);
+      for (const n of top) assert.ok(allowed.has(n), `unexpected ${n} in the data dir (${top.join(', ')})`);
+      const staging = path.join(d.dataDir, 'blobs', 'staging');
+      const staged = fs.existsSync(staging) ? fs.readdirSync(staging) : [];
+      assert.deepEqual(staged, [], 'no staging files remain');
+      // Every object is named by the SHA-256 of its bytes, in its two-level fan-out folder.
+      for (const file of walk(path.join(d.dataDir, 'blobs', 'objects'))) {
+        const key = path.basename(file);
+        assert.match(key, /^[0-9a-f]{64}$/);
+        assert.equal(path.relative(path.join(d.dataDir, 'blobs', 'objects'), file), path.join(key.slice(0, 2), key.slice(2, 4), key));
+        assert.equal(sha256(fs.readFileSync(file)), key, `${file} holds other bytes than its name says`);
+      }
+    });
+  });
+});
+
+const META_BLOCK = { vnf_provider_id: 'Acme', vnf_product_name: 'Test VNF', vnf_release_date_time: '2026-11-24T10:00:00+01:00', vnf_package_version: '1.0' };
+
+/** The manifest body (Source/Algorithm/Hash blocks) for every file but TOSCA.meta. */
+function zipFilesManifest(files: Record<string, string | Buffer>): string {
+  return Object.keys(files)
+    .filter((f) => f !== 'TOSCA-Metadata/TOSCA.meta' && f !== 'manifest.mf')
+    .map((f) => `Source: ${f}\nAlgorithm: SHA-256\nHash: ${sha256(files[f])}`)
+    .join('\n\n');
+}
+
+function manifestOf(blocks: string): string {
+  return ['metadata:', ...Object.entries(META_BLOCK).map(([k, v]) => `  ${k}: ${v}`)].join('\n') + '\n\n' + blocks + '\n';
+}
+
+/** `tmp/<name>` padded so that `x` + it and `/` + it have equal length. */
+function tmpPad(name: string): string {
+  return `tmp/${name}`;
+}
+
+function objectPath(d: TestDepot, key: string): string {
+  return path.join(d.dataDir, 'blobs', 'objects', key.slice(0, 2), key.slice(2, 4), key);
+}
+
+function walk(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
