@@ -446,7 +446,7 @@ function checkTopology(model: Model, topo: Topology): void {
   for (const p of topo.node.pairs) if (!TOPOLOGY_KEYS.has(p.key)) findings.add('TOSCA-UNKNOWN-KEYNAME', p.keyNode, `unknown topology_template keyname ${p.key}`, `topology_template/${p.key}`);
   const tctx = valueContext(model, topo);
   const inputs = get(topo.node, 'inputs');
-  if (isMapNode(inputs)) for (const p of inputs.pairs) checkPropertyDefinitionInTopology(model, p.key, p.value, `topology_template/inputs/${p.key}`, tctx);
+  if (isMapNode(inputs)) for (const p of inputs.pairs) checkPropertyDefinition(model, p.key, p.value, `topology_template/inputs/${p.key}`, tctx);
 
   for (const nt of topo.nodes.values()) checkNodeTemplate(model, topo, nt);
 
@@ -491,16 +491,6 @@ export function policyEntries(topo: Topology): PolicyEntry[] {
 
 function asMap(v: YValue | undefined): YMap | undefined {
   return isMapNode(v) ? v : undefined;
-}
-
-function checkPropertyDefinitionInTopology(model: Model, name: string, node: YValue, path: string, ctx: ValueContext): void {
-  if (!isMapNode(node)) {
-    model.findings.add('TOSCA-STRUCTURE', node, `definition of ${name} must be a map`, path);
-    return;
-  }
-  const d = parsePropDef(name, node);
-  if (!checkDataTypeRef(model, d.type, d.typeNode, `${path}/type`)) return;
-  if (d.default !== undefined && !(d.default.kind === 'scalar' && d.default.value === null)) checkValue(d.default, d, `${path}/default`, ctx);
 }
 
 /** Policy targets / group members: must exist, and be of a type the policy/group type allows. */
