@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import YAML from 'yaml';
@@ -115,16 +116,24 @@ function blobFile(): string {
 
 function timeSha256sum(file: string): { seconds: number; hex: string } {
   spawnSync('sha256sum', [file]); // warm the page cache, as the upload reads it warm too
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('sha256sum', [file], { encoding: 'utf8' });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`sha256sum failed: ${r.stderr}`);
-  return { seconds, hex: r.stdout.split(/\s/)[0] };
+  // The best of two runs: the stricter reference on a noisy machine.
+  let best = Infinity;
+  let hex = '';
+  for (let i = 0; i < 2; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = spawnSync('sha256sum', [file], { encoding: 'utf8' });
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e9);
+    if (r.status !== 0) throw new Error(`sha256sum failed: ${r.stderr}`);
+    hex = r.stdout.split(/\s/)[0];
+  }
+  return { seconds: best, hex };
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 export async function benchRepository(): Promise<void> {
+  // Other work on the machine skews wall times: say how busy it was.
+  const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
   ensurePostgres();
   const dbName = `depot_bench_${Date.now()}`;
   await sql('postgres', `CREATE DATABASE ${dbName}`);
@@ -144,10 +153,26 @@ export async function benchRepository(): Promise<void> {
     const file = blobFile();
     const size = fs.statSync(file).size;
     const ref = timeSha256sum(file);
-    const created = await request(`${url}/artifacts/files`, 'POST', token, { body: JSON.stringify({ name: 'bench-blob', version: '1.0' }), headers: { 'Content-Type': 'application/json' } });
-    if (created.status !== 201) throw new Error(`create: ${created.status} ${created.body}`);
-    const id = JSON.parse(created.body).id;
-    const up = await peakRss(child.pid!, async () => {
+    const idleRss = procStatus(child.pid!, 'VmRSS');
+    // Wall times are the best of RUNS runs (peak RSS the highest): other work on a shared machine
+    // only ever adds time.
+    const RUNS = Number(process.env.DEPOT_BENCH_RUNS ?? 2);
+    const best = async (fn: () => Promise<number>) => {
+      let result = Infinity;
+      let peak = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const r = await peakRss(child.pid!, fn);
+        result = Math.min(result, r.result);
+        peak = Math.max(peak, r.peak);
+      }
+      return { result, peak };
+    };
+    let id = '';
+    let run = 0;
+    const up = await best(async () => {
+      const created = await request(`${url}/artifacts/files`, 'POST', token, { body: JSON.stringify({ name: 'bench-blob', version: `${++run}.0.0` }), headers: { 'Content-Type': 'application/json' } });
+      if (created.status !== 201) throw new Error(`create: ${created.status} ${created.body}`);
+      id = JSON.parse(created.body).id;
       const t0 = process.hrtime.bigint();
       const r = await request(`${url}/artifacts/files/${id}/content`, 'PUT', token, {
         body: fs.createReadStream(file, { highWaterMark: 1 << 20 }), headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': size },
@@ -159,23 +184,28 @@ export async function benchRepository(): Promise<void> {
       return s;
     });
     const outFile = path.join(dataDir, 'download.bin');
-    const down = await peakRss(child.pid!, async () => {
+    const download = (sink: () => NodeJS.WritableStream) => best(async () => {
       const t0 = process.hrtime.bigint();
-      const r = await request(`${url}/artifacts/files/${id}/content`, 'GET', token, { sink: fs.createWriteStream(outFile, { highWaterMark: 1 << 20 }) });
+      const r = await request(`${url}/artifacts/files/${id}/content`, 'GET', token, { sink: sink() });
       const s = Number(process.hrtime.bigint() - t0) / 1e9;
       if (r.status !== 200) throw new Error(`download: ${r.status} ${r.body}`);
       return s;
     });
+    const down = await download(() => fs.createWriteStream(outFile, { highWaterMark: 1 << 20 }));
     const downSize = fs.statSync(outFile).size;
     fs.rmSync(outFile);
     if (downSize !== size) throw new Error(`downloaded ${downSize} of ${size} bytes`);
+    // The same download with the bytes thrown away: Depot's share, without the client's file writes.
+    const discard = await download(() => new Writable({ highWaterMark: 1 << 20, write: (_c, _e, cb) => cb() }));
     const mib = size / 2 ** 20;
     rows.push(
-      { metric: `sha256sum ${mib} MiB (reference)`, value: `${ref.seconds.toFixed(2)} s`, target: '', ok: true },
-      { metric: 'upload wall time', value: `${up.result.toFixed(2)} s (${(mib / up.result).toFixed(0)} MiB/s)`, ratio: `${(up.result / ref.seconds).toFixed(2)}x`, target: '<= 1.00x', ok: up.result <= ref.seconds },
-      { metric: 'download wall time', value: `${down.result.toFixed(2)} s (${(mib / down.result).toFixed(0)} MiB/s)`, ratio: `${(down.result / ref.seconds).toFixed(2)}x`, target: '<= 0.25x', ok: down.result <= ref.seconds * 0.25 },
+      { metric: `sha256sum ${mib} MiB (reference, best of 2)`, value: `${ref.seconds.toFixed(2)} s`, target: '', ok: true },
+      { metric: `upload wall time (best of ${RUNS})`, value: `${up.result.toFixed(2)} s (${(mib / up.result).toFixed(0)} MiB/s)`, ratio: `${(up.result / ref.seconds).toFixed(2)}x`, target: '<= 1.00x', ok: up.result <= ref.seconds },
+      { metric: `download wall time, to a file (best of ${RUNS})`, value: `${down.result.toFixed(2)} s (${(mib / down.result).toFixed(0)} MiB/s)`, ratio: `${(down.result / ref.seconds).toFixed(2)}x`, target: '<= 0.25x', ok: down.result <= ref.seconds * 0.25 },
+      { metric: 'download, bytes discarded (info)', value: `${discard.result.toFixed(2)} s (${(mib / discard.result).toFixed(0)} MiB/s)`, ratio: `${(discard.result / ref.seconds).toFixed(2)}x`, target: '', ok: true },
+      { metric: 'server RSS when idle (info)', value: `${(idleRss / 2 ** 20).toFixed(0)} MB`, target: '', ok: true },
       { metric: 'server peak RSS, upload', value: `${(up.peak / 2 ** 20).toFixed(0)} MB`, target: '<= 150 MB', ok: up.peak <= 150 * 2 ** 20 },
-      { metric: 'server peak RSS, download', value: `${(down.peak / 2 ** 20).toFixed(0)} MB`, target: '<= 150 MB', ok: down.peak <= 150 * 2 ** 20 },
+      { metric: 'server peak RSS, download', value: `${(Math.max(down.peak, discard.peak) / 2 ** 20).toFixed(0)} MB`, target: '<= 150 MB', ok: Math.max(down.peak, discard.peak) <= 150 * 2 ** 20 },
     );
     }
 
@@ -238,7 +268,7 @@ export async function benchRepository(): Promise<void> {
     await sql('postgres', `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
   }
   const w = [Math.max(...rows.map((r) => r.metric.length)), Math.max(...rows.map((r) => r.value.length)), 7, 12];
-  console.log(`repository (real PostgreSQL, Depot server in a child process, ${os.cpus().length} CPUs)`);
+  console.log(`repository (real PostgreSQL, Depot server in a child process, ${os.cpus().length} CPUs, load average before: ${load})`);
   console.log(`  ${'metric'.padEnd(w[0])}  ${'measured'.padEnd(w[1])}  ${'ratio'.padEnd(w[2])}  ${'target'.padEnd(w[3])}  result`);
   for (const r of rows) console.log(`  ${r.metric.padEnd(w[0])}  ${r.value.padEnd(w[1])}  ${(r.ratio ?? '').padEnd(w[2])}  ${r.target.padEnd(w[3])}  ${r.target ? (r.ok ? 'ok' : 'MISSED') : ''}`);
 }
