@@ -240,3 +240,6 @@ export async function problem(res: Response, status: number, detail?: RegExp): P
 export async function bytes(res: Response): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer());
 }
+
+/** A valid manifest metadata block for the default package (provider Acme, product Test VNF). */
+export const DEFAULT_META_BLOCK = { ...DEFAULT_METADATA, vnf_provider_id: 'Acme', vnf_product_name: 'Test VNF' };
