@@ -157,7 +157,7 @@ describe('VNF packages: SOL005 API', function () {
 
     it('all_fields returns everything; exclude_default the same as no selector', async () => {
       const all: any = (await list('?all_fields')).find((p) => p.id === A.id);
-      const single = await (await d.request('GET', `${V1}/vnf_packages/${A.id}`)).json();
+      const single: any = await (await d.request('GET', `${V1}/vnf_packages/${A.id}`)).json();
       assert.deepEqual(all, single);
       assert.deepEqual(all.checksum, { algorithm: 'SHA-256', hash: sha256(zipA) });
       assert.deepEqual(all.userDefinedData, { team: 'core', tier: { level: 'gold', zone: 'eu' } });
