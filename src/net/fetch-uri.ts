@@ -262,22 +262,121 @@ export async function fetchUriToWritable(uri: string, destination: Writable, opt
   }
 }
 
+export interface RequestUriOptions {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  headers?: Record<string, string>;
+  /** request body (e.g. JSON text); sent with Content-Length */
+  body?: string | Buffer;
+  /** HTTP Basic credentials for this request */
+  auth?: BasicCredentials;
+  /** operator exceptions to the public-address rule (see FetchUriOptions.allow) */
+  allow?: readonly string[];
+  /** default 5 s */
+  connectTimeoutMs?: number;
+  /** default 10 s */
+  idleTimeoutMs?: number;
+  /** whole exchange; default 15 s */
+  totalTimeoutMs?: number;
+  /** response bytes kept (the rest is read and dropped); default 64 KiB */
+  maxResponseBytes?: number;
+  lookup?: HostLookup;
+  ca?: FetchUriOptions['ca'];
+  signal?: AbortSignal;
+}
+
+export interface RequestUriResult {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** the first maxResponseBytes of the body */
+  body: Buffer;
+}
+
+/**
+ * One HTTP exchange (e.g. a SOL005 notification POST or the subscription endpoint test GET) with
+ * the same vetting as fetchUriToWritable: the host is resolved here, every address must be public
+ * (or allowed), the connection is pinned to the vetted addresses. Redirects are not followed (a
+ * 3xx is returned as the status): a notification is never re-sent to a second target. Any HTTP
+ * status resolves; vetting, network failures and timeouts reject with FetchUriError.
+ */
+export async function requestUri(uri: string, options: RequestUriOptions): Promise<RequestUriResult> {
+  const totalTimeoutMs = options.totalTimeoutMs ?? 15_000;
+  const maxResponseBytes = options.maxResponseBytes ?? 64 * 1024;
+  const policy = new TargetPolicy(options.allow ?? []);
+  const url = parseHttpUri(uri, 'URI');
+  let credentials = options.auth;
+  if (url.username !== '' || url.password !== '') {
+    credentials ??= { userName: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+    url.username = '';
+    url.password = '';
+  }
+  const password = credentials?.password ?? '';
+  const secrets = password.length >= 4 ? [password, encodeURIComponent(password)] : [];
+  let hop: Hop | undefined;
+  let failure: Error | undefined;
+  let rejectFailed: (err: Error) => void = () => {};
+  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
+  failed.catch(() => {});
+  const fail = (err: Error) => {
+    failure ??= err;
+    rejectFailed(failure);
+    hop?.abort(failure);
+  };
+  const total = setTimeout(() => fail(new FetchUriError('TIMEOUT', `${options.method} ${redactUri(url)} did not complete within ${totalTimeoutMs} ms`)), totalTimeoutMs);
+  const onAbort = () => fail(new FetchUriError('NETWORK', `${options.method} ${redactUri(url)} was cancelled`));
+  if (options.signal?.aborted) onAbort();
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const addresses = await Promise.race([resolveTarget(url, policy, options.lookup ?? defaultLookup), failed]);
+    hop = request(url, addresses, credentials, { connectTimeoutMs: options.connectTimeoutMs ?? 5_000, idleTimeoutMs: options.idleTimeoutMs ?? 10_000, ca: options.ca }, {
+      method: options.method, headers: options.headers, body: options.body,
+    });
+    const res = await Promise.race([hop.response, failed]);
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    const read = new Promise<void>((resolve, reject) => {
+      res.on('data', (c: Buffer) => {
+        if (kept < maxResponseBytes) {
+          chunks.push(c.subarray(0, maxResponseBytes - kept));
+          kept += Math.min(c.length, maxResponseBytes - kept);
+        }
+      });
+      res.once('end', resolve);
+      res.once('error', reject);
+    });
+    await Promise.race([read, failed]);
+    if (failure) throw failure;
+    return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
+  } catch (e) {
+    hop?.abort(failure ?? (e as Error));
+    if (failure) throw failure;
+    if (e instanceof FetchUriError) throw new FetchUriError(e.code, scrub(e.message, secrets), e.status);
+    const err = e as NodeJS.ErrnoException;
+    throw new FetchUriError('NETWORK', scrub(`${options.method} ${redactUri(url)} failed: ${err.code ?? err.message}`, secrets));
+  } finally {
+    clearTimeout(total);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
 function request(
   url: URL,
   addresses: readonly LookupAddress[],
   auth: BasicCredentials | undefined,
   opts: { connectTimeoutMs: number; idleTimeoutMs: number; ca: FetchUriOptions['ca'] },
+  extra: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
 ): Hop {
   let abort: (err: Error) => void = () => {};
   const response = new Promise<http.IncomingMessage>((resolve, reject) => {
-    const headers: http.OutgoingHttpHeaders = { accept: '*/*', 'user-agent': 'depot-upload-from-uri' };
+    const headers: http.OutgoingHttpHeaders = { accept: '*/*', 'user-agent': extra.method ? 'depot' : 'depot-upload-from-uri' };
+    for (const [k, v] of Object.entries(extra.headers ?? {})) headers[k.toLowerCase()] = v;
+    if (extra.body !== undefined) headers['content-length'] = Buffer.byteLength(extra.body);
     if (auth) headers.authorization = `Basic ${Buffer.from(`${auth.userName ?? ''}:${auth.password ?? ''}`).toString('base64')}`;
     const isHttps = url.protocol === 'https:';
     const common: https.RequestOptions = {
       host: bareHost(url),
       port: url.port || undefined,
       path: `${url.pathname}${url.search}`,
-      method: 'GET',
+      method: extra.method ?? 'GET',
       headers,
       agent: false, // no pooled socket may outlive the vetting of its hop
       lookup: pinnedLookup(addresses) as unknown as https.RequestOptions['lookup'],
@@ -313,7 +412,7 @@ function request(
       res.on('error', () => {});
       resolve(res);
     });
-    req.end();
+    req.end(extra.body);
   });
   response.catch(() => {}); // may lose the race against `failed` and never be awaited
   return { response, abort: (err) => abort(err) };
