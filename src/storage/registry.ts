@@ -4,6 +4,7 @@ import { BlobStore } from './blob-store';
 import { ContentStore } from './content-store';
 import { DatabaseBlobStore } from './database-store';
 import { FsBlobStore } from './fs-store';
+import { parseS3Options, S3BlobStore } from './s3-store';
 
 /**
  * The one place where storage drivers are registered (as Verdaccio and the Docker registry do for
@@ -14,6 +15,7 @@ export type DriverFactory = (ctx: { dataDir: string; sequelize: Sequelize; optio
 const drivers: Record<string, DriverFactory> = {
   fs: ({ dataDir, options }) => new FsBlobStore(path.resolve(String(options.root ?? path.join(dataDir, 'blobs')))),
   database: ({ sequelize }) => new DatabaseBlobStore(sequelize),
+  s3: ({ options }) => new S3BlobStore(parseS3Options(options)),
 };
 
 export function registerDriver(name: string, factory: DriverFactory): void {
