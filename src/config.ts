@@ -53,6 +53,19 @@ export interface DepotConfig {
     maxBytes: number;
     maxRedirects: number;
   };
+  /** SOL005 notification delivery (src/types/vnf-package/notifications.ts). */
+  notifications: {
+    /** Callback targets allowed although not public (CIDRs, addresses, host names, "*.suffix"); default: none. */
+    allow: string[];
+    workers: number;
+    /** Delivery attempts before a notification is dead-lettered. */
+    maxAttempts: number;
+    /** Backoff: retryBaseSeconds * 2^(attempt-1), capped at retryMaxSeconds. */
+    retryBaseSeconds: number;
+    retryMaxSeconds: number;
+    /** Whole HTTP exchange with the subscriber (delivery and the endpoint test at subscription). */
+    timeoutSeconds: number;
+  };
   /** A blob left in `saving` longer than this without progress is considered abandoned by a dead process. */
   uploadStaleSeconds: number;
   /** In-process garbage collection period (0: off); unreferenced content older than an hour goes. */
@@ -146,6 +159,14 @@ export function buildConfig(
       timeoutSeconds: Number(uri.timeoutSeconds ?? 600),
       maxBytes: parseSize(uri.maxBytes ?? '64GiB', 'uploadFromUri.maxBytes'),
       maxRedirects: Number(uri.maxRedirects ?? 5),
+    },
+    notifications: {
+      allow: file.notifications?.allow ?? [],
+      workers: Number(file.notifications?.workers ?? 4),
+      maxAttempts: Number(file.notifications?.maxAttempts ?? 10),
+      retryBaseSeconds: Number(file.notifications?.retryBaseSeconds ?? 2),
+      retryMaxSeconds: Number(file.notifications?.retryMaxSeconds ?? 3600),
+      timeoutSeconds: Number(file.notifications?.timeoutSeconds ?? 10),
     },
     uploadStaleSeconds: Number(file.uploadStaleSeconds ?? 300),
     gcIntervalSeconds: Number(file.gcIntervalSeconds ?? 3600),

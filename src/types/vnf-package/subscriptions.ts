@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { QueryTypes, Sequelize } from 'sequelize';
+import type { Logger } from 'pino';
+import type { DepotConfig } from '../../config';
+import { readJson } from '../../http/body';
+import { badRequest, forbidden, HttpError, notAcceptable, notFound } from '../../http/problem';
+import { requestValidator } from '../../http/schemas';
+import type { Principal } from '../../http/auth';
+import { FetchUriError, redactUri, requestUri } from '../../net/fetch-uri';
+import {
+  AttributeDeclaration, compileFilter, decodeNextpageMarker, encodeNextpageMarker, FilterAst, filterSchemaFromDeclaration, linkHeader, parseFilter, Sol013Error,
+} from '../../sol013';
+import type { PkgmNotificationsFilter } from './notifications';
+import { API_VERSIONS, ApiMajor } from './presenter';
+
+/*
+ * SOL005 subscriptions (sol005.md §3.14, §3.15, §4.7), served under /vnfpkgm/v1 and /vnfpkgm/v2.
+ * A subscription belongs to the project of its creator and to the API major it was created under
+ * (its notifications use that major's data model, `Version` and links); other projects and the
+ * other major do not see it (404). Admins see and may delete every subscription of the major.
+ */
+
+const PAGE_SIZE = 100;
+const validateRequest = requestValidator('sol005/PkgmSubscriptionRequest.json');
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** PkgmSubscription as seen by the SOL013 filter of GET /subscriptions. */
+export const PKGM_SUBSCRIPTION_ATTRIBUTES: AttributeDeclaration = {
+  id: 'string',
+  callbackUri: 'string',
+  filter: {
+    notificationTypes: ['enum'],
+    vnfProductsFromProviders: [{ vnfProvider: 'string', vnfProducts: [{ vnfProductName: 'string', versions: [{ vnfSoftwareVersion: 'string', vnfdVersions: ['string'] }] }] }],
+    vnfdId: ['string'],
+    vnfPkgId: ['string'],
+    operationalState: ['enum'],
+    usageState: ['enum'],
+    vnfmInfo: ['string'],
+  },
+  _links: { self: { href: 'string' } },
+};
+const FILTER_SCHEMA = filterSchemaFromDeclaration(PKGM_SUBSCRIPTION_ATTRIBUTES);
+
+interface SubscriptionRow {
+  id: string;
+  project: string;
+  api_major: number;
+  callback_uri: string;
+  filter: PkgmNotificationsFilter | null;
+  created_at: Date;
+}
+
+const sol013 = <T>(fn: () => T): T => {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Sol013Error) throw badRequest(e.detail ?? e.message);
+    throw e;
+  }
+};
+
+/** Canonical JSON: keys sorted, lists (OR semantics, order-free) sorted and deduplicated; {} = no filter. */
+export function canonicalFilter(v: unknown): string {
+  const canon = (x: unknown): unknown => {
+    if (Array.isArray(x)) {
+      const items = x.map((i) => JSON.stringify(canon(i)));
+      return [...new Set(items)].sort().map((s) => JSON.parse(s));
+    }
+    if (x && typeof x === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(x).sort()) out[k] = canon((x as Record<string, unknown>)[k]);
+      return out;
+    }
+    return x;
+  };
+  return JSON.stringify(canon(v ?? {}));
+}
+
+function present(s: SubscriptionRow, major: ApiMajor): Record<string, unknown> {
+  return {
+    id: s.id,
+    ...(s.filter && Object.keys(s.filter).length ? { filter: s.filter } : {}),
+    callbackUri: s.callback_uri,
+    _links: { self: { href: `/vnfpkgm/v${major}/subscriptions/${s.id}` } },
+  };
+}
+
+/** SOL005 rules JSON Schema states awkwardly; checked first so the 400 says what is wrong. */
+function checkFilterRules(filter: Record<string, unknown> | undefined): void {
+  if (!filter || typeof filter !== 'object' || Array.isArray(filter)) return;
+  const types = Array.isArray(filter.notificationTypes) ? filter.notificationTypes : undefined;
+  for (const k of ['vnfPkgId', 'operationalState', 'usageState']) {
+    if (filter[k] !== undefined && !types?.includes('VnfPackageChangeNotification')) {
+      throw badRequest(`filter.${k} may only be given when filter.notificationTypes contains VnfPackageChangeNotification (SOL005 PkgmNotificationsFilter)`);
+    }
+  }
+  const alternatives = ['vnfProductsFromProviders', 'vnfdId', 'vnfPkgId'].filter((k) => filter[k] !== undefined);
+  if (alternatives.length > 1) throw badRequest(`filter.${alternatives.join(', filter.')} are alternatives (SOL005 PkgmNotificationsFilter): give at most one`);
+}
+
+export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, log: Logger, markerKey: Promise<Buffer>): Router {
+  const r = new Router();
+  const principal = (ctx: Context) => ctx.state.principal as Principal;
+  const visible = (p: Principal) => (p.isAdmin ? '' : 'AND project = :project');
+
+  for (const major of [1, 2] as ApiMajor[]) {
+    const prefix = `/vnfpkgm/v${major}`;
+    const group = new Router({ prefix });
+    group.use(async (ctx: Context, next: Next) => {
+      ctx.set('Version', API_VERSIONS[major]);
+      const asked = ctx.get('Version');
+      if (asked) {
+        const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(asked.trim());
+        const [served, servedMinor] = API_VERSIONS[major].split('.').map(Number);
+        if (!m) throw badRequest(`Version header ${JSON.stringify(asked)} is not MAJOR.MINOR.PATCH`);
+        if (Number(m[1]) !== served || Number(m[2]) > servedMinor) throw notAcceptable(`API version ${asked} is not served under ${prefix} (it serves ${API_VERSIONS[major]})`);
+      }
+      await next();
+    });
+
+    const find = async (p: Principal, id: string): Promise<SubscriptionRow> => {
+      if (!UUID.test(id)) throw notFound(`no subscription with id ${id}`);
+      const [row] = await sequelize.query<SubscriptionRow>(
+        `SELECT id, project, api_major, callback_uri, filter, created_at FROM pkgm_subscriptions WHERE id = :id AND api_major = :major ${visible(p)}`,
+        { replacements: { id, major, project: p.project }, type: QueryTypes.SELECT },
+      );
+      if (!row) throw notFound(`no subscription with id ${id}`);
+      return row;
+    };
+
+    group.get('/subscriptions', async (ctx) => {
+      const p = principal(ctx);
+      const q = ctx.query as Record<string, string | string[] | undefined>;
+      for (const k of Object.keys(q)) if (k !== 'filter' && k !== 'nextpage_opaque_marker') throw badRequest(`unknown query parameter '${k}'`);
+      let ast: FilterAst = [];
+      if (q.filter !== undefined) {
+        if (Array.isArray(q.filter)) throw badRequest('filter: give the parameter once (terms are separated by ";")');
+        ast = sol013(() => parseFilter(q.filter as string));
+      }
+      const match = sol013(() => compileFilter(ast, FILTER_SCHEMA));
+      const secret = await markerKey;
+      let after: { t: string; id: string } | undefined;
+      if (q.nextpage_opaque_marker !== undefined) {
+        after = sol013(() => decodeNextpageMarker<{ sub: { t: string; id: string } }>(String(q.nextpage_opaque_marker), secret)).sub;
+        if (!after || typeof after.t !== 'string' || typeof after.id !== 'string') throw badRequest('nextpage_opaque_marker is not a subscription page marker');
+      }
+      const page: Record<string, unknown>[] = [];
+      let last: SubscriptionRow | undefined;
+      let more = false;
+      let cursor = after;
+      // Filtered in memory (SOL013 semantics on the JSON representation), read in keyset batches.
+      scan: for (;;) {
+        const rows = await sequelize.query<SubscriptionRow>(
+          `SELECT id, project, api_major, callback_uri, filter, created_at FROM pkgm_subscriptions
+            WHERE api_major = :major ${visible(p)} ${cursor ? 'AND (created_at, id) > (:t::timestamptz, :after::uuid)' : ''}
+            ORDER BY created_at, id LIMIT 500`,
+          { replacements: { major, project: p.project, t: cursor?.t ?? null, after: cursor?.id ?? null }, type: QueryTypes.SELECT },
+        );
+        for (const row of rows) {
+          const info = present(row, major);
+          if (!match(info)) continue;
+          if (page.length === PAGE_SIZE) {
+            more = true;
+            break scan;
+          }
+          page.push(info);
+          last = row;
+        }
+        if (rows.length < 500) break;
+        const end = rows[rows.length - 1];
+        cursor = { t: new Date(end.created_at).toISOString(), id: end.id };
+      }
+      if (more && last) {
+        ctx.set('Link', linkHeader(`${ctx.protocol}://${ctx.host}${ctx.originalUrl}`, encodeNextpageMarker({ sub: { t: new Date(last.created_at).toISOString(), id: last.id } }, secret)));
+      }
+      ctx.body = page;
+    });
+
+    group.post('/subscriptions', async (ctx) => {
+      const p = principal(ctx);
+      if (p.role === 'reader' && !p.isAdmin) throw forbidden('role reader may not create subscriptions');
+      const body = (await readJson(ctx, ['application/json'])) as Record<string, any>;
+      if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('PkgmSubscriptionRequest: expected a JSON object');
+      checkFilterRules(body.filter);
+      validateRequest(body);
+      if (body.authentication && !body.authentication.authType.includes('BASIC')) throw badRequest('authentication.authType: only BASIC is supported');
+      const filter = body.filter && Object.keys(body.filter).length ? (body.filter as PkgmNotificationsFilter) : null;
+      const filterKey = canonicalFilter(filter);
+      const callbackUri = String(body.callbackUri);
+      const existing = async () => {
+        const [row] = await sequelize.query<{ id: string }>(
+          `SELECT id FROM pkgm_subscriptions WHERE project = :project AND api_major = :major AND callback_uri = :uri AND filter_key = :key LIMIT 1`,
+          { replacements: { project: p.project, major, uri: callbackUri, key: filterKey }, type: QueryTypes.SELECT },
+        );
+        return row?.id;
+      };
+      const seeOther = (id: string) => {
+        ctx.status = 303;
+        ctx.set('Location', `${prefix}/subscriptions/${id}`);
+        ctx.body = '';
+        ctx.remove('Content-Type');
+      };
+      const dup = await existing();
+      if (dup) return seeOther(dup);
+
+      // The endpoint test (SOL005 9.4.10.3.2): GET {callbackUri} must answer 204.
+      const basic = body.authentication?.paramsBasic as { userName?: string; password?: string } | undefined;
+      try {
+        const res = await requestUri(callbackUri, {
+          method: 'GET',
+          headers: { Accept: 'application/json', Version: API_VERSIONS[major] },
+          auth: basic,
+          allow: config.notifications.allow,
+          totalTimeoutMs: config.notifications.timeoutSeconds * 1000,
+          connectTimeoutMs: Math.min(config.notifications.timeoutSeconds * 1000, 5000),
+        });
+        if (res.status !== 204) throw new HttpError(422, 'Unprocessable Content', `the notification endpoint test failed: GET ${redactUri(callbackUri)} answered HTTP ${res.status}, expected 204`);
+      } catch (e) {
+        if (e instanceof HttpError) throw e;
+        const detail = e instanceof FetchUriError ? e.message : 'the endpoint could not be reached';
+        throw new HttpError(422, 'Unprocessable Content', `the notification endpoint test failed: ${detail}`);
+      }
+
+      const id = randomUUID();
+      try {
+        await sequelize.query(
+          `INSERT INTO pkgm_subscriptions (id, project, created_by, all_projects, api_major, callback_uri, filter, filter_key, authentication)
+           VALUES (:id, :project, :user, :all, :major, :uri, :filter, :key, :auth)`,
+          {
+            replacements: {
+              id, project: p.project, user: p.user, all: p.isAdmin, major, uri: callbackUri, filter: filter ? JSON.stringify(filter) : null, key: filterKey,
+              auth: body.authentication ? JSON.stringify({ authType: body.authentication.authType, paramsBasic: basic }) : null,
+            },
+          },
+        );
+      } catch (err: any) {
+        // Two identical requests raced past the duplicate check: the unique index decides.
+        if ((err?.original?.code ?? err?.parent?.code) === '23505') {
+          const other = await existing();
+          if (other) return seeOther(other);
+        }
+        throw err;
+      }
+      log.info({ subscription: id, project: p.project, callback: redactUri(callbackUri), major }, 'SOL005 subscription created');
+      ctx.status = 201;
+      ctx.set('Location', `${prefix}/subscriptions/${id}`);
+      ctx.body = present({ id, project: p.project, api_major: major, callback_uri: callbackUri, filter, created_at: new Date() }, major);
+    });
+
+    group.get('/subscriptions/:id', async (ctx) => {
+      ctx.body = present(await find(principal(ctx), ctx.params.id), major);
+    });
+
+    group.delete('/subscriptions/:id', async (ctx) => {
+      const p = principal(ctx);
+      const s = await find(p, ctx.params.id);
+      if (p.role === 'reader' && !p.isAdmin) throw forbidden('role reader may not delete subscriptions');
+      // Undelivered notifications go with it (ON DELETE CASCADE): none is sent after the deletion.
+      await sequelize.query(`DELETE FROM pkgm_subscriptions WHERE id = :id`, { replacements: { id: s.id } });
+      ctx.status = 204;
+    });
+
+    r.use(group.routes(), group.allowedMethods());
+  }
+  return r;
+}
