@@ -17,6 +17,7 @@ import { fetchUriToWritable, FetchUriError, redactUri } from '../../net/fetch-ur
 import type { Principal } from '../../http/auth';
 import { conflict, HttpError, notFound } from '../../http/problem';
 import { validateVnfd, VnfdFacts } from '../../tosca';
+import { packageEvent, recordPackageEvent } from './notifications';
 import { VNF_PACKAGES } from './type';
 
 /** Stored entries at least this large are kept once, as objects of their own (see decompose). */
@@ -155,6 +156,11 @@ export class OnboardingService {
     const id = job.artifact_id!;
     const { uri, userName, password } = job.payload as { uri: string; userName?: string; password?: string };
     const pass = new PassThrough({ highWaterMark: 1 << 20 });
+    // A fetch that fails before the upload has attached its pipeline (an HTTP 404 answers at once)
+    // destroys `pass` with no 'error' listener yet: EventEmitter threw it as an uncaught exception,
+    // which kills the service (found by test/vnf-package/upload-from-uri.test.ts). The error is
+    // reported through `fetching` below; this listener only keeps it from being unhandled.
+    pass.on('error', () => undefined);
     const cfg = this.config.uploadFromUri;
     const fetching = fetchUriToWritable(uri, pass, {
       maxBytes: cfg.maxBytes,
@@ -461,6 +467,8 @@ export class OnboardingService {
              fields = fields || :fields::jsonb, revision = revision + 1, updated_at = now() WHERE id = :id`,
           { replacements: { id, name, version: parsed.normalized, key: parsed.key, fields: JSON.stringify(fields) }, transaction: t },
         );
+        // SOL005 VnfPackageOnboardingNotification, in the outbox of this very transaction.
+        await recordPackageEvent(this.sequelize, t, packageEvent({ ...artifact, status: 'active', fields: { ...artifact.fields, ...fields } }, 'VnfPackageOnboardingNotification'));
       });
     } catch (err: any) {
       if (err instanceof OnboardingClash) return this.fail(id, [...r.findings, err.finding]);
