@@ -9,6 +9,8 @@ import { BlobStore, ObjectNotFoundError } from '../../src/storage/blob-store';
 import { ContentStore, SizeLimitError } from '../../src/storage/content-store';
 import { DatabaseBlobStore } from '../../src/storage/database-store';
 import { FsBlobStore } from '../../src/storage/fs-store';
+import { parseS3Options, S3BlobStore } from '../../src/storage/s3-store';
+import { startTestS3 } from '../helpers/s3';
 import { openTestDatabase } from '../helpers/depot';
 import type { Database } from '../../src/db/database';
 
@@ -66,6 +68,27 @@ const drivers: Driver[] = [
           return Number((rows as any[])[0].n);
         },
         close: () => db.close(),
+      };
+    },
+  },
+  {
+    // In-process s3rver, or the store named by DEPOT_TEST_S3_ENDPOINT (see test/helpers/s3.ts).
+    name: 's3',
+    async make() {
+      const s3 = await startTestS3();
+      // Small parts, so multipart uploads and ranges across part boundaries are exercised.
+      const store = new S3BlobStore(parseS3Options({ ...s3.options, partSize: 5 * 2 ** 20 }));
+      return {
+        store,
+        stagingCount: async () => {
+          let n = 0;
+          for await (const _ of store.client.list(store.staging)) n++;
+          return n;
+        },
+        close: async () => {
+          store.close();
+          await s3.close();
+        },
       };
     },
   },
