@@ -475,7 +475,8 @@ export class ArtifactEngine {
 
   // ── delete ───────────────────────────────────────────────────────────────────────────────────
 
-  async delete(p: Principal, typeName: string, id: string, opts: { ifMatch?: string; force?: boolean } = {}): Promise<void> {
+  /** `inTransaction` runs inside the deleting transaction, just before the row goes (e.g. an outbox event). */
+  async delete(p: Principal, typeName: string, id: string, opts: { ifMatch?: string; force?: boolean; inTransaction?: (t: Transaction, a: ArtifactRecord) => Promise<void> } = {}): Promise<void> {
     const type = this.type(typeName);
     const a = await this.get(p, type.name, id);
     await this.runHooks(type, { event: 'pre_delete', principal: p, artifact: a });
@@ -507,6 +508,7 @@ export class ArtifactEngine {
         }
         await this.exec('DELETE FROM artifact_links WHERE target_id = :id', { id }, t);
       }
+      await opts.inTransaction?.(t, cur);
       // Blob rows go with the artifact (ON DELETE CASCADE); their bytes are reclaimed by the garbage collector.
       await this.exec('DELETE FROM artifacts WHERE id = :id', { id }, t);
     });

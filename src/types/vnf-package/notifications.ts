@@ -114,6 +114,12 @@ const wakers = new Set<Wake>();
  * about it. The dispatchers of this process are woken after the commit.
  */
 export async function recordPackageEvent(sequelize: Sequelize, t: Transaction, e: PackageEvent): Promise<number> {
+  // Who may see the package is read here, in the transaction (callers may hold a record without shares).
+  const [seen] = await sequelize.query<{ owner: string; visibility: string; shared: string[] }>(
+    `SELECT a.owner, a.visibility, COALESCE((SELECT json_agg(s.project) FROM artifact_shares s WHERE s.artifact_id = a.id), '[]') AS shared FROM artifacts a WHERE a.id = :id`,
+    { replacements: { id: e.vnfPkgId }, type: QueryTypes.SELECT, transaction: t },
+  );
+  if (seen) e = { ...e, owner: seen.owner, visibility: seen.visibility, sharedWith: typeof seen.shared === 'string' ? JSON.parse(seen.shared) : seen.shared };
   const subs = await sequelize.query<{ id: string; api_major: number; filter: PkgmNotificationsFilter | null }>(
     `SELECT id, api_major, filter FROM pkgm_subscriptions
       WHERE all_projects OR project = :owner OR :public OR project IN (:shared) ORDER BY created_at, id`,

@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { QueryTypes } from 'sequelize';
 import { JobQueue } from '../../jobs/queue';
 import { registerExtension } from '../../service';
+import { NotificationDispatcher } from './notifications';
 import { OnboardingService } from './onboarding';
 import { vnfPackageRoutes } from './routes';
+import { subscriptionRoutes } from './subscriptions';
 import { vnfPackagesType } from './type';
 
 /**
@@ -31,11 +33,18 @@ registerExtension({
       return Buffer.from(row.value, 'base64');
     })();
     secret.catch((err) => log.error({ err }, 'cannot read the paging-marker key'));
+    // SOL005 notifications: the outbox is filled by the state changes, delivered in the background.
+    const n = config.notifications;
+    const dispatcher = new NotificationDispatcher(engine.sequelize, log, {
+      workers: n.workers, maxAttempts: n.maxAttempts, retryBaseSeconds: n.retryBaseSeconds, retryMaxSeconds: n.retryMaxSeconds,
+      timeoutSeconds: n.timeoutSeconds, leaseSeconds: Math.max(60, n.timeoutSeconds * 3), allow: n.allow,
+    });
     let timer: NodeJS.Timeout | undefined;
     return {
-      routers: [vnfPackageRoutes(engine, onboarding, secret)],
+      routers: [vnfPackageRoutes(engine, onboarding, secret), subscriptionRoutes(engine.sequelize, config, log, secret)],
       start() {
         queue.start();
+        dispatcher.start();
         const recover = (stale: number) => onboarding.recoverInterruptedUploads(stale).catch((err) => log.error({ err }, 'upload recovery failed'));
         // Embedded PGlite belongs to this process alone: an UPLOADING package at start is from a dead run.
         void recover(db.embedded ? 0 : config.uploadStaleSeconds);
@@ -45,6 +54,7 @@ registerExtension({
       async stop() {
         if (timer) clearInterval(timer);
         await queue.stop();
+        await dispatcher.stop();
       },
     };
   },

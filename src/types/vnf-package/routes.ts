@@ -15,6 +15,7 @@ import {
   applySelectors, compileFilter, decodeNextpageMarker, encodeNextpageMarker, linkHeader, parseFilter, parseSelectors, Sol013Error,
   VNF_PKG_INFO_ATTRIBUTES, VNF_PKG_INFO_DEFAULT_EXCLUDED, VNF_PKG_INFO_FILTER_SCHEMA, VNF_PKG_INFO_MANDATORY, FilterAst,
 } from '../../sol013';
+import { packageEvent, recordPackageEvent } from './notifications';
 import type { OnboardingService } from './onboarding';
 import { API_VERSIONS, ApiMajor, presentVnfPkgInfo } from './presenter';
 import { VNF_PACKAGES } from './type';
@@ -195,6 +196,8 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
           `UPDATE artifacts SET status = :status, fields = jsonb_set(fields, '{userDefinedData}', :udd::jsonb), revision = revision + 1, updated_at = now() WHERE id = :id`,
           { replacements: { status, udd: JSON.stringify(merged ?? null), id: a.id }, transaction: t },
         );
+        // SOL005 VnfPackageChangeNotification, in the outbox of this very transaction.
+        if (status !== a.status) await recordPackageEvent(engine.sequelize, t, packageEvent({ ...a, status }, 'VnfPackageChangeNotification', 'OP_STATE_CHANGE'));
         return { ...a, status, revision: a.revision + 1 };
       });
       ctx.set('ETag', etagOf(updated));
@@ -207,7 +210,13 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       if (state === 'UPLOADING' || state === 'PROCESSING') throw conflict(`the VNF package is ${state}; wait until it is ONBOARDED or ERROR`);
       if (state === 'ONBOARDED' && a.status === 'active') throw conflict('the VNF package is ENABLED; disable it first (PATCH operationalState DISABLED)');
       if (a.fields.usageState === 'IN_USE') throw conflict('the VNF package is IN_USE');
-      await engine.delete(principal(ctx), VNF_PACKAGES, a.id, { ifMatch: ctx.get('If-Match') || undefined });
+      await engine.delete(principal(ctx), VNF_PACKAGES, a.id, {
+        ifMatch: ctx.get('If-Match') || undefined,
+        // PKG_DELETE (with the last known values) is notified for on-boarded packages only.
+        inTransaction: async (t, cur) => {
+          if (cur.fields.onboardingState === 'ONBOARDED') await recordPackageEvent(engine.sequelize, t, packageEvent(cur, 'VnfPackageChangeNotification', 'PKG_DELETE'));
+        },
+      });
       ctx.status = 204;
     });
 
