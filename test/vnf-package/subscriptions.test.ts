@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QueryTypes } from 'sequelize';
@@ -89,6 +92,8 @@ describe('SOL005 subscriptions and notifications', function () {
     });
   });
   after(async () => {
+    // a shared test database keeps no subscriptions (nor outbox rows) of this run
+    await d?.depot.db.sequelize.query(`DELETE FROM pkgm_subscriptions WHERE project IN (:projects)`, { replacements: { projects: [d.users.alice.project, d.users.bob.project, d.users.admin.project] } }).catch(() => undefined);
     await d?.close();
     await sub?.close();
   });
@@ -179,6 +184,24 @@ describe('SOL005 subscriptions and notifications', function () {
     assert.equal((await call('DELETE', `${V2}/subscriptions/${a.id}`)).res.status, 404);
     assert.equal((await call('GET', `${V2}/subscriptions/not-a-uuid`)).res.status, 404);
     assert.equal((await call('DELETE', `${V2}/subscriptions/${b.id}`)).res.status, 204);
+  });
+
+  it('pages GET /subscriptions (100 a page, Link rel="next" with a signed marker)', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 101; i++) ids.push((await subscribe('/paged', { filter: { vnfdId: [`vnfd-${i}`] } }, { as: d.users.bob })).id);
+    const first = await call('GET', `${V2}/subscriptions`, { as: d.users.bob });
+    assert.equal(first.body.length, 100);
+    const link = first.res.headers.get('Link');
+    assert.match(link ?? '', /rel="next"/);
+    const next = new URL(/<([^>]+)>/.exec(link!)![1]);
+    const second = await call('GET', `${next.pathname}${next.search}`, { as: d.users.bob });
+    assert.equal(second.res.status, 200, second.text);
+    assert.equal(second.res.headers.get('Link'), null);
+    assert.deepEqual([...first.body, ...second.body].map((x: any) => x.id).sort(), [...ids].sort());
+    // the marker is no key to another project's subscriptions
+    const alice = await call('GET', `${next.pathname}${next.search}`);
+    assert.ok(!alice.body.some((x: any) => ids.includes(x.id)));
+    for (const id of ids) assert.equal((await call('DELETE', `${V2}/subscriptions/${id}`, { as: d.users.bob })).res.status, 204);
   });
 
   it('isolates projects: another project gets 404 and never sees the subscription; readers may not subscribe', async () => {
@@ -338,6 +361,37 @@ describe('SOL005 subscriptions and notifications', function () {
     const [flakyRow] = await d.depot.db.sequelize.query<{ state: string; attempts: number }>(
       `SELECT state, attempts FROM pkgm_notifications WHERE subscription_id = :id ORDER BY seq LIMIT 1`, { replacements: { id: flaky.id }, type: QueryTypes.SELECT });
     assert.deepEqual({ ...flakyRow }, { state: 'delivered', attempts: 3 });
+  });
+
+  it('survives a restart: a notification not yet delivered is delivered by the next process', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-subs-restart-'));
+    const cfg = { gcIntervalSeconds: 0, notifications: { allow: ['127.0.0.0/8'], retryBaseSeconds: 0.5, retryMaxSeconds: 1, maxAttempts: 50, timeoutSeconds: 5 } };
+    let first: TestDepot | undefined = await startTestDepot(cfg, { dataDir: dir });
+    let second: TestDepot | undefined;
+    try {
+      sub.failures.set('/restart', 1000);
+      const res = await first.request('POST', `${V2}/subscriptions`, { json: { callbackUri: `${sub.base}/restart` } });
+      assert.equal(res.status, 201);
+      const s = (await res.json()) as any;
+      const info = await onboard(first, await buildPackage());
+      assert.equal(info.onboardingState, 'ONBOARDED');
+      await sub.waitPosts('/restart', 1);
+      const users = first.users;
+      await first.close();
+      first = undefined;
+      const seen = sub.posts('/restart').length;
+      sub.failures.set('/restart', 0);
+      second = await startTestDepot(cfg, { dataDir: dir, users });
+      const got = await sub.waitPosts('/restart', seen + 1);
+      assert.equal(got[got.length - 1].body.vnfPkgId, info.id);
+      assert.equal(got[got.length - 1].body.subscriptionId, s.id);
+      assert.deepEqual(got[got.length - 1].body, got[0].body);
+      await second.depot.db.sequelize.query(`DELETE FROM pkgm_subscriptions WHERE id = :id`, { replacements: { id: s.id } });
+    } finally {
+      await first?.close();
+      await second?.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('never returns the subscriber credentials', () => {

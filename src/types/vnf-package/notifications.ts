@@ -171,6 +171,7 @@ interface Claimed {
  */
 export class NotificationDispatcher {
   private timer?: NodeJS.Timeout;
+  private sweeper?: NodeJS.Timeout;
   private running = 0;
   private stopped = true;
   private readonly idle = new Set<() => void>();
@@ -185,15 +186,25 @@ export class NotificationDispatcher {
   start(): void {
     this.stopped = false;
     wakers.add(this.wake);
-    this.timer = setInterval(() => void this.pump(), this.opts.pollMs ?? 250);
+    this.timer = setInterval(() => void this.pump(), this.opts.pollMs ?? 500);
     this.timer.unref();
+    this.sweeper = setInterval(() => void this.sweep(), 10 * 60_000);
+    this.sweeper.unref();
     this.kick();
+  }
+
+  /** Delivered notifications are kept a week (for inspection), then go; dead letters stay. */
+  private async sweep(): Promise<void> {
+    await this.sequelize
+      .query(`DELETE FROM pkgm_notifications WHERE state = 'delivered' AND delivered_at < now() - interval '7 days'`)
+      .catch((err) => this.log.warn({ err }, 'notification outbox sweep failed'));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     wakers.delete(this.wake);
     if (this.timer) clearInterval(this.timer);
+    if (this.sweeper) clearInterval(this.sweeper);
     if (this.running) await new Promise<void>((resolve) => this.idle.add(resolve));
   }
 
