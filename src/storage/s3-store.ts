@@ -86,9 +86,15 @@ export class S3BlobStore implements BlobStore {
   readonly prefix: string;
   private readonly objects: string;
   readonly staging: string;
+  /** Staging keys of this instance's open writes: sweepStaging never removes them. */
+  private readonly open = new Set<string>();
 
-  constructor(private readonly opts: S3StoreOptions) {
+  private readonly opts: Pick<S3StoreOptions, 'partSize' | 'queueSize' | 'copyPartSize' | 'maxParts'>;
+
+  constructor(opts: S3StoreOptions) {
     this.client = new S3Client(opts);
+    // Only sizes are kept here; the credentials live in the client's private fields.
+    this.opts = { partSize: opts.partSize, queueSize: opts.queueSize, copyPartSize: opts.copyPartSize, maxParts: opts.maxParts };
     this.prefix = opts.prefix;
     this.objects = `${opts.prefix}objects/`;
     this.staging = `${opts.prefix}staging/`;
@@ -102,6 +108,7 @@ export class S3BlobStore implements BlobStore {
   async stage(): Promise<StagedWrite> {
     const name = this.staging + randomUUID();
     const writer = new MultipartWriter(this.client, name, this.opts);
+    this.open.add(name);
     const finished = new Promise<void>((resolve, reject) => {
       writer.once('finish', resolve);
       writer.once('error', reject);
@@ -123,12 +130,17 @@ export class S3BlobStore implements BlobStore {
           await this.copy(name, dest, writer.bytes);
         }
         done = true;
+        this.open.delete(name);
         await this.client.delete(name).catch(() => undefined); // the sweep removes it otherwise
       },
       abort: async () => {
         if (done) return;
         done = true;
-        await writer.cancel();
+        try {
+          await writer.cancel();
+        } finally {
+          this.open.delete(name);
+        }
       },
     };
   }
@@ -179,7 +191,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   /**
-   * Deletes staged objects older than the threshold, and aborts multipart uploads under staging/
+   * Deletes staged objects older than the threshold (except this instance's open writes), and aborts multipart uploads under staging/
    * whose newest part is older (a live upload adds a part every partSize bytes, so it is spared).
    * Stores without ListMultipartUploads (s3rver) only get the first half; a bucket lifecycle rule
    * (AbortIncompleteMultipartUpload) is the belt to these braces.
@@ -188,6 +200,7 @@ export class S3BlobStore implements BlobStore {
     const cutoff = Date.now() - olderThanMs;
     let n = 0;
     for await (const o of this.client.list(this.staging)) {
+      if (this.open.has(o.key)) continue;
       if (o.lastModified.getTime() < cutoff || olderThanMs <= 0) {
         await this.client.delete(o.key);
         n++;
@@ -195,7 +208,7 @@ export class S3BlobStore implements BlobStore {
     }
     try {
       for await (const u of this.client.listMultipart(this.staging)) {
-        if (u.initiated.getTime() >= cutoff && olderThanMs > 0) continue;
+        if (this.open.has(u.key) || (u.initiated.getTime() >= cutoff && olderThanMs > 0)) continue;
         const last = olderThanMs > 0 ? await this.client.lastPartTime(u.key, u.uploadId).catch(() => undefined) : undefined;
         if (last && last.getTime() >= cutoff) continue;
         await this.client.abortMultipart(u.key, u.uploadId);
