@@ -147,13 +147,14 @@ export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, lo
         if (!after || typeof after.t !== 'string' || typeof after.id !== 'string') throw badRequest('nextpage_opaque_marker is not a subscription page marker');
       }
       const page: Record<string, unknown>[] = [];
-      let last: SubscriptionRow | undefined;
+      let last: (SubscriptionRow & { ck: string }) | undefined;
       let more = false;
       let cursor = after;
       // Filtered in memory (SOL013 semantics on the JSON representation), read in keyset batches.
       scan: for (;;) {
-        const rows = await sequelize.query<SubscriptionRow>(
-          `SELECT id, project, api_major, callback_uri, filter, created_at FROM pkgm_subscriptions
+        // created_at::text keeps the microseconds (a JS Date would cut them and repeat rows)
+        const rows = await sequelize.query<SubscriptionRow & { ck: string }>(
+          `SELECT id, project, api_major, callback_uri, filter, created_at, created_at::text AS ck FROM pkgm_subscriptions
             WHERE api_major = :major ${visible(p)} ${cursor ? 'AND (created_at, id) > (:t::timestamptz, :after::uuid)' : ''}
             ORDER BY created_at, id LIMIT 500`,
           { replacements: { major, project: p.project, t: cursor?.t ?? null, after: cursor?.id ?? null }, type: QueryTypes.SELECT },
@@ -170,10 +171,10 @@ export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, lo
         }
         if (rows.length < 500) break;
         const end = rows[rows.length - 1];
-        cursor = { t: new Date(end.created_at).toISOString(), id: end.id };
+        cursor = { t: end.ck, id: end.id };
       }
       if (more && last) {
-        ctx.set('Link', linkHeader(`${ctx.protocol}://${ctx.host}${ctx.originalUrl}`, encodeNextpageMarker({ sub: { t: new Date(last.created_at).toISOString(), id: last.id } }, secret)));
+        ctx.set('Link', linkHeader(`${ctx.protocol}://${ctx.host}${ctx.originalUrl}`, encodeNextpageMarker({ sub: { t: last.ck, id: last.id } }, secret)));
       }
       ctx.body = page;
     });
