@@ -271,7 +271,13 @@ export class S3Client {
   }
 
   async headBucket(): Promise<void> {
-    await this.discard({ method: 'HEAD', operation: 'HeadBucket' });
+    try {
+      await this.discard({ method: 'HEAD', operation: 'HeadBucket' });
+    } catch (err) {
+      // A HEAD answer has no body to name the error; 404 on the bucket can only mean one thing.
+      if (err instanceof S3Error && err.status === 404) throw new S3Error('HeadBucket', 404, 'NoSuchBucket', 'the bucket does not exist', this.target());
+      throw err;
+    }
   }
 
   async put(key: string, body: Buffer): Promise<void> {

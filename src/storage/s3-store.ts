@@ -30,6 +30,8 @@ export interface S3StoreOptions extends S3ClientOptions {
   partSize: number;
   queueSize: number;
   copyPartSize: number;
+  /** Objects above this size are copied with UploadPartCopy; at most 5 GiB (CopyObject's limit). */
+  copyThreshold: number;
   maxParts: number;
 }
 
@@ -74,6 +76,7 @@ export function parseS3Options(o: Record<string, unknown>, readFile: (p: string)
     partSize: num('partSize', 16 * MiB, 5 * MiB, 5 * GiB),
     queueSize: num('queueSize', 2, 1, 16),
     copyPartSize: num('copyPartSize', 1 * GiB, 5 * MiB, 5 * GiB),
+    copyThreshold: num('copyThreshold', COPY_LIMIT, 0, COPY_LIMIT),
     maxParts: num('maxParts', 10_000, 1, 10_000),
     timeoutMs: num('timeoutMs', 120_000, 1000),
     retries: num('retries', 3, 0, 10),
@@ -89,12 +92,12 @@ export class S3BlobStore implements BlobStore {
   /** Staging keys of this instance's open writes: sweepStaging never removes them. */
   private readonly open = new Set<string>();
 
-  private readonly opts: Pick<S3StoreOptions, 'partSize' | 'queueSize' | 'copyPartSize' | 'maxParts'>;
+  private readonly opts: Pick<S3StoreOptions, 'partSize' | 'queueSize' | 'copyPartSize' | 'copyThreshold' | 'maxParts'>;
 
   constructor(opts: S3StoreOptions) {
     this.client = new S3Client(opts);
     // Only sizes are kept here; the credentials live in the client's private fields.
-    this.opts = { partSize: opts.partSize, queueSize: opts.queueSize, copyPartSize: opts.copyPartSize, maxParts: opts.maxParts };
+    this.opts = { partSize: opts.partSize, queueSize: opts.queueSize, copyPartSize: opts.copyPartSize, copyThreshold: opts.copyThreshold, maxParts: opts.maxParts };
     this.prefix = opts.prefix;
     this.objects = `${opts.prefix}objects/`;
     this.staging = `${opts.prefix}staging/`;
@@ -147,7 +150,7 @@ export class S3BlobStore implements BlobStore {
 
   /** Server-side copy; over 5 GiB as a multipart upload of UploadPartCopy parts. */
   private async copy(source: string, dest: string, size: number): Promise<void> {
-    if (size <= COPY_LIMIT) return this.client.copy(source, dest, source === dest);
+    if (size <= this.opts.copyThreshold) return this.client.copy(source, dest, source === dest);
     const partSize = Math.max(this.opts.copyPartSize, Math.ceil(size / this.opts.maxParts));
     const uploadId = await this.client.createMultipart(dest);
     try {
