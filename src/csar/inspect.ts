@@ -23,8 +23,10 @@ export interface InspectOptions {
    * Receives each safe file entry's verified bytes during the single hashing pass, so the caller
    * can store it without a second read. The stream must be consumed (or it is drained after the
    * promise settles); it fails with a CsarError when the archive lies about the entry.
+   * `digests` (SHA-256 and whatever else is computed for the entry) is filled once the stream has
+   * ended without error, so a consumer can reuse them instead of hashing the bytes again.
    */
-  onEntry?: (entry: CsarEntry, stream: Readable) => Promise<void>;
+  onEntry?: (entry: CsarEntry, stream: Readable, digests: Partial<Record<HashAlgorithm, string>>) => Promise<void>;
   /**
    * Digests to compute for every file besides SHA-256, e.g. ['sha512'] when VNFD sw_image_data
    * checksums (checked later by checkSoftwareImages) use another algorithm than the manifest.
@@ -338,7 +340,7 @@ async function hashPass(
     let consumerError: unknown;
     if (onEntry) {
       try {
-        await onEntry(entry, stream);
+        await onEntry(entry, stream, digests);
       } catch (err) {
         consumerError = err;
       }

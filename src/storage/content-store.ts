@@ -26,9 +26,9 @@ export class MeteringStream extends Transform {
   readonly hashes: Map<DigestAlgorithm, Hash>;
   bytes = 0;
 
-  constructor(algorithms: readonly DigestAlgorithm[], private readonly limit = Infinity, private readonly onProgress?: (bytes: number) => void) {
+  constructor(algorithms: readonly DigestAlgorithm[], private readonly limit = Infinity, private readonly onProgress?: (bytes: number) => void, sha256 = true) {
     super({ highWaterMark: 1 << 20 });
-    this.hashes = new Map([...new Set<DigestAlgorithm>(['sha256', ...algorithms])].map((a) => [a, createHash(a)]));
+    this.hashes = new Map([...new Set<DigestAlgorithm>([...(sha256 ? ['sha256' as const] : []), ...algorithms])].map((a) => [a, createHash(a)]));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
@@ -57,10 +57,20 @@ export class ContentStore {
    */
   async stage(
     source: Readable,
-    opts: { limit?: number; algorithms?: readonly DigestAlgorithm[]; onProgress?: (bytes: number) => void } = {},
+    opts: {
+      limit?: number;
+      algorithms?: readonly DigestAlgorithm[];
+      onProgress?: (bytes: number) => void;
+      /**
+       * The SHA-256 of exactly the bytes `source` delivers, computed by the caller as they pass and
+       * read once `source` has ended (onboarding: the CSAR reader hashes every entry to check the
+       * manifest). Hashing a multi-GiB image a second time here cost ~1 s per GiB of onboarding.
+       */
+      sha256?: () => string | undefined;
+    } = {},
   ): Promise<IngestResult & { commit(): Promise<void>; abort(): Promise<void> }> {
     const staged = await this.driver.stage();
-    const meter = new MeteringStream(opts.algorithms ?? [], opts.limit, opts.onProgress);
+    const meter = new MeteringStream(opts.algorithms ?? [], opts.limit, opts.onProgress, !opts.sha256);
     try {
       await pipeline(source, meter, staged.stream);
     } catch (err) {
@@ -68,6 +78,14 @@ export class ContentStore {
       throw err;
     }
     const digests = meter.digests();
+    if (opts.sha256) {
+      const given = opts.sha256();
+      if (!given || !/^[0-9a-f]{64}$/.test(given)) {
+        await staged.abort();
+        throw new Error('internal: stage() was promised a SHA-256 of the source, but none was computed');
+      }
+      digests.sha256 = given;
+    }
     const key = digests.sha256!;
     return { key, size: meter.bytes, digests, commit: () => staged.commit(key), abort: () => staged.abort() };
   }

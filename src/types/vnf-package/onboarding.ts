@@ -254,7 +254,7 @@ export class OnboardingService {
       limits,
       strict,
       extraAlgorithms,
-      onEntry: async (entry: CsarEntry, stream: Readable) => {
+      onEntry: async (entry: CsarEntry, stream: Readable, digests: Partial<Record<HashAlgorithm, string>>) => {
         const sinks: Promise<unknown>[] = [];
         const copies: PassThrough[] = [];
         // pipe() does not forward errors: when the archive lies about an entry (a bomb that inflates
@@ -285,7 +285,9 @@ export class OnboardingService {
         // is stored once (and decompose() then drops it from the CSAR copy).
         const body = feed(new PassThrough({ highWaterMark: 1 << 20 }));
         sinks.push(
-          store.stage(body).then(async (staged) => {
+          // `stream` already computes the entry's SHA-256 (for the manifest check) over exactly these
+          // bytes; the store takes it as the content key instead of hashing the image once more.
+          store.stage(body, { sha256: () => digests.sha256 }).then(async (staged) => {
             await this.engine.locks.with(store.name, staged.key, async (t) => {
               await staged.commit();
               const attach = (tx: Transaction) =>

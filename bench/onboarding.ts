@@ -1,0 +1,401 @@
+import { execFileSync, spawn, spawnSync, ChildProcess } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+
+/**
+ * Onboarding benchmark (issue: "onboarding a 1 GiB and a 4 GiB CSAR"): a CSAR holding a stored
+ * (method 0) image of random bytes is uploaded to a Depot child process on the real PostgreSQL
+ * with one streaming PUT (application/zip); the time from upload start to ONBOARDED is compared with
+ * `sha256sum` of the same file (target ≤ 1.5×), and the server's peak RSS (VmHWM of the process
+ * that listens) with 150 MB.
+ *
+ * BENCH_ONBOARDING_GIB=1,4 (default) picks the image sizes; BENCH_KEEP=1 keeps the temp dir;
+ * BENCH_NODE_ARGS is passed to the server's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ */
+const repoRoot = path.resolve(__dirname, '..');
+const GiB = 1024 ** 3;
+const TARGET_RATIO = 1.5;
+const TARGET_RSS_MB = 150;
+const FIXTURE = path.join(repoRoot, 'test/fixtures/tosca/valid/single_file_v3');
+const IMAGE_PATH = 'Files/images/depot-test-1.0.qcow2';
+
+interface Result {
+  label: string;
+  csarBytes: number;
+  sha256sumS: number;
+  uploadS: number;
+  onboardS: number;
+  rssMb: number;
+  /** VmHWM once started, before the upload. */
+  idleMb: number;
+  uploadRssMb: number;
+  processingRssMb: number;
+  state: string;
+}
+
+export async function benchOnboarding(): Promise<void> {
+  const sizes = (process.env.BENCH_ONBOARDING_GIB ?? '1,4').split(',').map(Number).filter((n) => n > 0);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-bench-onboard-'));
+  const needed = Math.max(...sizes) * GiB * 2 + GiB; // the CSAR + the store's copy + slack
+  const free = fs.statfsSync(work).bavail * fs.statfsSync(work).bsize;
+  if (free < needed) throw new Error(`onboarding bench needs ~${(needed / GiB).toFixed(1)} GiB free in ${os.tmpdir()}, has ${(free / GiB).toFixed(1)} GiB`);
+  const dbBase = ensurePostgres();
+  const results: Result[] = [];
+  try {
+    for (const gib of sizes) {
+      const label = `${gib} GiB`;
+      const csar = path.join(work, `bench-${gib}g.csar`);
+      process.stdout.write(`  ${label}: generating CSAR... `);
+      const t0 = Date.now();
+      await writeBenchCsar(csar, Math.round(gib * GiB));
+      process.stdout.write(`${((Date.now() - t0) / 1000).toFixed(1)} s; sha256sum... `);
+      const sha256sumS = timeSha256sum(csar);
+      process.stdout.write(`${sha256sumS.toFixed(2)} s; onboarding... `);
+      const db = `depot_bench_${Date.now()}_${gib.toString().replace('.', '_')}g`;
+      psql(`CREATE DATABASE ${db}`);
+      try {
+        const r = await onboardOnce(csar, `${dbBase}/${db}`, path.join(work, `data-${gib}`));
+        results.push({ label, csarBytes: fs.statSync(csar).size, sha256sumS, ...r });
+        console.log(`${r.onboardS.toFixed(2)} s (${r.state}), peak RSS ${r.rssMb.toFixed(0)} MB`);
+      } finally {
+        psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+        fs.rmSync(path.join(work, `data-${gib}`), { recursive: true, force: true });
+        fs.rmSync(csar, { force: true });
+      }
+    }
+  } finally {
+    if (!process.env.BENCH_KEEP) fs.rmSync(work, { recursive: true, force: true });
+  }
+  printTable(results);
+}
+
+function printTable(results: Result[]): void {
+  const rows = results.map((r) => {
+    const ratio = r.onboardS / r.sha256sumS;
+    return [
+      r.label,
+      (r.csarBytes / GiB).toFixed(2),
+      r.sha256sumS.toFixed(2),
+      r.uploadS.toFixed(2),
+      (r.onboardS - r.uploadS).toFixed(2),
+      r.onboardS.toFixed(2),
+      `${ratio.toFixed(2)}× ${ratio <= TARGET_RATIO ? 'ok' : 'MISSED'}`,
+      `${r.rssMb.toFixed(0)} ${r.rssMb <= TARGET_RSS_MB ? 'ok' : 'MISSED'}`,
+      `${r.idleMb.toFixed(0)} / ${r.uploadRssMb.toFixed(0)} / ${r.processingRssMb.toFixed(0)}`,
+      r.state,
+    ];
+  });
+  const head = ['image', 'CSAR GiB', 'sha256sum s', 'upload s', 'processing s', 'to ONBOARDED s', `ratio (≤${TARGET_RATIO}×)`, `peak RSS MB (≤${TARGET_RSS_MB})`, 'RSS idle / upload / processing', 'state'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(head));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+// ── PostgreSQL ─────────────────────────────────────────────────────────────────────────────────
+
+function ensurePostgres(): string {
+  const env = { ...process.env, PGHOST: '127.0.0.1', PGPORT: '5432', PGUSER: 'postgres' };
+  if (spawnSync('pg_isready', ['-q'], { env }).status !== 0) {
+    const version = fs.readdirSync('/etc/postgresql').sort().pop()!;
+    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { stdio: 'inherit' });
+    for (let i = 0; i < 30 && spawnSync('pg_isready', ['-q'], { env }).status !== 0; i++) execFileSync('sleep', ['1']);
+  }
+  return 'postgres://postgres@127.0.0.1:5432';
+}
+
+function psql(sql: string): void {
+  execFileSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-qc', sql, 'postgres'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+// ── the measured run ───────────────────────────────────────────────────────────────────────────
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** The pid that listens on the port (not an npx/tsx wrapper): from /proc/net/tcp inodes. */
+function listenerPid(port: number): number | undefined {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!fs.existsSync(f)) continue;
+    for (const l of fs.readFileSync(f, 'utf8').split('\n').slice(1)) {
+      const c = l.trim().split(/\s+/);
+      if (c.length > 9 && c[1].endsWith(`:${hex}`) && c[3] === '0A') inodes.add(c[9]);
+    }
+  }
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      for (const fd of fs.readdirSync(`/proc/${pid}/fd`)) {
+        const m = /^socket:\[(\d+)\]$/.exec(fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1])) return Number(pid);
+      }
+    } catch {
+      // a process that went away, or one we may not inspect
+    }
+  }
+  return undefined;
+}
+
+function vmHwmMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function onboardOnce(csar: string, databaseUrl: string, dataDir: string): Promise<Omit<Result, 'label' | 'csarBytes' | 'sha256sumS'>> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const port = await freePort();
+  // Exactly what `npm start` runs, minus npm: node itself (tsx as a require hook, no wrapper
+  // process), so the child is the process that listens and VmHWM is its own.
+  const start = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts.start as string;
+  const args = start.split(/\s+/);
+  if (args[0] !== 'node') throw new Error(`package.json scripts.start is not "node ...": ${start}`);
+  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...args.slice(1)], {
+    cwd: repoRoot,
+    env: { ...process.env, DEPOT_DATA_DIR: dataDir, DEPOT_PORT: String(port), DEPOT_HOST: '127.0.0.1', DEPOT_DATABASE_URL: databaseUrl, DEPOT_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    const token = await waitForDepot(base, path.join(dataDir, 'tokens.yaml'), child, () => stderr);
+    const pid = listenerPid(port);
+    if (pid === undefined || pid !== child.pid) throw new Error(`the listener is pid ${pid}, not the spawned node ${child.pid}`);
+    const idleMb = vmHwmMb(pid);
+    // VmRSS sampled per phase, to tell the upload's memory from the processing's.
+    const peak = { upload: 0, processing: 0 };
+    let phase: keyof typeof peak = 'upload';
+    const sampler = setInterval(() => {
+      const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) peak[phase] = Math.max(peak[phase], Number(m[1]) / 1024);
+    }, 50);
+    const headers = { 'X-Auth-Token': token };
+    const created = await request('POST', `${base}/vnfpkgm/v1/vnf_packages`, { ...headers, 'Content-Type': 'application/json' }, Buffer.from('{}'));
+    if (created.status !== 201) throw new Error(`create: ${created.status} ${created.body}`);
+    const id = JSON.parse(created.body).id as string;
+    const size = fs.statSync(csar).size;
+    const t0 = process.hrtime.bigint();
+    const put = await request('PUT', `${base}/vnfpkgm/v1/vnf_packages/${id}/package_content`, { ...headers, 'Content-Type': 'application/zip', 'Content-Length': String(size) }, fs.createReadStream(csar, { highWaterMark: 1 << 20 }));
+    const uploadS = Number(process.hrtime.bigint() - t0) / 1e9;
+    phase = 'processing';
+    if (put.status !== 202) throw new Error(`upload: ${put.status} ${put.body}`);
+    let state = '';
+    let info: any;
+    for (;;) {
+      const res = await request('GET', `${base}/vnfpkgm/v1/vnf_packages/${id}`, headers);
+      info = JSON.parse(res.body);
+      state = info.onboardingState;
+      if (state === 'ONBOARDED' || state === 'ERROR') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const onboardS = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (state === 'ERROR') console.log(`\n  onboarding failed: ${JSON.stringify(info.onboardingFailureDetails).slice(0, 2000)}`);
+    clearInterval(sampler);
+    return { uploadS, onboardS, rssMb: vmHwmMb(pid), idleMb, uploadRssMb: peak.upload, processingRssMb: peak.processing, state };
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+  }
+}
+
+async function waitForDepot(base: string, tokensFile: string, child: ChildProcess, log: () => string): Promise<string> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`Depot exited (${child.exitCode}): ${log()}`);
+    if (fs.existsSync(tokensFile)) {
+      const token = /- token:\s*(\S+)/.exec(fs.readFileSync(tokensFile, 'utf8'))?.[1];
+      if (token) {
+        const ok = await request('GET', `${base}/vnfpkgm/v1/api_versions`, { 'X-Auth-Token': token }).then((r) => r.status === 200, () => false);
+        if (ok) return token;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`Depot did not start: ${log()}`);
+}
+
+function request(method: string, url: string, headers: Record<string, string>, body?: Buffer | fs.ReadStream): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (body instanceof fs.ReadStream) body.pipe(req);
+    else req.end(body);
+  });
+}
+
+function timeSha256sum(file: string): number {
+  execFileSync('sha256sum', [file], { stdio: 'ignore' }); // same page-cache state as the upload
+  const t0 = process.hrtime.bigint();
+  execFileSync('sha256sum', [file], { stdio: 'ignore' });
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+// ── the CSAR ───────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Writes the CSAR the way zip(1), Python's zipfile or Java's ZipOutputStream do on a seekable file:
+ * sizes and CRC in the local headers (the image header is patched after its bytes are streamed),
+ * ZIP64 records wherever a size or offset needs them. The image (random bytes, generated in 4 MiB
+ * chunks, never held in memory) comes first so its SHA-256 is known for the VNFD and the manifest.
+ */
+export async function writeBenchCsar(file: string, imageBytes: number): Promise<void> {
+  const fd = fs.openSync(file, 'w');
+  const central: Buffer[] = [];
+  let pos = 0;
+  const write = (b: Buffer) => {
+    let off = 0;
+    while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off, pos + off);
+    pos += b.length;
+  };
+  const addEntry = (name: string, data: Buffer | undefined, stored: { size: number; crc: number } | undefined, writeData?: () => { crc: number }) => {
+    const nameBuf = Buffer.from(name, 'utf8');
+    const offset = pos;
+    const raw = data ?? Buffer.alloc(0);
+    const deflated = data ? zlib.deflateRawSync(data) : undefined;
+    const method = data ? 8 : 0;
+    const usize = data ? data.length : stored!.size;
+    const csize = data ? deflated!.length : stored!.size;
+    let crc = data ? zlib.crc32(raw) : stored!.crc;
+    const big = usize >= 0xffffffff || csize >= 0xffffffff;
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(big ? 45 : 20, 4);
+    local.writeUInt16LE(0x0800, 6); // UTF-8 names; sizes known (no data descriptor)
+    local.writeUInt16LE(method, 8);
+    local.writeUInt16LE(0x6000, 10); // 12:00
+    local.writeUInt16LE(((2026 - 1980) << 9) | (11 << 5) | 24, 12);
+    local.writeUInt32LE(crc >>> 0, 14);
+    local.writeUInt32LE(big ? 0xffffffff : csize, 18);
+    local.writeUInt32LE(big ? 0xffffffff : usize, 22);
+    local.writeUInt16LE(nameBuf.length, 26);
+    const localExtra = big ? zip64Extra([usize, csize]) : Buffer.alloc(0);
+    local.writeUInt16LE(localExtra.length, 28);
+    write(Buffer.concat([local, nameBuf, localExtra]));
+    if (writeData) {
+      crc = writeData().crc;
+      const patch = Buffer.alloc(4);
+      patch.writeUInt32LE(crc >>> 0, 0);
+      fs.writeSync(fd, patch, 0, 4, offset + 14);
+    } else {
+      write(deflated!);
+    }
+    const cdFields: number[] = [];
+    if (usize >= 0xffffffff) cdFields.push(usize);
+    if (csize >= 0xffffffff) cdFields.push(csize);
+    if (offset >= 0xffffffff) cdFields.push(offset);
+    const cdExtra = cdFields.length ? zip64Extra(cdFields) : Buffer.alloc(0);
+    const cd = Buffer.alloc(46);
+    cd.writeUInt32LE(0x02014b50, 0);
+    cd.writeUInt16LE((3 << 8) | 45, 4);
+    cd.writeUInt16LE(cdFields.length ? 45 : 20, 6);
+    cd.writeUInt16LE(0x0800, 8);
+    cd.writeUInt16LE(method, 10);
+    cd.writeUInt16LE(0x6000, 12);
+    cd.writeUInt16LE(((2026 - 1980) << 9) | (11 << 5) | 24, 14);
+    cd.writeUInt32LE(crc >>> 0, 16);
+    cd.writeUInt32LE(csize >= 0xffffffff ? 0xffffffff : csize, 20);
+    cd.writeUInt32LE(usize >= 0xffffffff ? 0xffffffff : usize, 24);
+    cd.writeUInt16LE(nameBuf.length, 28);
+    cd.writeUInt16LE(cdExtra.length, 30);
+    cd.writeUInt32LE((0o100644 << 16) >>> 0, 38);
+    cd.writeUInt32LE(offset >= 0xffffffff ? 0xffffffff : offset, 42);
+    central.push(Buffer.concat([cd, nameBuf, cdExtra]));
+  };
+
+  // 1. the image, streamed: random bytes hashed (SHA-256, CRC-32) as they are written.
+  const sha = crypto.createHash('sha256');
+  addEntry(IMAGE_PATH, undefined, { size: imageBytes, crc: 0 }, () => {
+    const chunk = Buffer.allocUnsafe(4 << 20);
+    let crc = 0;
+    for (let left = imageBytes; left > 0; ) {
+      const n = Math.min(left, chunk.length);
+      const part = chunk.subarray(0, n);
+      crypto.randomFillSync(part);
+      sha.update(part);
+      crc = zlib.crc32(part, crc);
+      write(part);
+      left -= n;
+    }
+    return { crc };
+  });
+  const imageSha = sha.digest('hex');
+
+  // 2. the descriptor files, which name the image's digest and size.
+  const vnfd = fs
+    .readFileSync(path.join(FIXTURE, 'Definitions/vnfd.yaml'), 'utf8')
+    .replace(/hash: [0-9a-f]{64}/, `hash: ${imageSha}`)
+    .replace(/size: 17 B/, `size: ${imageBytes} B`)
+    .replace(/descriptor_id: \S+/, `descriptor_id: ${crypto.randomUUID()}`);
+  const meta = 'TOSCA-Meta-File-Version: 1.0\nCSAR-Version: 1.1\nCreated-By: Depot bench\nEntry-Definitions: Definitions/vnfd.yaml\nETSI-Entry-Manifest: manifest.mf\n';
+  const digests: [string, string][] = [[IMAGE_PATH, imageSha], ['Definitions/vnfd.yaml', crypto.createHash('sha256').update(vnfd).digest('hex')]];
+  const manifest =
+    'metadata:\n  vnf_provider_id: Depot\n  vnf_product_name: Depot Test VNF\n  vnf_release_date_time: 2026-11-24T10:00:00+01:00\n  vnf_package_version: 1.0\n\n' +
+    digests.map(([p, h]) => `Source: ${p}\nAlgorithm: SHA-256\nHash: ${h}\n`).join('\n');
+  addEntry('TOSCA-Metadata/TOSCA.meta', Buffer.from(meta), undefined);
+  addEntry('Definitions/vnfd.yaml', Buffer.from(vnfd), undefined);
+  addEntry('manifest.mf', Buffer.from(manifest), undefined);
+
+  // 3. central directory and end records (ZIP64 when an offset or size needs it).
+  const cdStart = pos;
+  for (const c of central) write(c);
+  const cdSize = pos - cdStart;
+  if (cdStart >= 0xffffffff || pos >= 0xffffffff) {
+    const eocd64At = pos;
+    const e = Buffer.alloc(56);
+    e.writeUInt32LE(0x06064b50, 0);
+    e.writeBigUInt64LE(44n, 4);
+    e.writeUInt16LE((3 << 8) | 45, 12);
+    e.writeUInt16LE(45, 14);
+    e.writeBigUInt64LE(BigInt(central.length), 24);
+    e.writeBigUInt64LE(BigInt(central.length), 32);
+    e.writeBigUInt64LE(BigInt(cdSize), 40);
+    e.writeBigUInt64LE(BigInt(cdStart), 48);
+    const loc = Buffer.alloc(20);
+    loc.writeUInt32LE(0x07064b50, 0);
+    loc.writeBigUInt64LE(BigInt(eocd64At), 8);
+    loc.writeUInt32LE(1, 16);
+    write(Buffer.concat([e, loc]));
+  }
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(central.length, 8);
+  end.writeUInt16LE(central.length, 10);
+  end.writeUInt32LE(cdSize, 12);
+  end.writeUInt32LE(cdStart >= 0xffffffff ? 0xffffffff : cdStart, 16);
+  write(end);
+  fs.closeSync(fd);
+}
+
+function zip64Extra(values: number[]): Buffer {
+  const b = Buffer.alloc(4 + 8 * values.length);
+  b.writeUInt16LE(0x0001, 0);
+  b.writeUInt16LE(8 * values.length, 2);
+  values.forEach((v, i) => b.writeBigUInt64LE(BigInt(v), 4 + 8 * i));
+  return b;
+}
+
+if (require.main === module) {
+  benchOnboarding().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
