@@ -7,6 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QueryTypes } from 'sequelize';
 import { startTestDepot, TestDepot, TestUser } from '../helpers/depot';
+import { matchesFilter, type PackageEvent, type PkgmNotificationsFilter } from '../../src/types/vnf-package/notifications';
+import { canonicalFilter } from '../../src/types/vnf-package/subscriptions';
 import { buildPackage, onboard, problem, V1, V2 } from './helpers';
 
 /**
@@ -77,6 +79,38 @@ class Subscriber {
 
 const PASSWORD = 's3cr3t-subscriber-password';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('PkgmNotificationsFilter matching', () => {
+  const e: PackageEvent = {
+    notificationType: 'VnfPackageChangeNotification', changeType: 'OP_STATE_CHANGE', vnfPkgId: 'p1', vnfdId: 'd1', vnfProvider: 'Acme', vnfProductName: 'vFW',
+    vnfSoftwareVersion: '1.0', vnfdVersion: '2.0', vnfmInfo: ['vnfm-a', 'vnfm-b'], operationalState: 'DISABLED', usageState: 'NOT_IN_USE', owner: 'x', visibility: 'private', sharedWith: [],
+  };
+  const yes: PkgmNotificationsFilter[] = [
+    {}, { notificationTypes: ['VnfPackageChangeNotification'] }, { vnfdId: ['d0', 'd1'] }, { vnfPkgId: ['p1'] }, { operationalState: ['DISABLED'] },
+    { usageState: ['NOT_IN_USE'] }, { vnfmInfo: ['vnfm-x', 'vnfm-b'] },
+    { vnfProductsFromProviders: [{ vnfProvider: 'Other' }, { vnfProvider: 'Acme' }] },
+    { vnfProductsFromProviders: [{ vnfProvider: 'Acme', vnfProducts: [{ vnfProductName: 'vFW', versions: [{ vnfSoftwareVersion: '1.0' }] }] }] },
+    { vnfProductsFromProviders: [{ vnfProvider: 'Acme', vnfProducts: [{ vnfProductName: 'vFW', versions: [{ vnfSoftwareVersion: '1.0', vnfdVersions: ['1.0', '2.0'] }] }] }] },
+  ];
+  const no: PkgmNotificationsFilter[] = [
+    { notificationTypes: ['VnfPackageOnboardingNotification'] }, { vnfdId: ['d0'] }, { vnfPkgId: ['p2'] }, { operationalState: ['ENABLED'] }, { usageState: ['IN_USE'] },
+    { vnfmInfo: ['vnfm-x'] }, { vnfProductsFromProviders: [{ vnfProvider: 'acme' }] },
+    { vnfProductsFromProviders: [{ vnfProvider: 'Acme', vnfProducts: [{ vnfProductName: 'vRouter' }] }] },
+    { vnfProductsFromProviders: [{ vnfProvider: 'Acme', vnfProducts: [{ vnfProductName: 'vFW', versions: [{ vnfSoftwareVersion: '1.0', vnfdVersions: ['1.0'] }] }] }] },
+    // AND between attributes
+    { vnfdId: ['d1'], operationalState: ['ENABLED'] },
+  ];
+  it('matches per SOL005 9.5.3.2 (AND between attributes, OR within lists, nested levels)', () => {
+    for (const f of yes) assert.equal(matchesFilter(f, e), true, JSON.stringify(f));
+    for (const f of no) assert.equal(matchesFilter(f, e), false, JSON.stringify(f));
+    assert.equal(matchesFilter(null, e), true);
+  });
+  it('canonicalises filters for the duplicate check (order of keys and list items does not matter)', () => {
+    assert.equal(canonicalFilter({ vnfdId: ['b', 'a', 'a'], notificationTypes: ['X'] }), canonicalFilter({ notificationTypes: ['X'], vnfdId: ['a', 'b'] }));
+    assert.equal(canonicalFilter(null), canonicalFilter({}));
+    assert.notEqual(canonicalFilter({ vnfdId: ['a'] }), canonicalFilter({ vnfPkgId: ['a'] }));
+  });
+});
 
 describe('SOL005 subscriptions and notifications', function () {
   let d: TestDepot;
@@ -249,7 +283,7 @@ describe('SOL005 subscriptions and notifications', function () {
       const r = await call('POST', `${V2}/subscriptions`, { json: { callbackUri: `${sub.base}/invalid`, ...(extra as object) } });
       await problem(new Response(r.text, { status: r.res.status, headers: r.res.headers }), 400, detail);
     }
-    for (const callbackUri of ['ftp://127.0.0.1/x', 'not a uri', '']) {
+    for (const callbackUri of ['ftp://127.0.0.1/x', 'not a uri', '', `http://nfvo:${PASSWORD}@127.0.0.1/x`]) {
       assert.equal((await call('POST', `${V2}/subscriptions`, { json: { callbackUri } })).res.status, 400, callbackUri);
     }
     assert.equal((await call('POST', `${V2}/subscriptions`, { json: {} })).res.status, 400);

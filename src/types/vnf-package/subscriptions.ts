@@ -190,6 +190,14 @@ export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, lo
       const filter = body.filter && Object.keys(body.filter).length ? (body.filter as PkgmNotificationsFilter) : null;
       const filterKey = canonicalFilter(filter);
       const callbackUri = String(body.callbackUri);
+      let parsed: URL;
+      try {
+        parsed = new URL(callbackUri);
+      } catch {
+        throw badRequest('callbackUri is not a valid absolute URI');
+      }
+      // The callbackUri is shown in every PkgmSubscription: credentials belong in authentication.
+      if (parsed.username || parsed.password) throw badRequest('callbackUri must not carry credentials (user:password@); give them in authentication.paramsBasic');
       const existing = async () => {
         const [row] = await sequelize.query<{ id: string }>(
           `SELECT id FROM pkgm_subscriptions WHERE project = :project AND api_major = :major AND callback_uri = :uri AND filter_key = :key LIMIT 1`,
