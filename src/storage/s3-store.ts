@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
+import { parseSize } from '../config';
 import { BlobStore, ByteRange, ObjectInfo, ObjectNotFoundError, StagedWrite } from './blob-store';
 import { S3Client, S3ClientOptions, S3Error } from './s3-client';
 
@@ -47,10 +48,10 @@ export function parseS3Options(o: Record<string, unknown>, readFile: (p: string)
     if (typeof v !== 'string') throw new Error(`stores (s3): ${name} must be a string`);
     return v;
   };
-  const num = (name: string, dflt: number, min: number, max = Infinity): number => {
+  const num = (name: string, dflt: number, min: number, max = Infinity, size = false): number => {
     const v = o[name];
     if (v === undefined) return dflt;
-    const n = typeof v === 'number' ? v : Number(v);
+    const n = size ? parseSize(v, `stores (s3): ${name}`) : typeof v === 'number' ? v : Number(v);
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`stores (s3): ${name} must be an integer in [${min}, ${max}], got ${JSON.stringify(v)}`);
     return n;
   };
@@ -73,10 +74,10 @@ export function parseS3Options(o: Record<string, unknown>, readFile: (p: string)
     sessionToken: str('sessionToken'),
     forcePathStyle: o.forcePathStyle === undefined ? false : o.forcePathStyle === true || o.forcePathStyle === 'true',
     prefix,
-    partSize: num('partSize', 16 * MiB, 5 * MiB, 5 * GiB),
+    partSize: num('partSize', 16 * MiB, 5 * MiB, 5 * GiB, true),
     queueSize: num('queueSize', 2, 1, 16),
-    copyPartSize: num('copyPartSize', 1 * GiB, 5 * MiB, 5 * GiB),
-    copyThreshold: num('copyThreshold', COPY_LIMIT, 0, COPY_LIMIT),
+    copyPartSize: num('copyPartSize', 1 * GiB, 5 * MiB, 5 * GiB, true),
+    copyThreshold: num('copyThreshold', COPY_LIMIT, 0, COPY_LIMIT, true),
     maxParts: num('maxParts', 10_000, 1, 10_000),
     timeoutMs: num('timeoutMs', 120_000, 1000),
     retries: num('retries', 3, 0, 10),

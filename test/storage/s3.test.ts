@@ -51,6 +51,7 @@ describe('s3 driver: Signature V4', () => {
     assert.throws(() => parseS3Options({ bucket: 'b', accessKeyId: 'k', secretAccessKey: 's', partSize: 1000 }), /partSize/);
     assert.equal(parseS3Options({ bucket: 'b', accessKeyId: 'k', secretAccessKeyFile: '/secret' }, () => 'from-file\n').secretAccessKey, 'from-file');
     assert.equal(parseS3Options({ bucket: 'b', accessKeyId: 'k', secretAccessKey: 's', prefix: 'depot' }).prefix, 'depot/');
+    assert.equal(parseS3Options({ bucket: 'b', accessKeyId: 'k', secretAccessKey: 's', partSize: '64MiB' }).partSize, 64 * 2 ** 20);
   });
 });
 
