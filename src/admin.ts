@@ -14,7 +14,7 @@ export function configuredStores(engine: ArtifactEngine): string[] {
 /** Garbage collection of every store in use; shared by `depot gc` and POST /admin/gc. */
 export async function runGc(engine: ArtifactEngine, graceSeconds: number): Promise<GcReport[]> {
   const storeNames = await storesInUse(engine.sequelize, configuredStores(engine));
-  return collectGarbage(engine.sequelize, engine.stores, engine.locks, { graceMs: graceSeconds * 1000, storeNames });
+  return collectGarbage(engine.sequelize, engine.stores, engine.locks, { graceMs: graceSeconds * 1000, storeNames, stagingGraceMs: engine.config.uploadStaleSeconds * 1000 });
 }
 
 /**

@@ -44,7 +44,7 @@ export async function gcCommand(argv: string[]): Promise<number> {
     ];
     const storeNames = await storesInUse(db.sequelize, configured);
     const started = Date.now();
-    const reports = await collectGarbage(db.sequelize, stores, new ContentLocks(db.sequelize, db.embedded), { graceMs: grace * 1000, storeNames });
+    const reports = await collectGarbage(db.sequelize, stores, new ContentLocks(db.sequelize, db.embedded), { graceMs: grace * 1000, storeNames, stagingGraceMs: config.uploadStaleSeconds * 1000 });
     const rows = [['store', 'scanned', 'deleted', 'freed bytes', 'staging removed'], ...reports.map((r) => [r.store, r.scanned, r.deleted, r.freedBytes, r.staging].map(String))];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) process.stdout.write(`${r.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ')}\n`);

@@ -589,6 +589,7 @@ export class ArtifactEngine {
       else await this.exec(`DELETE FROM blobs WHERE id = :id AND status = 'saving'`, { id: rowId });
     };
     let lastBeat = Date.now();
+    let pendingStage: Awaited<ReturnType<typeof store.stage>> | undefined;
     try {
       if (opts.hooks !== false) await this.runHooks(type, { event: 'pre_upload', principal: p, artifact: reservation.artifact, field, path });
       const staged = await store.stage(body, {
@@ -603,6 +604,7 @@ export class ArtifactEngine {
           }
         },
       });
+      pendingStage = staged;
       if (opts.contentLength !== undefined && staged.size !== opts.contentLength) {
         await staged.abort();
         throw badRequest(`request body ended after ${staged.size} of ${opts.contentLength} bytes announced by Content-Length`);
@@ -633,6 +635,9 @@ export class ArtifactEngine {
       });
       await this.exec('UPDATE artifacts SET revision = revision + 1, updated_at = now() WHERE id = :id', { id });
     } catch (err) {
+      // Drops staged bytes that were never published (a no-op once commit succeeded), so they do not
+      // wait for a restart: the store never sweeps a staged write its own process still holds.
+      await pendingStage?.abort().catch(() => undefined);
       await rollback().catch((e) => this.log.error({ err: e }, 'upload rollback failed; the reaper will finish it'));
       if (err instanceof SizeLimitError) {
         throw tooLarge(reservation.quotaLimited

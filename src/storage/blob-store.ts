@@ -37,7 +37,10 @@ export interface BlobStore {
   read(key: string, range?: ByteRange): Promise<Readable>;
   delete(key: string): Promise<void>;
   list(): AsyncIterable<ObjectInfo>;
-  /** Removes staged writes older than `olderThanMs` (left behind by a crash); returns how many. */
+  /**
+   * Removes staged writes older than `olderThanMs` (left behind by a crash); returns how many. Staged
+   * writes this instance has open (neither committed nor aborted) are never removed, however old.
+   */
   sweepStaging(olderThanMs: number): Promise<number>;
   /**
    * A local file holding the object's bytes, when the driver has one: readers that need random

@@ -15,6 +15,9 @@ const STAGING = 'staging:';
 export class DatabaseBlobStore implements BlobStore {
   readonly driver = 'database';
 
+  /** Staging keys of writes in progress in this process: sweepStaging leaves them alone. */
+  private readonly live = new Set<string>();
+
   constructor(private readonly sequelize: Sequelize) {}
 
   private q<T extends object>(sql: string, replacements: Record<string, unknown>): Promise<T[]> {
@@ -27,6 +30,7 @@ export class DatabaseBlobStore implements BlobStore {
 
   async stage(): Promise<StagedWrite> {
     const staging = STAGING + randomUUID();
+    this.live.add(staging);
     await this.exec('INSERT INTO blob_objects (key, size, mtime) VALUES (:key, 0, now())', { key: staging });
     let seq = 0;
     let size = 0;
@@ -34,8 +38,13 @@ export class DatabaseBlobStore implements BlobStore {
     let pendingBytes = 0;
     // Every row but the last holds exactly CHUNK bytes: read() finds byte N in row floor(N / CHUNK).
     // (A write larger than CHUNK used to land in one oversized row, and ranged reads then missed.)
-    const flush = async (final: boolean) => {
-      while (pendingBytes >= CHUNK || (final && pendingBytes > 0)) {
+    // The chunk insert in flight, so abort() removes the rows only after it: on a server with a
+    // connection pool a late INSERT used to land after the DELETE and leave orphan staging chunks.
+    let inflight: Promise<void> = Promise.resolve();
+    let aborted = false;
+    const flush = (final: boolean) => (inflight = flushNow(final));
+    const flushNow = async (final: boolean) => {
+      while (!aborted && (pendingBytes >= CHUNK || (final && pendingBytes > 0))) {
         const all = Buffer.concat(pending, pendingBytes);
         const data = all.subarray(0, Math.min(CHUNK, all.length));
         const rest = all.subarray(data.length);
@@ -84,12 +93,16 @@ export class DatabaseBlobStore implements BlobStore {
           await this.sequelize.query('DELETE FROM blob_objects WHERE key = :staging', { replacements: { staging }, transaction });
         });
         done = true;
+        this.live.delete(staging);
       },
       abort: async () => {
         if (done) return;
         done = true;
+        aborted = true;
         stream.destroy();
+        await inflight.catch(() => undefined);
         await this.removeStaged(staging);
+        this.live.delete(staging);
       },
     };
   }
@@ -160,8 +173,14 @@ export class DatabaseBlobStore implements BlobStore {
       `SELECT key FROM blob_objects WHERE key LIKE 'staging:%' AND mtime < now() - (:ms * interval '1 millisecond')`,
       { ms: olderThanMs },
     );
-    for (const r of rows) await this.removeStaged(r.key);
-    return rows.length;
+    const dead = rows.filter((r) => !this.live.has(r.key));
+    for (const r of dead) await this.removeStaged(r.key);
+    // Staging chunks whose staging object row is gone (left by an abort that raced a chunk insert).
+    const orphans = await this.q<{ key: string }>(
+      `SELECT DISTINCT c.key FROM blob_chunks c WHERE c.key LIKE 'staging:%' AND NOT EXISTS (SELECT 1 FROM blob_objects o WHERE o.key = c.key)`, {},
+    );
+    for (const r of orphans) if (!this.live.has(r.key)) await this.exec('DELETE FROM blob_chunks WHERE key = :key', { key: r.key });
+    return dead.length + orphans.length;
   }
 
   async ping(): Promise<void> {

@@ -16,6 +16,8 @@ export class FsBlobStore implements BlobStore {
   readonly driver = 'fs';
   private readonly objects: string;
   private readonly staging: string;
+  /** Staging files of writes in progress in this process: sweepStaging leaves them alone. */
+  private readonly live = new Set<string>();
 
   constructor(root: string) {
     this.objects = path.join(root, 'objects');
@@ -30,7 +32,9 @@ export class FsBlobStore implements BlobStore {
   }
 
   async stage(): Promise<StagedWrite> {
-    const tmp = path.join(this.staging, randomUUID());
+    const name = randomUUID();
+    const tmp = path.join(this.staging, name);
+    this.live.add(name);
     const stream = fs.createWriteStream(tmp, { flags: 'wx', highWaterMark: 1 << 20 });
     let done = false;
     // Write-back while the bytes arrive: with lots of RAM the kernel keeps a whole upload dirty, and
@@ -54,6 +58,7 @@ export class FsBlobStore implements BlobStore {
       stream.once('error', reject);
     });
     void finished.finally(() => clearInterval(flusher)).catch(() => undefined);
+    const release = () => this.live.delete(name);
     finished.catch(() => undefined);
     return {
       stream,
@@ -84,6 +89,7 @@ export class FsBlobStore implements BlobStore {
           }
         }
         done = true;
+        release();
       },
       abort: async () => {
         if (done) return;
@@ -91,6 +97,7 @@ export class FsBlobStore implements BlobStore {
         stream.destroy();
         await finished.catch(() => undefined);
         await fsp.rm(tmp, { force: true });
+        release();
       },
     };
   }
@@ -130,6 +137,7 @@ export class FsBlobStore implements BlobStore {
     let n = 0;
     const limit = Date.now() - olderThanMs;
     for (const name of await fsp.readdir(this.staging).catch(() => [])) {
+      if (this.live.has(name)) continue;
       const file = path.join(this.staging, name);
       const st = await fsp.stat(file).catch(() => null);
       if (st && st.mtimeMs < limit) {

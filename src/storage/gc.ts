@@ -15,7 +15,10 @@ export interface GcReport {
  * grace period is spared, and the final check-and-delete runs under the same content lock that an
  * upload holds while it publishes and references the same bytes.
  */
-export async function collectGarbage(sequelize: Sequelize, stores: StoreRegistry, locks: ContentLocks, opts: { graceMs: number; storeNames: string[] }): Promise<GcReport[]> {
+export async function collectGarbage(
+  sequelize: Sequelize, stores: StoreRegistry, locks: ContentLocks,
+  opts: { graceMs: number; storeNames: string[]; /** Staging untouched this long belongs to a dead upload (uploadStaleSeconds). */ stagingGraceMs?: number },
+): Promise<GcReport[]> {
   const reports: GcReport[] = [];
   for (const name of opts.storeNames) {
     const store = stores.get(name);
@@ -50,9 +53,12 @@ export async function collectGarbage(sequelize: Sequelize, stores: StoreRegistry
       if (batch.length >= 500) await flush();
     }
     await flush();
-    // A live upload keeps its staging object fresh (every write touches it), so the same grace
-    // period protects it; the caller chooses it (the CLI and POST /admin/gc default to an hour).
-    report.staging = await store.driver.sweepStaging(opts.graceMs);
+    // Staging of this process's live uploads is never swept (the driver knows them). Another
+    // process's upload keeps its staging fresh while it progresses, and one that stalls longer than
+    // uploadStaleSeconds is rolled back by the reaper anyway: so staging goes once it is older than
+    // both the grace period and that. (Sweeping with the grace alone took, with grace 0, the staged
+    // bytes of an upload waiting to publish: a 500.)
+    report.staging = await store.driver.sweepStaging(Math.max(opts.graceMs, opts.stagingGraceMs ?? 0));
     reports.push(report);
   }
   return reports;

@@ -42,7 +42,8 @@ async function keys(store: BlobStore): Promise<Set<string>> {
 
 interface Driver {
   name: string;
-  make(): Promise<{ store: BlobStore; stagingCount(): Promise<number>; close(): Promise<void> }>;
+  /** `reopen()` is the same storage seen by another instance (another process after a crash). */
+  make(): Promise<{ store: BlobStore; reopen(): BlobStore; stagingCount(): Promise<number>; close(): Promise<void> }>;
 }
 
 const drivers: Driver[] = [
@@ -52,6 +53,7 @@ const drivers: Driver[] = [
       const root = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-fs-store-'));
       return {
         store: new FsBlobStore(root),
+        reopen: () => new FsBlobStore(root),
         stagingCount: async () => fs.readdirSync(path.join(root, 'staging')).length,
         close: async () => fs.rmSync(root, { recursive: true, force: true }),
       };
@@ -63,6 +65,7 @@ const drivers: Driver[] = [
       const db: Database = await openTestDatabase();
       return {
         store: new DatabaseBlobStore(db.sequelize),
+        reopen: () => new DatabaseBlobStore(db.sequelize),
         stagingCount: async () => {
           const [rows] = await db.sequelize.query(`SELECT (SELECT count(*) FROM blob_objects WHERE key LIKE 'staging:%') + (SELECT count(*) FROM blob_chunks WHERE key LIKE 'staging:%') AS n`);
           return Number((rows as any[])[0].n);
@@ -78,8 +81,14 @@ const drivers: Driver[] = [
       const s3 = await startTestS3();
       // Small parts, so multipart uploads and ranges across part boundaries are exercised.
       const store = new S3BlobStore(parseS3Options({ ...s3.options, partSize: 5 * 2 ** 20 }));
+      const others: S3BlobStore[] = [];
       return {
         store,
+        reopen: () => {
+          const other = new S3BlobStore(parseS3Options({ ...s3.options, partSize: 5 * 2 ** 20 }));
+          others.push(other);
+          return other;
+        },
         stagingCount: async () => {
           let n = 0;
           for await (const _ of store.client.list(store.staging)) n++;
@@ -87,6 +96,7 @@ const drivers: Driver[] = [
         },
         close: async () => {
           store.close();
+          for (const o of others) o.close();
           await s3.close();
         },
       };
@@ -98,9 +108,10 @@ for (const driver of drivers) {
   describe(`BlobStore conformance: ${driver.name}`, () => {
     let store: BlobStore;
     let stagingCount: () => Promise<number>;
+    let reopen: () => BlobStore;
     let close: () => Promise<void>;
     before(async () => {
-      ({ store, stagingCount, close } = await driver.make());
+      ({ store, stagingCount, close, reopen } = await driver.make());
       await store.sweepStaging(0);
     });
     after(async () => close?.());
@@ -170,14 +181,24 @@ for (const driver of drivers) {
       assert.deepEqual(await keys(store), before);
     });
 
-    it('sweepStaging removes abandoned staged writes older than the threshold only', async () => {
+    it('sweepStaging removes abandoned staged writes older than the threshold, never its own open ones', async () => {
       const w = await store.stage();
       await new Promise<void>((resolve) => w.stream.end(randomBytes(2 * 2 ** 20 + 1), () => resolve()));
-      // Simulates a crash: neither commit nor abort.
-      assert.equal(await store.sweepStaging(3_600_000), 0, 'a fresh staging object is spared');
-      assert.ok((await stagingCount()) >= 1);
       await new Promise((r) => setTimeout(r, 20));
-      assert.ok((await store.sweepStaging(0)) >= 1);
+      // Still open in this instance (an upload waiting to publish): spared even with threshold 0.
+      assert.equal(await store.sweepStaging(0), 0);
+      // Another instance (the process after a crash) sees an abandoned write.
+      const other = reopen();
+      assert.equal(await other.sweepStaging(3_600_000), 0, 'a fresh staging object is spared');
+      assert.ok((await stagingCount()) >= 1);
+      assert.ok((await other.sweepStaging(0)) >= 1);
+      assert.equal(await stagingCount(), 0);
+      await w.abort();
+      // Committed and aborted writes are no longer held.
+      const w2 = await store.stage();
+      w2.stream.end(randomBytes(10));
+      await w2.abort();
+      assert.equal(await store.sweepStaging(0), 0);
       assert.equal(await stagingCount(), 0);
     });
 

@@ -40,7 +40,12 @@ describe('depot gc command', function () {
       const gone = await mk(dropped);
       assert.equal((await d.request('DELETE', `/artifacts/files/${gone}`)).status, 204);
       fs.mkdirSync(path.join(dataDir, 'blobs', 'staging'), { recursive: true });
-      fs.writeFileSync(path.join(dataDir, 'blobs', 'staging', 'left-by-a-crash'), 'partial');
+      const crashed = path.join(dataDir, 'blobs', 'staging', 'left-by-a-crash');
+      fs.writeFileSync(crashed, 'partial');
+      // Older than uploadStaleSeconds (300 s): its upload is dead.
+      const old = new Date(Date.now() - 600_000);
+      fs.utimesSync(crashed, old, old);
+      fs.writeFileSync(path.join(dataDir, 'blobs', 'staging', 'fresh'), 'maybe live elsewhere');
     } finally {
       await d.depot.close();
     }
@@ -58,10 +63,60 @@ describe('depot gc command', function () {
     assert.match(now.stdout, /^fs\s+\d+\s+1\s+3000\s+1$/m);
     assert.match(now.stdout, /^database\s+/m);
     assert.deepEqual(objects(dataDir), [sha(kept)]);
-    assert.deepEqual(fs.readdirSync(path.join(dataDir, 'blobs', 'staging')), []);
+    assert.deepEqual(fs.readdirSync(path.join(dataDir, 'blobs', 'staging')), ['fresh'], 'staging younger than uploadStaleSeconds is spared');
 
     const bad = gc('--grace-seconds', 'soon');
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--grace-seconds needs a non-negative integer/);
+  });
+});
+
+/** GC while serving: collections with no grace period race uploads and deletes of the same content. */
+describe('garbage collection while serving', function () {
+  this.timeout(120_000);
+  it('never takes bytes from under a new reference to the same content', async () => {
+    const d = await startTestDepot();
+    try {
+      const put = async (data: Buffer, keep: boolean) => {
+        const a: any = await (await d.request('POST', '/artifacts/files', { json: { name: `race-${randomBytes(4).toString('hex')}` } })).json();
+        const res = await d.request('PUT', `/artifacts/files/${a.id}/content`, { body: data, headers: { 'Content-Type': 'application/octet-stream' } });
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+        if (!keep) assert.equal((await d.request('DELETE', `/artifacts/files/${a.id}`)).status, 204);
+        return a.id as string;
+      };
+      let stop = false;
+      let collections = 0;
+      let deleted = 0;
+      const gcLoop = (async () => {
+        while (!stop) {
+          const res = await d.request('POST', '/admin/gc?graceSeconds=0', { as: d.users.admin });
+          const body: any = await res.json();
+          assert.equal(res.status, 200, JSON.stringify(body));
+          deleted += body.stores.find((s: any) => s.store === 'fs').deleted;
+          collections++;
+        }
+      })();
+      const kept: [string, Buffer][] = [];
+      for (let round = 0; round < 20; round++) {
+        // The content becomes garbage, then is uploaded again while collections run: whichever
+        // wins, the new references must end up with their bytes.
+        const data = randomBytes(256 * 1024);
+        await put(data, false);
+        const ids = await Promise.all([put(data, true), put(data, true)]);
+        for (const id of ids) kept.push([id, data]);
+      }
+      stop = true;
+      await gcLoop;
+      assert.ok(collections >= 3, `${collections} collections ran`);
+      assert.ok(deleted >= 1, 'the content was collected at least once while unreferenced');
+      for (const [id, data] of kept) {
+        const res = await d.request('GET', `/artifacts/files/${id}/content`);
+        assert.equal(res.status, 200, id);
+        assert.equal(sha(Buffer.from(await res.arrayBuffer())), sha(data));
+      }
+    } finally {
+      await d.close();
+    }
   });
 });
