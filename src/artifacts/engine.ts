@@ -440,6 +440,7 @@ export class ArtifactEngine {
       );
       if (JSON.stringify(next.shared_with) !== JSON.stringify(a.shared_with)) await this.writeShares(t, id, next.shared_with);
       await this.writeLinks(t, p, type, id, next.fields);
+      await type.inTransaction?.updated?.(this.sequelize, t, a, next);
       return null;
     });
     const result = updated ?? (await this.get(p, type.name, id));
@@ -508,6 +509,7 @@ export class ArtifactEngine {
         }
         await this.exec('DELETE FROM artifact_links WHERE target_id = :id', { id }, t);
       }
+      await type.inTransaction?.deleting?.(this.sequelize, t, cur);
       await opts.inTransaction?.(t, cur);
       // Blob rows go with the artifact (ON DELETE CASCADE); their bytes are reclaimed by the garbage collector.
       await this.exec('DELETE FROM artifacts WHERE id = :id', { id }, t);

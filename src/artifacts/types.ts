@@ -1,3 +1,4 @@
+import type { Sequelize, Transaction } from 'sequelize';
 import type { Finding } from '../common/findings';
 import type { Principal } from '../http/auth';
 import { BASE_FIELDS, FieldDef } from './fields';
@@ -63,6 +64,14 @@ export interface ArtifactTypeDef {
   hooks?: Partial<Record<HookEvent, Hook[]>>;
   /** Build metadata of `version` distinguishes artifacts (see version.ts). */
   versionBuildSignificant?: boolean;
+  /**
+   * Run inside the engine's transaction: after a generic update wrote the row, and before a delete
+   * removes it (e.g. to write an outbox of notifications that commits iff the change does).
+   */
+  inTransaction?: {
+    updated?(sequelize: Sequelize, t: Transaction, before: ArtifactRecord, after: ArtifactRecord): Promise<void>;
+    deleting?(sequelize: Sequelize, t: Transaction, a: ArtifactRecord): Promise<void>;
+  };
   /**
    * Types whose blobs are written by Depot itself (e.g. a VNF package's folder is filled by
    * onboarding) declare those fields system; the generic upload route refuses them.

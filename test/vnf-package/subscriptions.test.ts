@@ -366,6 +366,24 @@ describe('SOL005 subscriptions and notifications', function () {
     assert.equal(sub.posts('/n/disabled').length, 2);
   });
 
+  it('notifies changes made through the generic API too (status = operationalState, DELETE)', async () => {
+    const s = await subscribe('/g/generic', { filter: { notificationTypes: ['VnfPackageChangeNotification'] } });
+    const info = await onboard(d, await buildPackage());
+    const patch = await call('PATCH', `/artifacts/vnf_packages/${info.id}`, { json: [{ op: 'replace', path: '/status', value: 'deactivated' }], headers: { 'Content-Type': 'application/json-patch+json' } });
+    assert.equal(patch.res.status, 200, patch.text);
+    // a generic change that is not a status change notifies nothing
+    const tag = await call('PATCH', `/artifacts/vnf_packages/${info.id}`, { json: [{ op: 'replace', path: '/status', value: 'deactivated' }], headers: { 'Content-Type': 'application/json-patch+json' } });
+    assert.equal(tag.res.status, 200, tag.text);
+    const del = await call('DELETE', `/artifacts/vnf_packages/${info.id}`);
+    assert.equal(del.res.status, 204, del.text);
+    const got = await sub.waitPosts('/g/generic', 2);
+    assert.deepEqual(got.map((n) => [n.body.changeType, n.body.operationalState, n.body.vnfPkgId, n.body.subscriptionId]), [
+      ['OP_STATE_CHANGE', 'DISABLED', info.id, s.id], ['PKG_DELETE', undefined, info.id, s.id],
+    ]);
+    await sleep(500);
+    assert.equal(sub.posts('/g/generic').length, 2);
+  });
+
   it('retries with backoff after the subscriber fails, keeping per-subscription order; dead-letters after maxAttempts', async () => {
     sub.failures.set('/r/flaky', 2);
     const flaky = await subscribe('/r/flaky', { filter: { notificationTypes: ['VnfPackageOnboardingNotification', 'VnfPackageChangeNotification'] } });

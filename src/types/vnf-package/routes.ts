@@ -210,13 +210,8 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       if (state === 'UPLOADING' || state === 'PROCESSING') throw conflict(`the VNF package is ${state}; wait until it is ONBOARDED or ERROR`);
       if (state === 'ONBOARDED' && a.status === 'active') throw conflict('the VNF package is ENABLED; disable it first (PATCH operationalState DISABLED)');
       if (a.fields.usageState === 'IN_USE') throw conflict('the VNF package is IN_USE');
-      await engine.delete(principal(ctx), VNF_PACKAGES, a.id, {
-        ifMatch: ctx.get('If-Match') || undefined,
-        // PKG_DELETE (with the last known values) is notified for on-boarded packages only.
-        inTransaction: async (t, cur) => {
-          if (cur.fields.onboardingState === 'ONBOARDED') await recordPackageEvent(engine.sequelize, t, packageEvent(cur, 'VnfPackageChangeNotification', 'PKG_DELETE'));
-        },
-      });
+      // PKG_DELETE is written by the type's inTransaction.deleting (type.ts), whichever API deletes.
+      await engine.delete(principal(ctx), VNF_PACKAGES, a.id, { ifMatch: ctx.get('If-Match') || undefined });
       ctx.status = 204;
     });
 

@@ -1,6 +1,7 @@
 import type { ArtifactTypeDef, Hook } from '../../artifacts/types';
 import { forbidden } from '../../http/problem';
 import { validateVnfd } from '../../tosca';
+import { packageEvent, recordPackageEvent } from './notifications';
 
 export const VNF_PACKAGES = 'vnf_packages';
 
@@ -63,4 +64,16 @@ export const vnfPackagesType: ArtifactTypeDef = {
     content: { kind: 'folder', system: true, description: 'The unpacked CSAR: every file individually downloadable' },
   },
   hooks: { post_upload: [vnfdValidationHook], pre_activate: [onlyOnboarded] },
+  // SOL005 change notifications also when the generic API (/artifacts/vnf_packages) changes the
+  // status (= operationalState) of an onboarded package or deletes one (SOL005's DELETE too).
+  inTransaction: {
+    async updated(sequelize, t, before, after) {
+      if (before.fields.onboardingState === 'ONBOARDED' && (before.status === 'active') !== (after.status === 'active')) {
+        await recordPackageEvent(sequelize, t, packageEvent(after, 'VnfPackageChangeNotification', 'OP_STATE_CHANGE'));
+      }
+    },
+    async deleting(sequelize, t, a) {
+      if (a.fields.onboardingState === 'ONBOARDED') await recordPackageEvent(sequelize, t, packageEvent(a, 'VnfPackageChangeNotification', 'PKG_DELETE'));
+    },
+  },
 };
