@@ -127,10 +127,19 @@ export class S3BlobStore implements BlobStore {
         await finished;
         if (done) throw new Error('staged write already committed or aborted');
         const existing = await this.client.head(dest);
+        let touched = false;
         if (existing) {
-          // Same key, same bytes: keep the stored object, refresh its Last-Modified.
-          await this.copy(dest, dest, existing.size);
-        } else {
+          // Same key, same bytes: keep the stored object, refresh its Last-Modified. (Gone meanwhile,
+          // which the content lock rules out for Depot itself: publish the staged copy instead.)
+          touched = await this.copy(dest, dest, existing.size).then(
+            () => true,
+            (err) => {
+              if (err instanceof S3Error && (err.code === 'NoSuchKey' || err.status === 404)) return false;
+              throw err;
+            },
+          );
+        }
+        if (!touched) {
           await this.copy(name, dest, writer.bytes);
         }
         done = true;
@@ -283,12 +292,11 @@ class MultipartWriter extends Writable {
 
   private take(n: number): Buffer {
     const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
-    const part = all.subarray(0, n);
+    // Views, no copies: a single huge write is cut into parts without copying it again and again.
     const rest = all.subarray(n);
     this.chunks = rest.length ? [rest] : [];
     this.buffered = rest.length;
-    // A copy, so the part does not pin a larger buffer it was cut from.
-    return rest.length ? Buffer.from(part) : part;
+    return all.subarray(0, n);
   }
 
   /** Uploads every full part; waits while `queueSize` parts are in flight. */
@@ -327,7 +335,13 @@ class MultipartWriter extends Writable {
       await Promise.all(this.inflight);
       if (this.failure) throw this.failure;
       if (this.cancelled) throw new Error('staged write aborted');
-      await this.track(this.client.completeMultipart(this.key, await this.uploadId, this.etags));
+      try {
+        await this.track(this.client.completeMultipart(this.key, await this.uploadId, this.etags));
+      } catch (err) {
+        // A retried Complete whose first attempt succeeded (the answer was lost) finds no upload.
+        const h = err instanceof S3Error && err.code === 'NoSuchUpload' ? await this.client.head(this.key).catch(() => null) : null;
+        if (h?.size !== this.bytes) throw err;
+      }
     } catch (err) {
       await this.cleanup();
       throw err;
