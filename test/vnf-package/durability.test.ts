@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { TestUser } from '../helpers/depot';
+import { embeddedTemplate, testDatabaseUrl, type TestUser } from '../helpers/depot';
 import { assertError, assertOnboarded, buildPackage, fmt, V1, V2 } from './helpers';
 
 /**
@@ -55,6 +55,10 @@ describe('VNF packages: durability (kill -9 and restart)', function () {
     await exited;
   }
 
+  before(async () => {
+    // The embedded database template is initialised once per test run, here; the child copies nothing.
+    if (!testDatabaseUrl()) fs.cpSync(path.join(await embeddedTemplate(), 'pg'), path.join(dataDir, 'pg'), { recursive: true });
+  });
   after(async () => {
     for (const c of children) await kill9(c).catch(() => undefined);
     fs.rmSync(dataDir, { recursive: true, force: true });
