@@ -48,6 +48,7 @@ export async function gcCommand(argv: string[]): Promise<number> {
     const rows = [['store', 'scanned', 'deleted', 'freed bytes', 'staging removed'], ...reports.map((r) => [r.store, r.scanned, r.deleted, r.freedBytes, r.staging].map(String))];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) process.stdout.write(`${r.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ')}\n`);
+    for (const r of reports) if (r.skipped) process.stderr.write(`gc: store ${r.store} skipped: ${r.skipped}\n`);
     const total = reports.reduce((s, r) => s + r.freedBytes, 0);
     process.stdout.write(`gc: ${reports.reduce((s, r) => s + r.deleted, 0)} object(s), ${total} bytes freed in ${Date.now() - started} ms (grace ${grace} s)\n`);
     return 0;

@@ -8,6 +8,8 @@ export interface GcReport {
   deleted: number;
   freedBytes: number;
   staging: number;
+  /** Why the store was not collected (e.g. blobs still name a store this configuration lacks). */
+  skipped?: string;
 }
 
 /**
@@ -21,7 +23,13 @@ export async function collectGarbage(
 ): Promise<GcReport[]> {
   const reports: GcReport[] = [];
   for (const name of opts.storeNames) {
-    const store = stores.get(name);
+    let store;
+    try {
+      store = stores.get(name);
+    } catch (err: any) {
+      reports.push({ store: name, scanned: 0, deleted: 0, freedBytes: 0, staging: 0, skipped: err?.message ?? String(err) });
+      continue;
+    }
     const report: GcReport = { store: name, scanned: 0, deleted: 0, freedBytes: 0, staging: 0 };
     const cutoff = Date.now() - opts.graceMs;
     let batch: { key: string; size: number }[] = [];

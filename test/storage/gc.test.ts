@@ -120,3 +120,34 @@ describe('garbage collection while serving', function () {
     }
   });
 });
+
+describe('depot gc beside a running Depot (PostgreSQL server only)', function () {
+  this.timeout(120_000);
+  it('collects in a second process while the server keeps serving and uploading', async function () {
+    // With embedded PGlite the server owns the database: POST /admin/gc covers that case (above).
+    if (!testDatabaseUrl()) this.skip();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-gc-live-'));
+    const d = await startTestDepot({}, { dataDir });
+    try {
+      const garbage = randomBytes(5000);
+      const a: any = await (await d.request('POST', '/artifacts/files', { json: { name: 'live-gc-1' } })).json();
+      assert.equal((await d.request('PUT', `/artifacts/files/${a.id}/content`, { body: garbage, headers: { 'Content-Type': 'application/octet-stream' } })).status, 200);
+      assert.equal((await d.request('DELETE', `/artifacts/files/${a.id}`)).status, 204);
+      const b: any = await (await d.request('POST', '/artifacts/files', { json: { name: 'live-gc-2' } })).json();
+      const kept = randomBytes(7000);
+      const upload = d.request('PUT', `/artifacts/files/${b.id}/content`, { body: kept, headers: { 'Content-Type': 'application/octet-stream' } });
+      const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/depot'), 'gc', '--grace-seconds', '0'], {
+        encoding: 'utf8', env: { ...process.env, DEPOT_DATA_DIR: dataDir, DEPOT_DATABASE_URL: testDatabaseUrl()!, DEPOT_LOG_LEVEL: 'warn' },
+      });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^fs\s+\d+\s+1\s+5000\s+\d+$/m);
+      assert.equal((await upload).status, 200);
+      assert.deepEqual(objects(dataDir), [sha(kept)]);
+      const res = await d.request('GET', `/artifacts/files/${b.id}/content`);
+      assert.equal(sha(Buffer.from(await res.arrayBuffer())), sha(kept));
+    } finally {
+      await d.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
