@@ -31,6 +31,7 @@ describe('VNF packages: onboarding of built CSARs (SOL004)', function () {
     'if [ ! -f "$dir/TOSCA-Metadata/TOSCA.meta" ] && [ ! -f "$dir/vnfd.yaml" ]; then echo "no unpacked package in $dir" >&2; exit 3; fi',
     'if [ -f "$dir/Files/reject.txt" ]; then printf \'{"findings":[{"rule":"ACME-POLICY","severity":"error","message":"%s","file":"Files/reject.txt","line":1},{"rule":"ACME-NOTE","severity":"warning","message":"checked"}]}\' "$(cat "$dir/Files/reject.txt")"; exit 1; fi',
     'if [ -f "$dir/Files/exit7.txt" ]; then echo "plain refusal" >&2; exit 7; fi',
+    'if [ -f "$dir/Files/slow.txt" ]; then sleep 2; fi',
     'exit 0',
   ].join('\n');
 
@@ -258,6 +259,37 @@ describe('VNF packages: onboarding of built CSARs (SOL004)', function () {
       const info = await waitFinal(d, pkg.id);
       assertOnboarded(info);
       assert.equal(info.onboardingFailureDetails, undefined);
+    });
+  });
+
+  describe('state rules during processing', () => {
+    it('DELETE and PUT package_content are 409 while PROCESSING (a slow hook holds it there)', async () => {
+      const pkg = await createPackage(d);
+      assert.equal((await putContent(d, pkg.id, await buildPackage({ extra: { 'Files/slow.txt': 'zzz' } }))).status, 202);
+      const now: any = await (await d.request('GET', `${V1}/vnf_packages/${pkg.id}`)).json();
+      assert.equal(now.onboardingState, 'PROCESSING');
+      const del = await d.request('DELETE', `${V1}/vnf_packages/${pkg.id}`);
+      assert.equal(del.status, 409);
+      assert.match(((await del.json()) as any).detail, /PROCESSING/);
+      assert.equal((await putContent(d, pkg.id, await buildPackage({}))).status, 409);
+      assert.equal((await d.request('PATCH', `${V1}/vnf_packages/${pkg.id}`, { json: { operationalState: 'ENABLED' }, headers: { 'Content-Type': 'application/merge-patch+json' } })).status, 409);
+      assertOnboarded(await waitFinal(d, pkg.id));
+    });
+  });
+
+  describe('strict policy (onboarding.policy: strict)', () => {
+    let strict: TestDepot;
+    before(async () => {
+      strict = await startTestDepot({ onboarding: { policy: 'strict' } });
+    });
+    after(async () => strict?.close());
+
+    it('formalities become errors: an unlisted file → CSAR-FILE-UNLISTED, no manifest → CSAR-MANIFEST-MISSING', async () => {
+      const { files } = packageFiles({});
+      const unlisted = await onboard(strict, await buildZip({ ...files, 'Scripts/sneaky.sh': 'x\n', 'manifest.mf': manifestOf(zipFilesManifest(files)) }));
+      const f = assertError(unlisted, 'CSAR-FILE-UNLISTED');
+      assert.deepEqual(f.filter((x) => x.rule === 'CSAR-FILE-UNLISTED').map((x) => x.file), ['Scripts/sneaky.sh']);
+      assertError(await onboard(strict, await buildPackage({ noManifest: true })), 'CSAR-MANIFEST-MISSING');
     });
   });
 
