@@ -87,6 +87,16 @@ export class ContentStore {
       digests.sha256 = given;
     }
     const key = digests.sha256!;
-    return { key, size: meter.bytes, digests, commit: () => staged.commit(key), abort: () => staged.abort() };
+    // Publishing can take long on object stores (a server-side copy: tens of seconds per GiB on
+    // Swift), and no bytes flow meanwhile: keep reporting progress so the upload is not taken for stalled.
+    const commit = async () => {
+      const beat = opts.onProgress ? setInterval(() => opts.onProgress!(meter.bytes), 1000) : undefined;
+      try {
+        await staged.commit(key);
+      } finally {
+        clearInterval(beat);
+      }
+    };
+    return { key, size: meter.bytes, digests, commit, abort: () => staged.abort() };
   }
 }
