@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QueryTypes } from 'sequelize';
-import { startTestDepot, TestDepot, TestUser } from '../helpers/depot';
+import { startTestDepot, TestDepot, testDatabaseUrl, TestUser } from '../helpers/depot';
 import { matchesFilter, type PackageEvent, type PkgmNotificationsFilter } from '../../src/types/vnf-package/notifications';
 import { canonicalFilter } from '../../src/types/vnf-package/subscriptions';
 import { buildPackage, onboard, problem, V1, V2 } from './helpers';
@@ -443,6 +443,32 @@ describe('SOL005 subscriptions and notifications', function () {
       await first?.close();
       await second?.close();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('two processes on one database deliver every notification once, in order per subscription (PostgreSQL)', async function () {
+    if (!testDatabaseUrl()) return this.skip(); // embedded PGlite belongs to one process
+    const other = await startTestDepot({ gcIntervalSeconds: 0, notifications: { allow: ['127.0.0.0/8'], workers: 4 } });
+    try {
+      const s1 = await subscribe('/mp/one');
+      const s2 = await subscribe('/mp/two', { filter: { notificationTypes: ['VnfPackageChangeNotification'] } });
+      const info = await onboard(d, await buildPackage());
+      const toggles = 20;
+      for (let i = 0; i < toggles; i++) {
+        const r = await call('PATCH', `${V2}/vnf_packages/${info.id}`, { json: { operationalState: i % 2 ? 'ENABLED' : 'DISABLED' }, headers: { 'Content-Type': 'application/merge-patch+json' } });
+        assert.equal(r.res.status, 200, r.text);
+      }
+      const one = await sub.waitPosts('/mp/one', toggles + 1);
+      const two = await sub.waitPosts('/mp/two', toggles);
+      await sleep(800);
+      assert.equal(sub.posts('/mp/one').length, toggles + 1, 'no duplicate');
+      assert.equal(sub.posts('/mp/two').length, toggles, 'no duplicate');
+      const states = Array.from({ length: toggles }, (_, i) => (i % 2 ? 'ENABLED' : 'DISABLED'));
+      assert.deepEqual(one.map((n) => n.body.operationalState ?? n.body.notificationType), ['VnfPackageOnboardingNotification', ...states]);
+      assert.deepEqual(two.map((n) => n.body.operationalState), states);
+      assert.ok(one.every((n) => n.body.subscriptionId === s1.id) && two.every((n) => n.body.subscriptionId === s2.id));
+    } finally {
+      await other.close();
     }
   });
 
