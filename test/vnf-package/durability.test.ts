@@ -95,8 +95,9 @@ describe('VNF packages: durability (kill -9 and restart)', function () {
   let pkgUploading: string;
   let zip2: Buffer;
 
-  it('killed during processing: after a restart the job is resumed once its lease expires and the package ends ONBOARDED', async () => {
+  it('killed during processing and during an upload: after a restart the job resumes (lease expired) → ONBOARDED; the upload → VNFPKG-UPLOAD-INTERRUPTED, then uploads again', async () => {
     const first = await start(slow);
+    // Package 1: PROCESSING, inside the slow hook, when the process dies.
     pkgProcessing = await create(first.url);
     const zip = await buildPackage({ softwareVersion: '4.0.0' });
     const put = await req(first.url, 'PUT', `${V1}/vnf_packages/${pkgProcessing}/package_content`, zip, { 'Content-Type': 'application/zip' });
@@ -107,7 +108,18 @@ describe('VNF packages: durability (kill -9 and restart)', function () {
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal((await info(first.url, pkgProcessing)).onboardingState, 'PROCESSING');
+    // Package 2: UPLOADING (the request sends 1000 bytes, then nothing) when the process dies.
+    pkgUploading = await create(first.url);
+    zip2 = await buildPackage({ softwareVersion: '4.1.0' });
+    const stall = new ReadableStream({
+      start(c) {
+        c.enqueue(zip2.subarray(0, 1000));
+      },
+    });
+    const hanging = req(first.url, 'PUT', `${V1}/vnf_packages/${pkgUploading}/package_content`, stall, { 'Content-Type': 'application/zip' }).catch((e) => e);
+    await waitFor(first.url, pkgUploading, (i) => i.onboardingState === 'UPLOADING', 10_000);
     await kill9(first.child);
+    assert.ok((await hanging) instanceof Error, 'the client sees the connection drop');
 
     // Restart without the slow hook: the dead worker's job is claimed again after its lease.
     const second = await start(base);
@@ -116,31 +128,16 @@ describe('VNF packages: durability (kill -9 and restart)', function () {
     const content = await req(second.url, 'GET', `${V1}/vnf_packages/${pkgProcessing}/package_content`);
     assert.ok(Buffer.from(await content.arrayBuffer()).equals(zip));
 
-    // Killed during an upload: the request never completes.
-    pkgUploading = await create(second.url);
-    zip2 = await buildPackage({ softwareVersion: '4.1.0' });
-    const stall = new ReadableStream({
-      start(c) {
-        c.enqueue(zip2.subarray(0, 1000));
-        // ...and nothing more: the upload hangs in UPLOADING until the process dies.
-      },
-    });
-    const hanging = req(second.url, 'PUT', `${V1}/vnf_packages/${pkgUploading}/package_content`, stall, { 'Content-Type': 'application/zip' }).catch((e) => e);
-    await waitFor(second.url, pkgUploading, (i) => i.onboardingState === 'UPLOADING', 10_000);
-    await kill9(second.child);
-    assert.ok((await hanging) instanceof Error, 'the client sees the connection drop');
-
-    const third = await start(base);
-    const failed = await waitFor(third.url, pkgUploading, (i) => i.onboardingState !== 'UPLOADING', 20_000);
+    const failed = await waitFor(second.url, pkgUploading, (i) => i.onboardingState !== 'UPLOADING', 20_000);
     const f = assertError(failed, 'VNFPKG-UPLOAD-INTERRUPTED');
     assert.deepEqual(f.map((x) => x.rule), ['VNFPKG-UPLOAD-INTERRUPTED']);
     // ... and it can be uploaded again.
-    const again = await req(third.url, 'PUT', `${V1}/vnf_packages/${pkgUploading}/package_content`, zip2, { 'Content-Type': 'application/zip' });
+    const again = await req(second.url, 'PUT', `${V1}/vnf_packages/${pkgUploading}/package_content`, zip2, { 'Content-Type': 'application/zip' });
     assert.equal(again.status, 202);
-    assertOnboarded(await waitFor(third.url, pkgUploading, (i) => i.onboardingState === 'ONBOARDED' || i.onboardingState === 'ERROR'));
+    assertOnboarded(await waitFor(second.url, pkgUploading, (i) => i.onboardingState === 'ONBOARDED' || i.onboardingState === 'ERROR'));
     // Nothing else is stuck.
-    const all = (await (await req(third.url, 'GET', `${V1}/vnf_packages`)).json()) as any[];
+    const all = (await (await req(second.url, 'GET', `${V1}/vnf_packages`)).json()) as any[];
     assert.deepEqual(all.map((p) => p.onboardingState).sort(), ['ONBOARDED', 'ONBOARDED']);
-    await kill9(third.child);
+    await kill9(second.child);
   });
 });
