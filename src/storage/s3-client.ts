@@ -1,6 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { createHash, createHmac } from 'node:crypto';
+import type { LookupFunction } from 'node:net';
 import { PassThrough, Readable } from 'node:stream';
 
 /**
@@ -25,6 +26,8 @@ export interface S3ClientOptions {
   /** Extra attempts for requests that can be replayed (no streamed body), on 5xx, 429 and network errors. */
   retries?: number;
   maxSockets?: number;
+  /** Name resolution override (tests; special DNS set-ups). */
+  lookup?: LookupFunction;
 }
 
 const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
@@ -156,6 +159,7 @@ export class S3Client {
   private readonly forcePathStyle: boolean;
   private readonly timeoutMs: number;
   private readonly retries: number;
+  private readonly lookup?: LookupFunction;
 
   constructor(opts: S3ClientOptions) {
     this.url = new URL(opts.endpoint);
@@ -168,6 +172,7 @@ export class S3Client {
     this.forcePathStyle = opts.forcePathStyle;
     this.timeoutMs = opts.timeoutMs ?? 120_000;
     this.retries = opts.retries ?? 3;
+    this.lookup = opts.lookup;
     this.transport = this.url.protocol === 'https:' ? https : http;
     this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 32 });
   }
@@ -219,7 +224,9 @@ export class S3Client {
       const req = this.transport.request(
         {
           protocol: this.url.protocol,
-          hostname: this.url.hostname,
+          // Virtual-hosted: connect to bucket.endpoint (DNS and TLS name), not to the bare endpoint.
+          hostname: this.forcePathStyle ? this.url.hostname : `${this.bucket}.${this.url.hostname}`,
+          lookup: this.lookup,
           port: this.url.port || undefined,
           method: o.method,
           path: uriEncode(path, true) + (qs ? '?' + qs : ''),

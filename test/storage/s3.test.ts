@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { signV4 } from '../../src/storage/s3-client';
+import { S3ClientOptions, signV4 } from '../../src/storage/s3-client';
 import { parseS3Options, S3BlobStore } from '../../src/storage/s3-store';
 import { buildZip, sha256 } from '../helpers/csar-builder';
 import { startTestDepot, TestDepot } from '../helpers/depot';
 import { startTestS3, TestS3 } from '../helpers/s3';
 import { repoRoot } from '../helpers/shared';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const S3rver = require('s3rver');
 
 /**
  * The s3 driver beyond the conformance suite: request signing against AWS's published examples,
@@ -52,6 +55,38 @@ describe('s3 driver: Signature V4', () => {
     assert.equal(parseS3Options({ bucket: 'b', accessKeyId: 'k', secretAccessKeyFile: '/secret' }, () => 'from-file\n').secretAccessKey, 'from-file');
     assert.equal(parseS3Options({ bucket: 'b', accessKeyId: 'k', secretAccessKey: 's', prefix: 'depot' }).prefix, 'depot/');
     assert.equal(parseS3Options({ bucket: 'b', accessKeyId: 'k', secretAccessKey: 's', partSize: '64MiB' }).partSize, 64 * 2 ** 20);
+  });
+});
+
+describe('s3 driver: virtual-hosted addressing', () => {
+  it('connects to bucket.endpoint and works end to end (s3rver virtual hosts, names resolved to 127.0.0.1 by the test)', async () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-s3rver-vhost-'));
+    const server = new S3rver({ port: 0, address: '127.0.0.1', directory, silent: true, serviceEndpoint: 'test', configureBuckets: [{ name: 'depot' }] });
+    const { port } = await server.run();
+    const asked: string[] = [];
+    // Never DNS: every name is 127.0.0.1 (RFC 6761 .test names would not resolve anyway).
+    const lookup = ((hostname: string, options: { all?: boolean }, cb: (...args: unknown[]) => void) => {
+      asked.push(hostname);
+      if (options?.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+      else cb(null, '127.0.0.1', 4);
+    }) as unknown as NonNullable<S3ClientOptions['lookup']>;
+    const store = new S3BlobStore({ ...parseS3Options({ endpoint: `http://s3.test:${port}`, bucket: 'depot', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: false }), lookup });
+    try {
+      await store.ping();
+      const data = crypto.randomBytes(1000);
+      const w = await store.stage();
+      w.stream.end(data);
+      await w.commit(sha256(data));
+      assert.deepEqual(await buffer(await store.read(sha256(data), { start: 10, end: 19 })), data.subarray(10, 20));
+      const listed: string[] = [];
+      for await (const o of store.list()) listed.push(o.key);
+      assert.deepEqual(listed, [sha256(data)]);
+      assert.ok(asked.length > 0 && asked.every((h) => h === 'depot.s3.test'), asked.join());
+    } finally {
+      store.close();
+      await server.close();
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
 
