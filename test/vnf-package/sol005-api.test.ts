@@ -390,7 +390,9 @@ describe('VNF packages: SOL005 API', function () {
       const form = new FormData();
       form.append('file', new Blob([zip], { type: 'application/zip' }), 'pkg.zip');
       const res = await d.request('PUT', `${V1}/vnf_packages/${p.id}/package_content`, { body: form });
-      assert.equal(res.status, 202, await res.text());
+      assert.equal(res.status, 202);
+      assert.equal(await res.text(), '', 'a 202 has an empty body (SOL005)');
+      assert.equal(res.headers.get('content-type'), null);
       const info = await waitFinal(d, p.id);
       assertOnboarded(info);
       assert.deepEqual(info.checksum, { algorithm: 'SHA-256', hash: sha256(zip) });

@@ -76,6 +76,7 @@ describe('VNF packages: upload_from_uri', function () {
       const p = await createPackage(d);
       const res = await fromUri(d, p.id, { addressInformation: `${base}/pkg.zip`, userName: USER, password: PASSWORD });
       assert.equal(res.status, 202);
+      assert.equal(await res.text(), '', 'a 202 has an empty body (SOL005)');
       const info = await waitFinal(d, p.id);
       const f = assertError(info, 'VNFPKG-FETCH-FAILED');
       assert.match(f.find((x) => x.rule === 'VNFPKG-FETCH-FAILED').message, /FORBIDDEN_TARGET/);

@@ -235,7 +235,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
         throw new HttpError(415, 'Unsupported Media Type', `Content-Type ${type || '(none)'}: send the CSAR as application/zip, or as the "file" part of multipart/form-data`);
       }
       await onboarding.upload(principal(ctx), ctx.params.id, body, length);
-      ctx.status = 202;
+      accepted(ctx);
     });
 
     group.post('/vnf_packages/:id/package_content/upload_from_uri', async (ctx) => {
@@ -253,7 +253,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       const userName = body.userName ?? body.username ?? basic.userName;
       const password = body.password ?? basic.password;
       await onboarding.uploadFromUri(principal(ctx), ctx.params.id, { addressInformation: uri, userName, password });
-      ctx.status = 202;
+      accepted(ctx);
     });
 
     group.get('/vnf_packages/:id/package_content', async (ctx) => {
@@ -366,6 +366,16 @@ async function* allPackages(engine: ArtifactEngine, p: any): AsyncIterable<Artif
     if (!page.next) return;
     marker = page.next;
   }
+}
+
+/**
+ * 202 with the empty body SOL005 specifies for package uploads. A bare `ctx.status = 202` made Koa
+ * answer "Accepted" as text/plain (found by test/vnf-package/sol005-api.test.ts).
+ */
+function accepted(ctx: Context): void {
+  ctx.status = 202;
+  ctx.body = '';
+  ctx.remove('Content-Type');
 }
 
 /** RFC 7396 JSON Merge Patch. */
