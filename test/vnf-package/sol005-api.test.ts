@@ -489,6 +489,8 @@ describe('VNF packages: SOL005 API', function () {
       assert.deepEqual(await get('?select_non_mano_artifact_sets=other_set'), { 'Scripts/install.sh': installSh });
       assert.deepEqual(await get('?exclude_all_mano_artifacts&select_non_mano_artifact_sets=other_set'), {});
       await problem(await d.request('GET', `${V2}/vnf_packages/${A.id}/artifacts?exclude_all_non_mano_artifacts&select_non_mano_artifact_sets=onap_ves_events`), 400);
+      await problem(await d.request('GET', `${V2}/vnf_packages/${A.id}/artifacts`, { headers: { Accept: 'text/plain' } }), 406);
+      await problem(await d.request('GET', `${V2}/vnf_packages/${C.id}/artifacts`), 409);
     });
   });
 

@@ -324,6 +324,8 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       group.get('/vnf_packages/:id/artifacts', async (ctx) => {
         const a = await load(ctx);
         requireOnboarded(a);
+        // The archive is only ever application/zip; `Accept: text/plain` got a zip with a 200.
+        if (!acceptable(ctx, 'application/zip').length) throw notAcceptable('the artifacts of a package are served as application/zip');
         const excludeMano = flag(ctx, 'exclude_all_mano_artifacts');
         const excludeNonMano = flag(ctx, 'exclude_all_non_mano_artifacts');
         const sets = ctx.query.select_non_mano_artifact_sets;
