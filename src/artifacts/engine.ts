@@ -11,7 +11,7 @@ import type { ByteRange } from '../storage/blob-store';
 import { SizeLimitError } from '../storage/content-store';
 import type { ContentLocks } from '../storage/content-locks';
 import type { StoreRegistry } from '../storage/registry';
-import { BASE_FIELDS, FieldDef, isBinary } from './fields';
+import { BASE_COLUMNS, BASE_FIELDS, FieldDef, isBinary } from './fields';
 import { HookChain } from './hooks';
 import { applyOp, PatchError, validatePatch } from './json-patch';
 import { columnOf, compileQuery, SortKey } from './query';
@@ -334,7 +334,17 @@ export class ArtifactEngine {
     if (!sort.some((s) => s.field === 'created_at')) sort.push({ field: 'created_at', dir: 'desc' });
     if (!sort.some((s) => s.field === 'id')) sort.push({ field: 'id', dir: 'asc' });
     const fields = allFields(type);
-    const cols = sort.map((s) => (fields[s.field].nullable ? `COALESCE(${columnOf(s.field, fields[s.field])}, 'epoch')` : columnOf(s.field, fields[s.field])));
+    // Each sort key is one ordering part, or two for a type field kept in JSONB (it may be null):
+    // "is null" first, then the value. Keyset comparisons with NULL are never true, so paging over a
+    // nullable key used to lose every row whose key was null (and to stop at a null marker).
+    const parts: { expr: string; dir: 'asc' | 'desc' }[] = [];
+    for (const s of sort) {
+      const col = columnOf(s.field, fields[s.field]);
+      if (fields[s.field].nullable) parts.push({ expr: `COALESCE(${col}, 'epoch')`, dir: s.dir });
+      else if (BASE_COLUMNS.has(s.field)) parts.push({ expr: col, dir: s.dir });
+      else parts.push({ expr: `(${col} IS NULL)`, dir: s.dir }, { expr: col, dir: s.dir });
+    }
+    const cols = parts.map((x) => x.expr);
 
     let pageWhere = where;
     if (q.marker) {
@@ -343,14 +353,14 @@ export class ArtifactEngine {
       if (!m) throw notFound(`marker ${q.marker} is not a visible artifact`);
       // Keyset paging over the whole sort key: (k1 > m1) OR (k1 = m1 AND k2 > m2) OR ...
       const ors = cols.map((_, i) => {
-        const eqs = cols.slice(0, i).map((c, j) => `${c} = :m${j}`);
-        return `(${[...eqs, `${cols[i]} ${sort[i].dir === 'asc' ? '>' : '<'} :m${i}`].join(' AND ')})`;
+        const eqs = cols.slice(0, i).map((c, j) => `${c} IS NOT DISTINCT FROM :m${j}`);
+        return `(${[...eqs, `${cols[i]} ${parts[i].dir === 'asc' ? '>' : '<'} :m${i}`].join(' AND ')})`;
       });
       cols.forEach((_, i) => (r[`m${i}`] = m[`k${i}`]));
       pageWhere = `${where} AND (${ors.join(' OR ')})`;
     }
     r.limit = q.limit;
-    const order = cols.map((c, i) => `${c} ${sort[i].dir.toUpperCase()}`).join(', ');
+    const order = parts.map((x) => `${x.expr} ${x.dir.toUpperCase()}`).join(', ');
     // Without a marker the page and the total come from one query (the window count is computed
     // before LIMIT): one round trip fewer on the hot path of every first page.
     const windowed = !q.marker && q.limit > 0;
