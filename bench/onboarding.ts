@@ -14,13 +14,15 @@ import * as zlib from 'node:zlib';
  * `sha256sum` of the same file (target ≤ 1.5×), and the server's peak RSS (VmHWM of the process
  * that listens) with 150 MB.
  *
- * BENCH_ONBOARDING_GIB=1,4 (default) picks the image sizes; BENCH_KEEP=1 keeps the temp dir;
+ * BENCH_ONBOARDING_GIB=1,4 (default) picks the image sizes; BENCH_ONBOARDING_RUNS (default 2) the
+ * runs per size (best time, highest RSS are reported); BENCH_KEEP=1 keeps the temp dir;
  * BENCH_NODE_ARGS is passed to the server's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 const repoRoot = path.resolve(__dirname, '..');
 const GiB = 1024 ** 3;
 const TARGET_RATIO = 1.5;
 const TARGET_RSS_MB = 150;
+const RUNS = Math.max(1, Number(process.env.BENCH_ONBOARDING_RUNS ?? 2));
 const FIXTURE = path.join(repoRoot, 'test/fixtures/tosca/valid/single_file_v3');
 const IMAGE_PATH = 'Files/images/depot-test-1.0.qcow2';
 
@@ -53,20 +55,31 @@ export async function benchOnboarding(): Promise<void> {
       process.stdout.write(`  ${label}: generating CSAR... `);
       const t0 = Date.now();
       await writeBenchCsar(csar, Math.round(gib * GiB));
-      process.stdout.write(`${((Date.now() - t0) / 1000).toFixed(1)} s; sha256sum... `);
-      const sha256sumS = timeSha256sum(csar);
-      process.stdout.write(`${sha256sumS.toFixed(2)} s; onboarding... `);
-      const db = `depot_bench_${Date.now()}_${gib.toString().replace('.', '_')}g`;
-      psql(`CREATE DATABASE ${db}`);
-      try {
-        const r = await onboardOnce(csar, `${dbBase}/${db}`, path.join(work, `data-${gib}`));
-        results.push({ label, csarBytes: fs.statSync(csar).size, sha256sumS, ...r });
-        console.log(`${r.onboardS.toFixed(2)} s (${r.state}), peak RSS ${r.rssMb.toFixed(0)} MB`);
-      } finally {
-        psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-        fs.rmSync(path.join(work, `data-${gib}`), { recursive: true, force: true });
-        fs.rmSync(csar, { force: true });
+      console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      // Best of RUNS for both times (other load on a shared machine only adds time); the highest
+      // peak RSS of all runs. Each run: a fresh server on a fresh database.
+      let best: Omit<Result, 'label' | 'csarBytes' | 'sha256sumS'> | undefined;
+      let bestSha = Infinity;
+      let worstRss = 0;
+      for (let run = 1; run <= RUNS; run++) {
+        const sha256sumS = timeSha256sum(csar);
+        bestSha = Math.min(bestSha, sha256sumS);
+        process.stdout.write(`    run ${run}: sha256sum ${sha256sumS.toFixed(2)} s; onboarding... `);
+        const db = `depot_bench_${Date.now()}_${gib.toString().replace('.', '_')}g`;
+        psql(`CREATE DATABASE ${db}`);
+        try {
+          const r = await onboardOnce(csar, `${dbBase}/${db}`, path.join(work, `data-${gib}`));
+          console.log(`${r.onboardS.toFixed(2)} s (${r.state}), peak RSS ${r.rssMb.toFixed(0)} MB, load ${os.loadavg()[0].toFixed(1)}`);
+          worstRss = Math.max(worstRss, r.rssMb);
+          if (!best || r.onboardS < best.onboardS) best = r;
+        } finally {
+          psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+          fs.rmSync(path.join(work, `data-${gib}`), { recursive: true, force: true });
+        }
       }
+      const csarBytes = fs.statSync(csar).size;
+      fs.rmSync(csar, { force: true });
+      results.push({ ...best!, label, csarBytes, sha256sumS: bestSha, rssMb: worstRss });
     }
   } finally {
     if (!process.env.BENCH_KEEP) fs.rmSync(work, { recursive: true, force: true });
@@ -93,6 +106,7 @@ function printTable(results: Result[]): void {
   const head = ['image', 'CSAR GiB', 'sha256sum s', 'upload s', 'processing s', 'to ONBOARDED s', `ratio (≤${TARGET_RATIO}×)`, `peak RSS MB (≤${TARGET_RSS_MB})`, 'RSS idle / upload / processing', 'state'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (${os.cpus().length} CPUs)`);
   console.log(line(head));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
