@@ -120,9 +120,10 @@ export const IMAGE_PATH = 'Files/images/test.img';
 /** A deterministic pseudo-random image (incompressible enough to stay big when deflated). */
 export function imageBytes(size: number, seed = 1): Buffer {
   const b = Buffer.alloc(size);
-  let x = seed * 2654435761;
+  let x = Math.imul(seed, 2654435761) >>> 0;
   for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
+    // Math.imul: a plain `*` loses precision past 2^53 and the sequence degenerates.
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
     b[i] = x >>> 24;
   }
   return b;

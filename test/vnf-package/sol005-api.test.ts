@@ -412,6 +412,17 @@ describe('VNF packages: SOL005 API', function () {
       assert.equal((((await (await d.request('GET', `${V1}/vnf_packages/${p.id}`)).json()) as any).onboardingState), 'CREATED', 'a refused upload leaves the package as it was');
     });
 
+    it('two concurrent uploads of one package: exactly one is accepted, the other is 409', async () => {
+      const p = await createPackage(d);
+      const zips = [await buildPackage({}), await buildPackage({})];
+      const res = await Promise.all(zips.map((z) => putContent(d, p.id, z)));
+      assert.deepEqual(res.map((r) => r.status).sort(), [202, 409]);
+      const info = await waitFinal(d, p.id);
+      assertOnboarded(info);
+      const winner = zips[res.findIndex((r) => r.status === 202)];
+      assert.equal(info.checksum.hash, sha256(winner));
+    });
+
     it('GET with Range: 206 and Content-Range; 416 outside; 409 before onboarding', async () => {
       const r = await d.request('GET', `${V1}/vnf_packages/${A.id}/package_content`, { headers: { Range: 'bytes=10-29' } });
       assert.equal(r.status, 206);

@@ -101,6 +101,31 @@ describe('VNF packages: upload_from_uri', function () {
     });
   });
 
+  describe('size limit (types.vnf_packages.maxBlobSize: 20KiB)', () => {
+    let d: TestDepot;
+    before(async () => {
+      d = await startTestDepot({ types: { vnf_packages: { maxBlobSize: '20KiB' } }, uploadFromUri: { allow: ['127.0.0.0/8'] } });
+    });
+    after(async () => d?.close());
+
+    it('a direct upload over the limit is 413 and leaves the package in ERROR (VNFPKG-UPLOAD-FAILED), uploadable again', async () => {
+      const big = await buildPackage({ imageSize: 40_000 });
+      const p = await createPackage(d);
+      await problem(await putContent(d, p.id, big), 413);
+      assertError(await waitFinal(d, p.id), 'VNFPKG-UPLOAD-FAILED');
+      assert.equal((await putContent(d, p.id, await buildPackage({}))).status, 202);
+      assertOnboarded(await waitFinal(d, p.id));
+    });
+
+    it('a fetched package over the limit ends ERROR (VNFPKG-FETCH-FAILED)', async () => {
+      const name = `big-${++n}.zip`;
+      served.set(`/${name}`, await buildPackage({ imageSize: 40_000 }));
+      const p = await createPackage(d);
+      assert.equal((await fromUri(d, p.id, { addressInformation: `${base}/${name}` })).status, 202);
+      assertError(await waitFinal(d, p.id), 'VNFPKG-FETCH-FAILED');
+    });
+  });
+
   describe("uploadFromUri: { allow: ['127.0.0.0/8'] }", () => {
     let d: TestDepot;
     before(async () => {
