@@ -184,25 +184,39 @@ export async function benchRepository(): Promise<void> {
       return s;
     });
     const outFile = path.join(dataDir, 'download.bin');
-    const download = (sink: () => NodeJS.WritableStream) => best(async () => {
+    // Downloads with curl when it is there (a client that costs little CPU: on 2 shared CPUs a Node
+    // client's own work shows in the figure), else with Node http.
+    const haveCurl = spawnSync('curl', ['--version']).status === 0;
+    const download = (target: string) => best(async () => {
       const t0 = process.hrtime.bigint();
-      const r = await request(`${url}/artifacts/files/${id}/content`, 'GET', token, { sink: sink() });
-      const s = Number(process.hrtime.bigint() - t0) / 1e9;
-      if (r.status !== 200) throw new Error(`download: ${r.status} ${r.body}`);
-      return s;
+      if (haveCurl) {
+        const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+          const c = spawn('curl', ['-sS', '-o', target, '-w', '%{http_code}', '-H', `Authorization: Bearer ${token}`, `${url}/artifacts/files/${id}/content`]);
+          let out = '';
+          c.stdout.on('data', (b) => (out += b));
+          c.stderr.on('data', (b) => (out += b));
+          c.on('exit', (code) => resolve({ code, out }));
+        });
+        if (r.code !== 0 || r.out !== '200') throw new Error(`download: curl ${r.code} ${r.out}`);
+      } else {
+        const sink = target === '/dev/null' ? new Writable({ highWaterMark: 1 << 20, write: (_c, _e, cb) => cb() }) : fs.createWriteStream(target, { highWaterMark: 1 << 20 });
+        const r = await request(`${url}/artifacts/files/${id}/content`, 'GET', token, { sink });
+        if (r.status !== 200) throw new Error(`download: ${r.status} ${r.body}`);
+      }
+      return Number(process.hrtime.bigint() - t0) / 1e9;
     });
-    const down = await download(() => fs.createWriteStream(outFile, { highWaterMark: 1 << 20 }));
+    const down = await download(outFile);
     const downSize = fs.statSync(outFile).size;
     fs.rmSync(outFile);
     if (downSize !== size) throw new Error(`downloaded ${downSize} of ${size} bytes`);
     // The same download with the bytes thrown away: Depot's share, without the client's file writes.
-    const discard = await download(() => new Writable({ highWaterMark: 1 << 20, write: (_c, _e, cb) => cb() }));
+    const discard = await download('/dev/null');
     const mib = size / 2 ** 20;
     rows.push(
       { metric: `sha256sum ${mib} MiB (reference, best of 2)`, value: `${ref.seconds.toFixed(2)} s`, target: '', ok: true },
       { metric: `upload wall time (best of ${RUNS})`, value: `${up.result.toFixed(2)} s (${(mib / up.result).toFixed(0)} MiB/s)`, ratio: `${(up.result / ref.seconds).toFixed(2)}x`, target: '<= 1.00x', ok: up.result <= ref.seconds },
-      { metric: `download wall time, to a file (best of ${RUNS})`, value: `${down.result.toFixed(2)} s (${(mib / down.result).toFixed(0)} MiB/s)`, ratio: `${(down.result / ref.seconds).toFixed(2)}x`, target: '<= 0.25x', ok: down.result <= ref.seconds * 0.25 },
-      { metric: 'download, bytes discarded (info)', value: `${discard.result.toFixed(2)} s (${(mib / discard.result).toFixed(0)} MiB/s)`, ratio: `${(discard.result / ref.seconds).toFixed(2)}x`, target: '', ok: true },
+      { metric: `download wall time, to a file (${haveCurl ? 'curl' : 'node'}, best of ${RUNS})`, value: `${down.result.toFixed(2)} s (${(mib / down.result).toFixed(0)} MiB/s)`, ratio: `${(down.result / ref.seconds).toFixed(2)}x`, target: '<= 0.25x', ok: down.result <= ref.seconds * 0.25 },
+      { metric: `download to /dev/null (${haveCurl ? 'curl' : 'node'}, info)`, value: `${discard.result.toFixed(2)} s (${(mib / discard.result).toFixed(0)} MiB/s)`, ratio: `${(discard.result / ref.seconds).toFixed(2)}x`, target: '', ok: true },
       { metric: 'server RSS when idle (info)', value: `${(idleRss / 2 ** 20).toFixed(0)} MB`, target: '', ok: true },
       { metric: 'server peak RSS, upload', value: `${(up.peak / 2 ** 20).toFixed(0)} MB`, target: '<= 150 MB', ok: up.peak <= 150 * 2 ** 20 },
       { metric: 'server peak RSS, download', value: `${(Math.max(down.peak, discard.peak) / 2 ** 20).toFixed(0)} MB`, target: '<= 150 MB', ok: Math.max(down.peak, discard.peak) <= 150 * 2 ** 20 },
