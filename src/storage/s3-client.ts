@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { createHash, createHmac } from 'node:crypto';
 import type { LookupFunction } from 'node:net';
+import * as tls from 'node:tls';
 import { PassThrough, Readable } from 'node:stream';
 
 /**
@@ -26,6 +27,8 @@ export interface S3ClientOptions {
   /** Extra attempts for requests that can be replayed (no streamed body), on 5xx, 429 and network errors. */
   retries?: number;
   maxSockets?: number;
+  /** PEM certificates to trust for https endpoints (a private CA), besides Node's defaults. */
+  ca?: string;
   /** Name resolution override (tests; special DNS set-ups). */
   lookup?: LookupFunction;
 }
@@ -174,7 +177,10 @@ export class S3Client {
     this.retries = opts.retries ?? 3;
     this.lookup = opts.lookup;
     this.transport = this.url.protocol === 'https:' ? https : http;
-    this.agent = new this.transport.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 32 });
+    this.agent =
+      this.url.protocol === 'https:'
+        ? new https.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 32, ...(opts.ca ? { ca: [...tls.rootCertificates, opts.ca] } : {}) })
+        : new http.Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? 32 });
   }
 
   /** Host and path for a key (or the bucket itself when key is undefined). */

@@ -72,6 +72,7 @@ export function parseS3Options(o: Record<string, unknown>, readFile: (p: string)
     accessKeyId,
     secretAccessKey,
     sessionToken: str('sessionToken'),
+    ca: str('caFile') ? readFile(str('caFile')!) : undefined,
     forcePathStyle: o.forcePathStyle === undefined ? false : o.forcePathStyle === true || o.forcePathStyle === 'true',
     prefix,
     partSize: num('partSize', 16 * MiB, 5 * MiB, 5 * GiB, true),

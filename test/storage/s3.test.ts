@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -86,6 +87,36 @@ describe('s3 driver: virtual-hosted addressing', () => {
       store.close();
       await server.close();
       fs.rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('s3 driver: https', () => {
+  it('talks TLS to an endpoint whose certificate a private CA signed (caFile), and refuses it without', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-s3-tls-'));
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    } catch {
+      this.skip();
+    }
+    const server = new S3rver({ port: 0, address: '127.0.0.1', directory: path.join(dir, 'data'), silent: true, key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')), configureBuckets: [{ name: 'depot' }] });
+    const { port } = await server.run();
+    const base = { endpoint: `https://127.0.0.1:${port}`, bucket: 'depot', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true, retries: 0 };
+    const trusted = new S3BlobStore(parseS3Options({ ...base, caFile: path.join(dir, 'cert.pem') }));
+    const untrusted = new S3BlobStore(parseS3Options(base));
+    try {
+      await trusted.ping();
+      const data = crypto.randomBytes(6 * 2 ** 20);
+      const w = await trusted.stage();
+      w.stream.end(data);
+      await w.commit(sha256(data));
+      assert.equal(sha256(await buffer(await trusted.read(sha256(data)))), sha256(data));
+      await assert.rejects(() => untrusted.ping(), /s3 HeadBucket depot at https:\/\/127\.0\.0\.1:\d+: (DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED)/);
+    } finally {
+      trusted.close();
+      untrusted.close();
+      await server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });
