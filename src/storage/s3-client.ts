@@ -106,7 +106,8 @@ export class S3Error extends Error {
       case 'RequestTimeTooSkewed':
         return ' (this machine\'s clock is off)';
       case 'AccessDenied':
-        return ' (the credentials lack permission on this bucket or prefix)';
+      case 'Forbidden': // a HEAD answer has no body to name the code
+        return ' (wrong credentials, or they lack permission on this bucket or prefix; without s3:ListBucket, AWS answers 403 for a missing object too)';
     }
     if (status === 301 || status === 307) return ' (wrong region or addressing style: try the bucket\'s regional endpoint or forcePathStyle)';
     return '';
