@@ -209,6 +209,10 @@ describe('VNF packages: onboarding of built CSARs (SOL004)', function () {
         for (let i = 0; i < 250; i++) many[`Files/f${i}.txt`] = String(i);
         return buildZip(many, { manifest: { metadata: META_BLOCK } });
       }, ['CSAR-ZIP-TOO-MANY-ENTRIES']],
+      ['security option 2 (a deflated inner CSAR + CMS): not verifiable yet', async () => {
+        const inner = await buildPackage({});
+        return buildZip({ 'pkg.csar': inner, 'pkg.cms': '-----BEGIN CMS-----\nAAAA\n-----END CMS-----\n', 'pkg.cert': 'x' });
+      }, ['VNFPKG-OPTION2-UNSUPPORTED']],
       ['not a zip at all', async () => Buffer.from('this is not a zip archive, just text\n'.repeat(10)), ['CSAR-ZIP-CORRUPT']],
       ['empty body', async () => Buffer.alloc(0), ['CSAR-ZIP-CORRUPT']],
     ];
@@ -296,7 +300,7 @@ describe('VNF packages: onboarding of built CSARs (SOL004)', function () {
   describe('no stray files', () => {
     it('no temp folders are left behind and the data dir holds only the store, the database and its keys', async () => {
       // Everything has settled (every test waited for a final state).
-      const leftovers = fs.readdirSync(tmp).filter((n) => n.startsWith('depot-onboard-'));
+      const leftovers = fs.readdirSync(tmp).filter((n) => n.startsWith('depot-onboard-') || n.startsWith('depot-csar-'));
       assert.deepEqual(leftovers, [], 'onboarding temp folders are removed');
       const top = fs.readdirSync(d.dataDir).sort();
       const allowed = new Set(['blobs', 'marker.key', 'tokens.yaml', ...(testDatabaseUrl() ? [] : ['pg'])]);
