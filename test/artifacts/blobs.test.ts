@@ -227,6 +227,20 @@ describe('blobs and folders', () => {
     assert.equal((await json(await d.request('GET', `/artifacts/files/${a.id}`))).tree.count, 0);
   });
 
+  it('uploads honour If-Match; blobs are removable only while drafted', async () => {
+    const res = await d.request('POST', '/artifacts/files', { json: { name: uniq('bm') } });
+    const a = await json(res, 201);
+    const etag = res.headers.get('etag')!;
+    await problem(await d.request('PUT', `/artifacts/files/${a.id}/content`, { body: 'x', headers: { 'Content-Type': 'text/plain', 'If-Match': '"stale-1"' } }), 412);
+    assert.equal((await json(await d.request('GET', `/artifacts/files/${a.id}`))).content, null);
+    const ok = await d.request('PUT', `/artifacts/files/${a.id}/content`, { body: 'x', headers: { 'Content-Type': 'text/plain', 'If-Match': etag } });
+    assert.equal(ok.status, 200);
+    assert.notEqual(ok.headers.get('etag'), etag);
+    assert.equal((await patch(d, 'files', a.id, [{ op: 'replace', path: '/status', value: 'active' }])).status, 200);
+    await problem(await d.request('DELETE', `/artifacts/files/${a.id}/content`), 403, /drafted/);
+    assert.equal((await json(await d.request('GET', `/artifacts/files/${a.id}`))).content.size, 1);
+  });
+
   it('store per type from config: files in the database store', async () => {
     const db = await startTestDepot({ types: { files: { store: 'database' } } });
     try {
