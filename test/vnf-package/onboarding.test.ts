@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startTestDepot, testDatabaseUrl, type TestDepot } from '../helpers/depot';
+import { embeddedTemplate, startTestDepot, testDatabaseUrl, type TestDepot } from '../helpers/depot';
 import { buildZip, centralRecords, patchField, renameEntry, sha256, truncate } from '../helpers/csar-builder';
 import {
   assertError, assertOnboarded, buildPackage, bytes, createPackage, errorRules, fmt, IMAGE_PATH, imageBytes, onboard, packageFiles, putContent, V1, V2, waitFinal,
@@ -36,6 +36,8 @@ describe('VNF packages: onboarding of built CSARs (SOL004)', function () {
   ].join('\n');
 
   before(async function () {
+    // The run-wide embedded database template must not land in (and vanish with) the private TMPDIR.
+    if (!testDatabaseUrl()) await embeddedTemplate();
     savedTmp = process.env.TMPDIR;
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-vp-tmp-'));
     process.env.TMPDIR = tmp;
