@@ -337,6 +337,10 @@ async function hashPass(
     }
     const { stream, digests } = opened;
     const done = finished(stream);
+    // The stream may fail (a lying entry) while onEntry still runs; `done` is awaited only after
+    // it, so mark the rejection handled now, or Node reports an unhandled rejection in between
+    // (seen as PromiseRejectionHandledWarning in test/vnf-package/onboarding.test.ts).
+    done.catch(() => undefined);
     let consumerError: unknown;
     if (onEntry) {
       try {
