@@ -20,7 +20,11 @@ const attempts: string[] = [];
 const LOOPBACK_NAMES = new Set(['127.0.0.1', '::1', 'localhost', 'pkg.test', 'mirror.test', 'other.test']);
 const originalConnect = net.Socket.prototype.connect;
 
-before(() => {
+// Hooks at the root of a file apply to the whole mocha run: install the guard only around this
+// file's own tests, so other suites (e.g. s3 virtual-hosted names resolved to loopback) are unaffected.
+const guarded = (ctx: Mocha.Context) => ctx.currentTest?.file === __filename;
+beforeEach(function () {
+  if (!guarded(this)) return;
   net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
     const first = Array.isArray(args[0]) ? args[0][0] : args[0];
     const host = typeof first === 'object' && first !== null ? String((first as { host?: string }).host ?? 'localhost') : String(args[1] ?? 'localhost');
@@ -37,7 +41,7 @@ before(() => {
     return (originalConnect as (...a: unknown[]) => net.Socket).apply(this, args);
   } as typeof net.Socket.prototype.connect;
 });
-after(() => {
+afterEach(() => {
   net.Socket.prototype.connect = originalConnect;
 });
 
