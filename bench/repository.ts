@@ -67,7 +67,8 @@ async function peakRss<T>(pid: number, fn: () => Promise<T>): Promise<{ result: 
 }
 
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [...(process.env.DEPOT_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean), '--require', 'tsx/cjs', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Started as `npm start` starts it (same node flags), so its RSS is the service's.
+  const child = spawn(process.execPath, [...(process.env.DEPOT_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean), '--max-semi-space-size=2', '--require', 'tsx/cjs', path.join(ROOT, 'src/main.ts')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -188,6 +189,10 @@ export async function benchRepository(): Promise<void> {
     // client's own work shows in the figure), else with Node http.
     const haveCurl = spawnSync('curl', ['--version']).status === 0;
     const download = (target: string) => best(async () => {
+      // Write back what earlier steps left dirty (the uploads, the previous download's file), as for
+      // the warm sha256sum reference: the figure is the download's, not the previous upload's flush.
+      if (target !== '/dev/null') fs.rmSync(target, { force: true });
+      spawnSync('sync');
       const t0 = process.hrtime.bigint();
       if (haveCurl) {
         const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
