@@ -154,6 +154,22 @@ interface Hop {
   abort(err: Error): void;
 }
 
+/**
+ * Userinfo in the URI is an alternative spelling of paramsBasic: it is moved off the URL object (so
+ * it never reaches a message) into the credentials. Returns the strings to scrub from messages;
+ * only passwords of 4+ characters are scrubbed (blanking every "a" of a message helps nobody).
+ */
+function takeCredentials(url: URL, auth: BasicCredentials | undefined): { credentials?: BasicCredentials; secrets: string[] } {
+  let credentials = auth;
+  if (url.username !== '' || url.password !== '') {
+    credentials ??= { userName: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
+    url.username = '';
+    url.password = '';
+  }
+  const password = credentials?.password ?? '';
+  return { credentials, secrets: password.length >= 4 ? [password, encodeURIComponent(password)] : [] };
+}
+
 export async function fetchUriToWritable(uri: string, destination: Writable, options: FetchUriOptions): Promise<FetchUriResult> {
   const maxRedirects = options.maxRedirects ?? 5;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
@@ -163,16 +179,7 @@ export async function fetchUriToWritable(uri: string, destination: Writable, opt
   const policy = new TargetPolicy(options.allow ?? []);
 
   const first = parseHttpUri(uri, 'URI');
-  // Userinfo in the URI is an alternative spelling of paramsBasic; never keep it on the URL object.
-  let credentials = options.auth;
-  if (first.username !== '' || first.password !== '') {
-    credentials ??= { userName: decodeURIComponent(first.username), password: decodeURIComponent(first.password) };
-    first.username = '';
-    first.password = '';
-  }
-  const password = credentials?.password ?? '';
-  // only long enough passwords are scrubbed: blanking every "a" of a message helps nobody
-  const secrets = password.length >= 4 ? [password, encodeURIComponent(password)] : [];
+  const { credentials, secrets } = takeCredentials(first, options.auth);
   const credentialOrigin = first.origin;
 
   let current: Hop | undefined;
@@ -303,14 +310,7 @@ export async function requestUri(uri: string, options: RequestUriOptions): Promi
   const maxResponseBytes = options.maxResponseBytes ?? 64 * 1024;
   const policy = new TargetPolicy(options.allow ?? []);
   const url = parseHttpUri(uri, 'URI');
-  let credentials = options.auth;
-  if (url.username !== '' || url.password !== '') {
-    credentials ??= { userName: decodeURIComponent(url.username), password: decodeURIComponent(url.password) };
-    url.username = '';
-    url.password = '';
-  }
-  const password = credentials?.password ?? '';
-  const secrets = password.length >= 4 ? [password, encodeURIComponent(password)] : [];
+  const { credentials, secrets } = takeCredentials(url, options.auth);
   let hop: Hop | undefined;
   let failure: Error | undefined;
   let rejectFailed: (err: Error) => void = () => {};

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Readable } from 'node:stream';
 import Busboy from '@fastify/busboy';
 import yazl from 'yazl';
@@ -18,6 +18,7 @@ import {
 import { packageEvent, recordPackageEvent } from './notifications';
 import type { OnboardingService } from './onboarding';
 import { API_VERSIONS, ApiMajor, presentVnfPkgInfo } from './presenter';
+import { versionHeader } from './api-version';
 import { VNF_PACKAGES } from './type';
 
 const PAGE_SIZE = 100;
@@ -91,21 +92,8 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
 
   for (const major of [1, 2] as ApiMajor[]) {
     const prefix = `/vnfpkgm/v${major}`;
-    // SOL013 Version header: a request for another major (or an unknown minor) is 406; none is fine
-    // (python-tackerclient and the TST010 v2.6.1 robot tests send none).
-    const versioned = async (ctx: Context, next: Next) => {
-      ctx.set('Version', API_VERSIONS[major]);
-      const asked = ctx.get('Version');
-      if (asked) {
-        const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(asked.trim());
-        const [served, servedMinor] = API_VERSIONS[major].split('.').map(Number);
-        if (!m) throw badRequest(`Version header ${JSON.stringify(asked)} is not MAJOR.MINOR.PATCH`);
-        if (Number(m[1]) !== served || Number(m[2]) > servedMinor) throw notAcceptable(`API version ${asked} is not served under ${prefix} (it serves ${API_VERSIONS[major]})`);
-      }
-      await next();
-    };
     const group = new Router({ prefix });
-    group.use(versioned);
+    group.use(versionHeader(major));
 
     group.get('/api_versions', (ctx) => {
       ctx.body = apiVersions(major);

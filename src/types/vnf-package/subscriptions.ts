@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import { QueryTypes, Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { DepotConfig } from '../../config';
 import { readJson } from '../../http/body';
-import { badRequest, forbidden, HttpError, notAcceptable, notFound } from '../../http/problem';
+import { badRequest, forbidden, HttpError, notFound } from '../../http/problem';
 import { requestValidator } from '../../http/schemas';
 import type { Principal } from '../../http/auth';
 import { FetchUriError, redactUri, requestUri } from '../../net/fetch-uri';
@@ -14,6 +14,7 @@ import {
 } from '../../sol013';
 import type { PkgmNotificationsFilter } from './notifications';
 import { API_VERSIONS, ApiMajor } from './presenter';
+import { versionHeader } from './api-version';
 
 /*
  * SOL005 subscriptions (sol005.md §3.14, §3.15, §4.7), served under /vnfpkgm/v1 and /vnfpkgm/v2.
@@ -108,17 +109,7 @@ export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, lo
   for (const major of [1, 2] as ApiMajor[]) {
     const prefix = `/vnfpkgm/v${major}`;
     const group = new Router({ prefix });
-    group.use(async (ctx: Context, next: Next) => {
-      ctx.set('Version', API_VERSIONS[major]);
-      const asked = ctx.get('Version');
-      if (asked) {
-        const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(asked.trim());
-        const [served, servedMinor] = API_VERSIONS[major].split('.').map(Number);
-        if (!m) throw badRequest(`Version header ${JSON.stringify(asked)} is not MAJOR.MINOR.PATCH`);
-        if (Number(m[1]) !== served || Number(m[2]) > servedMinor) throw notAcceptable(`API version ${asked} is not served under ${prefix} (it serves ${API_VERSIONS[major]})`);
-      }
-      await next();
-    });
+    group.use(versionHeader(major));
 
     const find = async (p: Principal, id: string): Promise<SubscriptionRow> => {
       if (!UUID.test(id)) throw notFound(`no subscription with id ${id}`);
