@@ -170,6 +170,28 @@ function takeCredentials(url: URL, auth: BasicCredentials | undefined): { creden
   return { credentials, secrets: password.length >= 4 ? [password, encodeURIComponent(password)] : [] };
 }
 
+/**
+ * The first failure of an exchange (timeout, cancellation, cap, network): it is kept, rejects
+ * `failed` (which lets a timeout interrupt phases with no socket to destroy, such as DNS) and aborts
+ * the hop in flight.
+ */
+class FailureLatch {
+  failure?: Error;
+  readonly failed: Promise<never>;
+  private reject!: (err: Error) => void;
+
+  constructor(private readonly currentHop: () => Hop | undefined) {
+    this.failed = new Promise<never>((_, reject) => (this.reject = reject));
+    this.failed.catch(() => {});
+  }
+
+  fail(err: Error): void {
+    this.failure ??= err;
+    this.reject(this.failure);
+    this.currentHop()?.abort(this.failure);
+  }
+}
+
 export async function fetchUriToWritable(uri: string, destination: Writable, options: FetchUriOptions): Promise<FetchUriResult> {
   const maxRedirects = options.maxRedirects ?? 5;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
@@ -183,16 +205,9 @@ export async function fetchUriToWritable(uri: string, destination: Writable, opt
   const credentialOrigin = first.origin;
 
   let current: Hop | undefined;
-  let failure: Error | undefined;
-  let rejectFailed: (err: Error) => void = () => {};
-  // Lets a timeout or cancellation interrupt phases that have no socket to destroy (DNS).
-  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
-  failed.catch(() => {});
-  const fail = (err: Error) => {
-    failure ??= err;
-    rejectFailed(failure);
-    current?.abort(failure);
-  };
+  const latch = new FailureLatch(() => current);
+  const { failed } = latch;
+  const fail = (err: Error) => latch.fail(err);
   const total = setTimeout(
     () => fail(new FetchUriError('TIMEOUT', `download of ${redactUri(first)} did not complete within ${totalTimeoutMs} ms`)),
     totalTimeoutMs,
@@ -207,7 +222,7 @@ export async function fetchUriToWritable(uri: string, destination: Writable, opt
   try {
     let url = first;
     for (let hop = 0; ; hop++) {
-      if (failure) throw failure;
+      if (latch.failure) throw latch.failure;
       const addresses = await Promise.race([resolveTarget(url, policy, lookup), failed]);
       const auth = credentials && url.origin === credentialOrigin ? credentials : undefined;
       current = request(url, addresses, auth, { connectTimeoutMs, idleTimeoutMs, ca: options.ca });
@@ -251,13 +266,13 @@ export async function fetchUriToWritable(uri: string, destination: Writable, opt
         },
       });
       await pipeline(res, cap, destination);
-      if (failure) throw failure;
+      if (latch.failure) throw latch.failure;
       const contentType = res.headers['content-type'];
       return { bytes, contentType, contentLength, uri: redactUri(url) };
     }
   } catch (e) {
-    current?.abort(failure ?? (e as Error));
-    if (failure) throw failure;
+    current?.abort(latch.failure ?? (e as Error));
+    if (latch.failure) throw latch.failure;
     if (e instanceof FetchUriError) throw new FetchUriError(e.code, scrub(e.message, secrets), e.status);
     if (destinationError !== undefined && e === destinationError) throw e;
     const err = e as NodeJS.ErrnoException;
@@ -312,15 +327,9 @@ export async function requestUri(uri: string, options: RequestUriOptions): Promi
   const url = parseHttpUri(uri, 'URI');
   const { credentials, secrets } = takeCredentials(url, options.auth);
   let hop: Hop | undefined;
-  let failure: Error | undefined;
-  let rejectFailed: (err: Error) => void = () => {};
-  const failed = new Promise<never>((_, reject) => (rejectFailed = reject));
-  failed.catch(() => {});
-  const fail = (err: Error) => {
-    failure ??= err;
-    rejectFailed(failure);
-    hop?.abort(failure);
-  };
+  const latch = new FailureLatch(() => hop);
+  const { failed } = latch;
+  const fail = (err: Error) => latch.fail(err);
   const total = setTimeout(() => fail(new FetchUriError('TIMEOUT', `${options.method} ${redactUri(url)} did not complete within ${totalTimeoutMs} ms`)), totalTimeoutMs);
   const onAbort = () => fail(new FetchUriError('NETWORK', `${options.method} ${redactUri(url)} was cancelled`));
   if (options.signal?.aborted) onAbort();
@@ -344,11 +353,11 @@ export async function requestUri(uri: string, options: RequestUriOptions): Promi
       res.once('error', reject);
     });
     await Promise.race([read, failed]);
-    if (failure) throw failure;
+    if (latch.failure) throw latch.failure;
     return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
   } catch (e) {
-    hop?.abort(failure ?? (e as Error));
-    if (failure) throw failure;
+    hop?.abort(latch.failure ?? (e as Error));
+    if (latch.failure) throw latch.failure;
     if (e instanceof FetchUriError) throw new FetchUriError(e.code, scrub(e.message, secrets), e.status);
     const err = e as NodeJS.ErrnoException;
     throw new FetchUriError('NETWORK', scrub(`${options.method} ${redactUri(url)} failed: ${err.code ?? err.message}`, secrets));

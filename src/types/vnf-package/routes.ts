@@ -11,8 +11,9 @@ import { readJson } from '../../http/body';
 import { badRequest, conflict, HttpError, notAcceptable, notFound, preconditionFailed } from '../../http/problem';
 import { sendContent } from '../../http/range';
 import { requestValidator } from '../../http/schemas';
+import { sol013 } from '../../http/sol013';
 import {
-  applySelectors, compileFilter, decodeNextpageMarker, encodeNextpageMarker, linkHeader, parseFilter, parseSelectors, Sol013Error,
+  applySelectors, compileFilter, decodeNextpageMarker, encodeNextpageMarker, linkHeader, parseFilter, parseSelectors,
   VNF_PKG_INFO_ATTRIBUTES, VNF_PKG_INFO_DEFAULT_EXCLUDED, VNF_PKG_INFO_FILTER_SCHEMA, VNF_PKG_INFO_MANDATORY, FilterAst,
 } from '../../sol013';
 import { packageEvent, recordPackageEvent } from './notifications';
@@ -26,14 +27,6 @@ const validateCreate = requestValidator('sol005/CreateVnfPkgInfoRequest.json');
 const validateModifications = requestValidator('sol005/VnfPkgInfoModifications.json');
 const validateUploadFromUri = requestValidator('sol005/UploadVnfPkgFromUriRequest.json');
 
-const sol013 = <T>(fn: () => T): T => {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof Sol013Error) throw badRequest(e.detail ?? e.message);
-    throw e;
-  }
-};
 
 /** Top-level VnfPkgInfo attribute names: the legacy `?attr=value` filters (TST010 v2.6.1) use them. */
 const TOP_LEVEL = new Set(Object.keys(VNF_PKG_INFO_ATTRIBUTES));

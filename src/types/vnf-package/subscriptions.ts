@@ -7,10 +7,11 @@ import type { DepotConfig } from '../../config';
 import { readJson } from '../../http/body';
 import { badRequest, forbidden, HttpError, notFound } from '../../http/problem';
 import { requestValidator } from '../../http/schemas';
+import { sol013 } from '../../http/sol013';
 import type { Principal } from '../../http/auth';
 import { FetchUriError, redactUri, requestUri } from '../../net/fetch-uri';
 import {
-  AttributeDeclaration, compileFilter, decodeNextpageMarker, encodeNextpageMarker, FilterAst, filterSchemaFromDeclaration, linkHeader, parseFilter, Sol013Error,
+  AttributeDeclaration, compileFilter, decodeNextpageMarker, encodeNextpageMarker, FilterAst, filterSchemaFromDeclaration, linkHeader, parseFilter,
 } from '../../sol013';
 import type { PkgmNotificationsFilter } from './notifications';
 import { API_VERSIONS, ApiMajor } from './presenter';
@@ -53,14 +54,6 @@ interface SubscriptionRow {
   created_at: Date;
 }
 
-const sol013 = <T>(fn: () => T): T => {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof Sol013Error) throw badRequest(e.detail ?? e.message);
-    throw e;
-  }
-};
 
 /** Canonical JSON: keys sorted, lists (OR semantics, order-free) sorted and deduplicated; {} = no filter. */
 export function canonicalFilter(v: unknown): string {
