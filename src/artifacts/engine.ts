@@ -7,7 +7,7 @@ import type { DepotConfig } from '../config';
 import { inTransaction } from '../db/database';
 import type { Principal } from '../http/auth';
 import { badRequest, conflict, forbidden, HttpError, notFound, preconditionFailed, tooLarge } from '../http/problem';
-import type { ByteRange } from '../storage/blob-store';
+import type { ByteRange, FileSpan } from '../storage/blob-store';
 import { SizeLimitError } from '../storage/content-store';
 import type { ContentLocks } from '../storage/content-locks';
 import type { StoreRegistry } from '../storage/registry';
@@ -41,6 +41,8 @@ export interface BlobContent {
   blob: BlobRow;
   size: number;
   open(range?: ByteRange): Promise<Readable>;
+  /** The same bytes as spans of local files, when the store keeps objects as files (see sendFileSpans). */
+  files(range?: ByteRange): FileSpan[] | undefined;
 }
 
 export interface ListResult {
@@ -691,15 +693,33 @@ export class ArtifactEngine {
     const size = Number(b.size);
     const base = b.content_offset === null ? 0 : Number(b.content_offset);
     const store = this.stores.get(b.store);
+    // The object ranges holding bytes [start, end] of the blob, in order.
+    const pieces = (range?: ByteRange) => {
+      const start = range?.start ?? 0;
+      const end = range?.end ?? size - 1;
+      return b.segments ? segmentRanges(b.segments, start, end) : [{ key: b.content_key!, start: base + start, end: base + end }];
+    };
     return {
       blob: b,
       size,
       open: async (range) => {
         if (size === 0) return store.driver.read(b.content_key!, undefined);
-        const start = range?.start ?? 0;
-        const end = range?.end ?? size - 1;
-        if (b.segments) return Readable.from(readSegments(store.driver, b.segments, start, end), { objectMode: false });
-        return store.driver.read(b.content_key!, { start: base + start, end: base + end });
+        const ranges = pieces(range);
+        if (ranges.length === 1) return store.driver.read(ranges[0].key, ranges[0]);
+        return Readable.from((async function* () {
+          for (const r of ranges) yield* await store.driver.read(r.key, r);
+        })(), { objectMode: false });
+      },
+      files: (range) => {
+        const localPath = store.driver.localPath?.bind(store.driver);
+        if (!localPath || size === 0) return undefined;
+        const spans: FileSpan[] = [];
+        for (const r of pieces(range)) {
+          const path = localPath(r.key);
+          if (!path) return undefined;
+          spans.push({ path, start: r.start, end: r.end });
+        }
+        return spans;
       },
     };
   }
@@ -776,16 +796,18 @@ export class ArtifactEngine {
   }
 }
 
-/** The bytes [start, end] of a composite blob, one segment after the other, each read only when reached. */
-async function* readSegments(driver: import('../storage/blob-store').BlobStore, segments: { key: string; offset: number; length: number }[], start: number, end: number): AsyncIterable<Buffer> {
+/** The object ranges holding bytes [start, end] of a composite blob, in order. */
+function segmentRanges(segments: { key: string; offset: number; length: number }[], start: number, end: number): { key: string; start: number; end: number }[] {
+  const out: { key: string; start: number; end: number }[] = [];
   let pos = 0;
   for (const s of segments) {
     const from = Math.max(start, pos);
     const to = Math.min(end, pos + s.length - 1);
-    if (from <= to) yield* await driver.read(s.key, { start: s.offset + (from - pos), end: s.offset + (to - pos) });
+    if (from <= to) out.push({ key: s.key, start: s.offset + (from - pos), end: s.offset + (to - pos) });
     pos += s.length;
-    if (pos > end) return;
+    if (pos > end) break;
   }
+  return out;
 }
 
 export function matchesEtag(header: string, etag: string): boolean {

@@ -131,7 +131,7 @@ export function artifactRoutes(engine: ArtifactEngine): Router {
     if (c.blob.digests.sha512) extra['X-Checksum-Sha512'] = c.blob.digests.sha512;
     await sendContent(ctx, {
       size: c.size, sha256: c.blob.digests.sha256, contentType: c.blob.content_type, lastModified: new Date(c.blob.updated_at),
-      extraHeaders: extra, open: c.open,
+      extraHeaders: extra, open: c.open, files: c.files,
     });
   };
   r.get(blobPath, download);

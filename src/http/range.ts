@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
-import type { ByteRange } from '../storage/blob-store';
+import type { ByteRange, FileSpan } from '../storage/blob-store';
 import { HttpError } from './problem';
+import { sendFileSpans } from './send-files';
 
 /**
  * Sends stored content with HTTP semantics (RFC 9110): ETag from the SHA-256, conditional GET,
@@ -14,6 +15,8 @@ export interface Sendable {
   fileName?: string;
   extraHeaders?: Record<string, string>;
   open(range?: ByteRange): Promise<NodeJS.ReadableStream>;
+  /** The same bytes as local file spans, when the store has them as files: sent without a stream. */
+  files?(range?: ByteRange): FileSpan[] | undefined;
 }
 
 export function parseRange(header: string, size: number): ByteRange | 'unsatisfiable' | undefined {
@@ -75,6 +78,17 @@ export async function sendContent(ctx: Context, c: Sendable): Promise<void> {
   if (ctx.method === 'HEAD') return;
   if (c.size === 0) {
     ctx.body = '';
+    return;
+  }
+  const files = c.files?.(range);
+  if (files) {
+    ctx.respond = false;
+    try {
+      await sendFileSpans(ctx.res, files);
+    } catch (err) {
+      ctx.respond = true;
+      throw err;
+    }
     return;
   }
   ctx.body = await c.open(range);

@@ -51,6 +51,13 @@ export interface BlobStore {
   ping(): Promise<void>;
 }
 
+/** Bytes [start, end] (inclusive) of a local file: what a driver with `localPath` can serve without a stream. */
+export interface FileSpan {
+  path: string;
+  start: number;
+  end: number;
+}
+
 export class ObjectNotFoundError extends Error {
   constructor(readonly key: string) {
     super(`object ${key} not found`);

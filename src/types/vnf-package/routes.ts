@@ -241,7 +241,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       const a = await load(ctx);
       requireOnboarded(a);
       const c = await engine.blob(principal(ctx), VNF_PACKAGES, a.id, 'package', undefined);
-      await sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: 'application/zip', lastModified: new Date(c.blob.updated_at), open: c.open });
+      await sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: 'application/zip', lastModified: new Date(c.blob.updated_at), open: c.open, files: c.files });
     });
 
     const fileOf = async (ctx: Context, a: ArtifactRecord, path: string): Promise<BlobRow> => {
@@ -273,7 +273,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
         if (!single) throw notAcceptable(`the VNFD spans ${d.files.length} files${signatures ? ' (with signatures)' : ''}: ask for application/zip`);
         const b = await fileOf(ctx, a, d.files[0]);
         const c = engine.contentOf(b);
-        await sendContent(ctx, { size: c.size, sha256: b.digests.sha256, contentType: 'text/plain', open: c.open });
+        await sendContent(ctx, { size: c.size, sha256: b.digests.sha256, contentType: 'text/plain', open: c.open, files: c.files });
         // Exactly `text/plain` (koa would add "; charset=utf-8"): python-tackerclient compares the
         // Content-Type with == to decide to hand back the text instead of parsing it as JSON.
         if (ctx.status === 200 || ctx.status === 206) ctx.set('Content-Type', 'text/plain');
@@ -299,7 +299,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
         }
         if (!acceptable(ctx, 'text/plain').length) throw notAcceptable('the manifest is served as text/plain');
         const c = engine.contentOf(b);
-        return sendContent(ctx, { size: c.size, sha256: b.digests.sha256, contentType: 'text/plain', open: c.open });
+        return sendContent(ctx, { size: c.size, sha256: b.digests.sha256, contentType: 'text/plain', open: c.open, files: c.files });
       });
 
       group.get('/vnf_packages/:id/artifacts', async (ctx) => {
@@ -332,7 +332,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       // Any file of the package is served (as Tacker does), byte-exact, with its own content type.
       const b = await fileOf(ctx, a, path);
       const c = engine.contentOf(b);
-      await sendContent(ctx, { size: c.size, sha256: b.digests.sha256, contentType: b.content_type ?? 'application/octet-stream', lastModified: new Date(b.updated_at), open: c.open });
+      await sendContent(ctx, { size: c.size, sha256: b.digests.sha256, contentType: b.content_type ?? 'application/octet-stream', lastModified: new Date(b.updated_at), open: c.open, files: c.files });
     });
     r.use(group.routes(), group.allowedMethods());
   }
