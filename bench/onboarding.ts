@@ -1,3 +1,4 @@
+import { npmStartNodeArgs } from './start-args';
 import { execFileSync, spawn, spawnSync, ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -186,10 +187,7 @@ async function onboardOnce(csar: string, databaseUrl: string, dataDir: string): 
   const port = await freePort();
   // Exactly what `npm start` runs, minus npm: node itself (tsx as a require hook, no wrapper
   // process), so the child is the process that listens and VmHWM is its own.
-  const start = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')).scripts.start as string;
-  const args = start.split(/\s+/);
-  if (args[0] !== 'node') throw new Error(`package.json scripts.start is not "node ...": ${start}`);
-  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...args.slice(1)], {
+  const child: ChildProcess = spawn(process.execPath, npmStartNodeArgs(), {
     cwd: repoRoot,
     env: { ...process.env, DEPOT_DATA_DIR: dataDir, DEPOT_PORT: String(port), DEPOT_HOST: '127.0.0.1', DEPOT_DATABASE_URL: databaseUrl, DEPOT_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,12 +1,12 @@
 import * as fsp from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import { giveBack, POOL_BUFFER_SIZE as CHUNK, takeBuffer } from '../common/buffer-pool';
 import type { FileSpan } from '../storage/blob-store';
 
-const CHUNK = 1 << 20;
 const DEPTH = 3;
 
 /**
- * Writes file spans to a response through a few buffers that are reused, never reallocated.
+ * Writes file spans to a response through a few pooled buffers that are reused, never reallocated.
  *
  * Why not `fs.createReadStream().pipe(res)`: a read stream allocates a fresh buffer per chunk, and
  * V8 frees those only in a garbage collection. A GiB download allocated a GiB of buffers, which
@@ -16,7 +16,7 @@ const DEPTH = 3;
  * backpressure. Headers are those already set on `res`; the caller must have told Koa not to respond.
  */
 export async function sendFileSpans(res: ServerResponse, spans: FileSpan[]): Promise<void> {
-  const free: Buffer[] = Array.from({ length: DEPTH }, () => Buffer.allocUnsafeSlow(CHUNK));
+  const free: Buffer[] = Array.from({ length: DEPTH }, takeBuffer);
   let wake: (() => void) | undefined;
   let failed: Error | undefined;
   const settle = () => {
@@ -29,7 +29,7 @@ export async function sendFileSpans(res: ServerResponse, spans: FileSpan[]): Pro
     settle();
   };
   res.once('close', onClose);
-  const takeBuffer = async (): Promise<Buffer> => {
+  const nextFree = async (): Promise<Buffer> => {
     while (!free.length && !failed) await new Promise<void>((r) => (wake = r));
     if (failed) throw failed;
     return free.pop()!;
@@ -39,7 +39,7 @@ export async function sendFileSpans(res: ServerResponse, spans: FileSpan[]): Pro
       const fh = await fsp.open(span.path, 'r');
       try {
         for (let pos = span.start; pos <= span.end;) {
-          const buf = await takeBuffer();
+          const buf = await nextFree();
           const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, span.end - pos + 1), pos);
           if (bytesRead === 0) throw new Error(`${span.path} ended at byte ${pos}, before ${span.end + 1}`);
           pos += bytesRead;
@@ -56,7 +56,11 @@ export async function sendFileSpans(res: ServerResponse, spans: FileSpan[]): Pro
     // Every buffer back means every byte is with the socket.
     while (free.length < DEPTH && !failed) await new Promise<void>((r) => (wake = r));
     if (failed) throw failed;
-    await new Promise<void>((resolve) => res.end(resolve));
+    // 'finish' once the last byte is with the socket; 'close' instead if the client left just then.
+    await new Promise<void>((resolve) => {
+      res.once('close', resolve);
+      res.end(resolve);
+    });
   } catch (err) {
     // Before the first byte the caller can still answer with a ProblemDetails. Past the headers the
     // only way to report an error is to cut the connection short: the client sees fewer bytes than
@@ -65,5 +69,8 @@ export async function sendFileSpans(res: ServerResponse, spans: FileSpan[]): Pro
     res.destroy(err as Error);
   } finally {
     res.off('close', onClose);
+    // Only buffers whose write has called back: one still with a dead socket is left to the GC.
+    for (const b of free) giveBack(b);
+    free.length = 0;
   }
 }
