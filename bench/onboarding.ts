@@ -1,4 +1,4 @@
-import { npmStartNodeArgs } from './start-args';
+import { npmStart } from './start-args';
 import { execFileSync, spawn, spawnSync, ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -187,9 +187,10 @@ async function onboardOnce(csar: string, databaseUrl: string, dataDir: string): 
   const port = await freePort();
   // Exactly what `npm start` runs, minus npm: node itself (tsx as a require hook, no wrapper
   // process), so the child is the process that listens and VmHWM is its own.
-  const child: ChildProcess = spawn(process.execPath, npmStartNodeArgs(), {
+  const start = npmStart();
+  const child: ChildProcess = spawn(process.execPath, start.args, {
     cwd: repoRoot,
-    env: { ...process.env, DEPOT_DATA_DIR: dataDir, DEPOT_PORT: String(port), DEPOT_HOST: '127.0.0.1', DEPOT_DATABASE_URL: databaseUrl, DEPOT_LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...start.env, DEPOT_DATA_DIR: dataDir, DEPOT_PORT: String(port), DEPOT_HOST: '127.0.0.1', DEPOT_DATABASE_URL: databaseUrl, DEPOT_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';

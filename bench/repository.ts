@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { Client } from 'pg';
 import YAML from 'yaml';
 import { parseVersion } from '../src/artifacts/version';
-import { npmStartNodeArgs } from './start-args';
+import { npmStart } from './start-args';
 
 /**
  * Repository benchmark (issue 2), on a real PostgreSQL server with Depot in a child process (so its
@@ -69,7 +69,8 @@ async function peakRss<T>(pid: number, fn: () => Promise<T>): Promise<{ result: 
 
 async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   // Started as `npm start` starts it (same node flags), so its RSS is the service's.
-  const child = spawn(process.execPath, npmStartNodeArgs(), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const start = npmStart();
+  const child = spawn(process.execPath, start.args, { cwd: ROOT, env: { ...process.env, ...start.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (d: Buffer) => {

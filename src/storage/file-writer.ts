@@ -4,19 +4,21 @@ import { giveBack, POOL_BUFFER_SIZE as CHUNK, takeBuffer } from '../common/buffe
 
 const BUFFERS = 4;
 /**
- * Write-back while the bytes arrive: with lots of RAM the kernel keeps a whole upload dirty, and the
- * fsync before publishing then wrote all of it after the last byte (~4 s per GiB here).
+ * Write-back while the bytes arrive, so the fsync before publishing does not write a whole GiB after
+ * the last byte (0.6 s per GiB on this VM's disk, 2–4 s on an earlier one). Not too often: on ext4
+ * each fdatasync commits the journal, and writes that extend the file wait for it; syncing every
+ * 32 MiB made a GiB of writes take ~2 s instead of ~0.3 s here.
  */
-const FLUSH_BYTES = Number(process.env.FLUSHMB ?? 32) * 2 ** 20;
+const FLUSH_BYTES = 256 * 2 ** 20;
 
 /**
  * A file writer that copies incoming chunks into a few pooled 1 MiB buffers and writes those.
  *
- * Why not `fs.createWriteStream`: it holds every incoming chunk (64 KiB each, off the socket) until
- * its write is done, so chunks outlive young-generation collections, get promoted, and a GiB upload
- * then cost ~37 full mark-compacts of the heap (0.7 s of the main thread per GiB here). Copying is
- * ~0.1 s per GiB; the chunk is released at once and dies young. Writes are positioned (pwrite), so
- * up to BUFFERS - 1 of them run on the thread pool while the next buffer fills.
+ * Why not `fs.createWriteStream`: it issues one write per incoming 64 KiB chunk and keeps each chunk
+ * alive until that write is done, so the memory it holds depends on the disk's speed. Here a chunk
+ * is copied (~0.1 s per GiB) and released at once; writes are 1 MiB and positioned (pwrite), up to
+ * BUFFERS - 1 of them on the thread pool while the next buffer fills, and the buffers come from the
+ * process-wide pool, so an upload holds at most BUFFERS MiB whatever the disk does.
  */
 export class FileWriter extends Writable {
   private fd: number | undefined;
