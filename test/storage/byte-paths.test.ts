@@ -1,0 +1,117 @@
+import { strict as assert } from 'node:assert';
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FileWriter } from '../../src/storage/file-writer';
+import { startTestDepot, TestDepot } from '../helpers/depot';
+
+const MiB = 2 ** 20;
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Writes `data` in chunks of awkward sizes (never aligned to the writer's 1 MiB buffers). */
+async function writeAll(w: FileWriter, data: Buffer): Promise<void> {
+  for (let at = 0, i = 0; at < data.length; i++) {
+    const n = [1, 65_536, 333_333, 2 * MiB + 7][i % 4];
+    if (!w.write(data.subarray(at, at + n))) await new Promise((r) => w.once('drain', r));
+    at += n;
+  }
+  await new Promise<void>((resolve, reject) => {
+    w.once('error', reject);
+    w.end(resolve);
+  });
+}
+
+describe('storage: FileWriter (pooled 1 MiB buffers, positioned writes)', () => {
+  let dir: string;
+  before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-fw-'))));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('writes exactly the bytes given, across buffer boundaries, and closes', async () => {
+    const data = randomBytes(9 * MiB + 12_345);
+    const file = path.join(dir, 'a');
+    const w = new FileWriter(file);
+    const closed = new Promise((r) => w.once('close', r));
+    await writeAll(w, data);
+    await closed;
+    assert.equal(w.bytesWritten, data.length);
+    assert.equal(sha256(fs.readFileSync(file)), sha256(data));
+  });
+
+  it('an empty stream makes an empty file', async () => {
+    const file = path.join(dir, 'empty');
+    await writeAll(new FileWriter(file), Buffer.alloc(0));
+    assert.equal(fs.statSync(file).size, 0);
+  });
+
+  it('refuses to overwrite an existing file (staging names are never reused)', async () => {
+    const file = path.join(dir, 'exists');
+    fs.writeFileSync(file, 'keep');
+    const w = new FileWriter(file);
+    const err = await new Promise<NodeJS.ErrnoException>((r) => w.once('error', r));
+    assert.equal(err.code, 'EEXIST');
+    assert.equal(fs.readFileSync(file, 'utf8'), 'keep');
+  });
+
+  it('a directory that does not exist fails the stream (no hang, no file)', async () => {
+    const w = new FileWriter(path.join(dir, 'no-such-dir', 'x'));
+    const err = await new Promise<NodeJS.ErrnoException>((r) => w.once('error', r));
+    assert.equal(err.code, 'ENOENT');
+  });
+});
+
+describe('http: downloads from files (sendFileSpans)', function () {
+  this.timeout(60_000);
+  let d: TestDepot;
+  let id: string;
+  const data = randomBytes(5 * MiB + 99);
+  before(async () => {
+    d = await startTestDepot();
+    const created = await d.request('POST', '/artifacts/files', { json: { name: 'spans', version: '1.0.0' } });
+    id = ((await created.json()) as { id: string }).id;
+    const up = await d.request('PUT', `/artifacts/files/${id}/content`, { body: data, headers: { 'Content-Type': 'application/octet-stream' } });
+    assert.equal(up.status, 200);
+  });
+  after(() => d?.close());
+
+  it('serves the whole blob and any range byte-exact', async () => {
+    const whole = Buffer.from(await (await d.request('GET', `/artifacts/files/${id}/content`)).arrayBuffer());
+    assert.equal(sha256(whole), sha256(data));
+    for (const [start, end] of [[0, 0], [MiB - 1, MiB], [3 * MiB + 5, 5 * MiB + 98], [5 * MiB + 98, 5 * MiB + 98]]) {
+      const res = await d.request('GET', `/artifacts/files/${id}/content`, { headers: { Range: `bytes=${start}-${end}` } });
+      assert.equal(res.status, 206);
+      assert.equal(res.headers.get('content-range'), `bytes ${start}-${end}/${data.length}`);
+      assert.ok(Buffer.from(await res.arrayBuffer()).equals(data.subarray(start, end + 1)), `range ${start}-${end}`);
+    }
+  });
+
+  it('a client that goes away mid-download leaves the service serving', async () => {
+    const u = new URL(`${d.url}/artifacts/files/${id}/content`);
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: u.hostname, port: u.port, path: u.pathname, headers: { Authorization: `Bearer ${d.users.alice.token}` } }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? resolve() : reject(e)));
+    });
+    for (let i = 0; i < 3; i++) {
+      const again = Buffer.from(await (await d.request('GET', `/artifacts/files/${id}/content`)).arrayBuffer());
+      assert.equal(sha256(again), sha256(data));
+    }
+  });
+
+  it('bytes missing from the store: a ProblemDetails 500 before any byte, not a hung or truncated 200', async () => {
+    const created = await d.request('POST', '/artifacts/files', { json: { name: 'spans-lost', version: '1.0.0' } });
+    const lost = ((await created.json()) as { id: string }).id;
+    const bytes = randomBytes(1000);
+    await d.request('PUT', `/artifacts/files/${lost}/content`, { body: bytes, headers: { 'Content-Type': 'application/octet-stream' } });
+    const key = sha256(bytes);
+    fs.rmSync(path.join(d.dataDir, 'blobs', 'objects', key.slice(0, 2), key.slice(2, 4), key));
+    const res = await d.request('GET', `/artifacts/files/${lost}/content`);
+    assert.equal(res.status, 500);
+    assert.match(res.headers.get('content-type') ?? '', /application\/problem\+json/);
+  });
+});
