@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { QueryTypes } from 'sequelize';
+import { SettingsRepository } from '../../db/repositories/settings';
 import { JobQueue } from '../../jobs/queue';
 import { registerExtension } from '../../service';
 import { NotificationDispatcher } from './notifications';
@@ -25,13 +25,9 @@ registerExtension({
     queue.register('vnf_package.fetch', { run: (job) => onboarding.runFetch(job), onGiveUp: (job, reason) => onboarding.giveUp(job, reason) });
     // Paging markers are signed with a key kept in the database, so that a marker issued by one
     // Depot process is honoured by every other one (and after a restart).
-    const secret = (async () => {
-      await engine.sequelize.query(`INSERT INTO settings (key, value) VALUES ('sol013.marker_key', :v) ON CONFLICT (key) DO NOTHING`, {
-        replacements: { v: randomBytes(32).toString('base64') },
-      });
-      const [row] = await engine.sequelize.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'sol013.marker_key'`, { type: QueryTypes.SELECT });
-      return Buffer.from(row.value, 'base64');
-    })();
+    const secret = new SettingsRepository(engine.sequelize)
+      .getOrInit('sol013.marker_key', () => randomBytes(32).toString('base64'))
+      .then((v) => Buffer.from(v, 'base64'));
     secret.catch((err) => log.error({ err }, 'cannot read the paging-marker key'));
     // SOL005 notifications: the outbox is filled by the state changes, delivered in the background.
     const n = config.notifications;
