@@ -46,7 +46,6 @@ export const PKGM_SUBSCRIPTION_ATTRIBUTES: AttributeDeclaration = {
 };
 const FILTER_SCHEMA = filterSchemaFromDeclaration(PKGM_SUBSCRIPTION_ATTRIBUTES);
 
-
 /** Canonical JSON: keys sorted, lists (OR semantics, order-free) sorted and deduplicated; {} = no filter. */
 export function canonicalFilter(v: unknown): string {
   const canon = (x: unknown): unknown => {
