@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SettingsRepository } from '../../db/repositories/settings';
+import { SubscriptionsRepository } from '../../db/repositories/subscriptions';
 import { JobQueue } from '../../jobs/queue';
 import { registerExtension } from '../../service';
 import { NotificationDispatcher } from './notifications';
@@ -37,7 +38,7 @@ registerExtension({
     });
     let timer: NodeJS.Timeout | undefined;
     return {
-      routers: [vnfPackageRoutes(engine, onboarding, secret), subscriptionRoutes(engine.sequelize, config, log, secret)],
+      routers: [vnfPackageRoutes(engine, onboarding, secret), subscriptionRoutes(new SubscriptionsRepository(engine.sequelize), config, log, secret)],
       start() {
         queue.start();
         dispatcher.start();

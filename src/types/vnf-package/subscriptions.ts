@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { DepotConfig } from '../../config';
 import { readJson } from '../../http/body';
@@ -85,10 +84,9 @@ function checkFilterRules(filter: Record<string, unknown> | undefined): void {
   if (alternatives.length > 1) throw badRequest(`filter.${alternatives.join(', filter.')} are alternatives (SOL005 PkgmNotificationsFilter): give at most one`);
 }
 
-export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, log: Logger, markerKey: Promise<Buffer>): Router {
+export function subscriptionRoutes(subscriptions: SubscriptionsRepository, config: DepotConfig, log: Logger, markerKey: Promise<Buffer>): Router {
   const r = new Router();
   const principal = (ctx: Context) => ctx.state.principal as Principal;
-  const subscriptions = new SubscriptionsRepository(sequelize);
   /** whose subscriptions the principal sees: an admin every project's */
   const scope = (p: Principal) => (p.isAdmin ? undefined : p.project);
 
