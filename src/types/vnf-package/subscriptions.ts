@@ -5,10 +5,11 @@ import { QueryTypes, Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
 import type { DepotConfig } from '../../config';
 import { readJson } from '../../http/body';
-import { badRequest, forbidden, HttpError, notFound } from '../../http/problem';
+import { DomainError, forbidden, notFound } from '../../common/errors';
+import { badRequest } from '../../http/problem';
 import { requestValidator } from '../../http/schemas';
 import { sol013 } from '../../http/sol013';
-import type { Principal } from '../../http/auth';
+import type { Principal } from '../../common/principal';
 import { FetchUriError, redactUri, requestUri } from '../../net/fetch-uri';
 import {
   AttributeDeclaration, compileFilter, decodeNextpageMarker, encodeNextpageMarker, FilterAst, filterSchemaFromDeclaration, linkHeader, parseFilter,
@@ -209,11 +210,11 @@ export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, lo
           totalTimeoutMs: config.notifications.timeoutSeconds * 1000,
           connectTimeoutMs: Math.min(config.notifications.timeoutSeconds * 1000, 5000),
         });
-        if (res.status !== 204) throw new HttpError(422, 'Unprocessable Content', `the notification endpoint test failed: GET ${redactUri(callbackUri)} answered HTTP ${res.status}, expected 204`);
+        if (res.status !== 204) throw new DomainError('CALLBACK_FAILED', `the notification endpoint test failed: GET ${redactUri(callbackUri)} answered HTTP ${res.status}, expected 204`);
       } catch (e) {
-        if (e instanceof HttpError) throw e;
+        if (e instanceof DomainError) throw e;
         const detail = e instanceof FetchUriError ? e.message : 'the endpoint could not be reached';
-        throw new HttpError(422, 'Unprocessable Content', `the notification endpoint test failed: ${detail}`);
+        throw new DomainError('CALLBACK_FAILED', `the notification endpoint test failed: ${detail}`);
       }
 
       const id = randomUUID();
