@@ -661,11 +661,6 @@ export class ArtifactEngine {
     await this.db.blobs.attach(t, artifactId, field, path, c);
   }
 
-  /** Records a folder's entries at once (e.g. every small file of a package). */
-  async attachFolder(t: Transaction | undefined, artifactId: string, field: string, entries: { path: string; content: StoredContent }[]): Promise<void> {
-    for (const e of entries) await this.db.blobs.attach(t, artifactId, field, e.path, e.content);
-  }
-
   /** The blob's bytes become these object ranges (same bytes, e.g. a package whose images are objects of their own). */
   async attachSegments(t: Transaction | undefined, blobId: string, key: string, segments: Segment[]): Promise<void> {
     await this.db.blobs.setSegments(t, blobId, key, segments);

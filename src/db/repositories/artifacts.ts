@@ -101,7 +101,7 @@ export class ArtifactsRepository {
     }
     if (c.status) {
       sets.push('status = :status');
-      if (c.status === 'active') sets.push(`activated_at = CASE WHEN a.status = 'active' THEN a.activated_at ELSE now() END`);
+      if (c.status === 'active') sets.push('activated_at = now()');
       r.status = c.status;
     }
     const [row] = await this.sql.select<any>(`UPDATE artifacts a SET ${sets.join(', ')} WHERE a.id = :id RETURNING a.*, ${SHARED_WITH}`, r, t);
