@@ -1,7 +1,6 @@
 import type { Sequelize, Transaction } from 'sequelize';
 import { inTransaction } from '../db/database';
 import { ContentRepository } from '../db/repositories/content';
-import { Sql } from '../db/sql';
 
 /**
  * Mutual exclusion between "publish content K and reference it" (uploads) and "K is unreferenced,
@@ -16,7 +15,7 @@ export class ContentLocks {
   readonly content: ContentRepository;
 
   constructor(private readonly sequelize: Sequelize, private readonly embedded: boolean) {
-    this.content = new ContentRepository(new Sql(sequelize));
+    this.content = new ContentRepository(sequelize);
   }
 
   async with<T>(store: string, key: string, fn: (t: Transaction | undefined) => Promise<T>): Promise<T> {

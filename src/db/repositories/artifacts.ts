@@ -1,10 +1,10 @@
-import type { Transaction } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
 import { BASE_COLUMNS, FieldDef } from '../../artifacts/fields';
 import type { ListQuery, SortKey } from '../../artifacts/query';
 import type { ArtifactRecord } from '../../artifacts/types';
 import type { Principal } from '../../common/principal';
 import { columnOf, conditionSql } from '../list-query';
-import type { Sql } from '../sql';
+import { Sql } from '../sql';
 
 const SHARED_WITH = `COALESCE((SELECT json_agg(s.project ORDER BY s.project) FROM artifact_shares s WHERE s.artifact_id = a.id), '[]') AS shared_with`;
 const SELECT = `SELECT a.*, ${SHARED_WITH} FROM artifacts a`;
@@ -39,7 +39,11 @@ export interface ArtifactChange {
 
 /** The `artifacts` table (with its shares as `shared_with`). */
 export class ArtifactsRepository {
-  constructor(private readonly sql: Sql) {}
+  private readonly sql: Sql;
+
+  constructor(sequelize: Sequelize) {
+    this.sql = new Sql(sequelize);
+  }
 
   async findVisible(p: Principal, type: string, id: string, opts: { t?: Transaction; lock?: boolean } = {}): Promise<ArtifactRecord | undefined> {
     const r: Record<string, unknown> = { id, type };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'sequelize';
-import type { Sql } from '../sql';
+import type { Sequelize, Transaction } from 'sequelize';
+import { Sql } from '../sql';
 
 export interface BlobRow {
   id: string;
@@ -45,7 +45,11 @@ export interface FolderStat {
 
 /** `blobs`: one row per blob or folder entry of an artifact, `saving` while an upload streams. */
 export class BlobsRepository {
-  constructor(private readonly sql: Sql) {}
+  private readonly sql: Sql;
+
+  constructor(sequelize: Sequelize) {
+    this.sql = new Sql(sequelize);
+  }
 
   async find(artifactId: string, field: string, path: string, opts: { t?: Transaction; lock?: boolean; activeOnly?: boolean } = {}): Promise<BlobRow | undefined> {
     const [b] = await this.sql.select<BlobRow>(

@@ -1,9 +1,13 @@
-import type { Transaction } from 'sequelize';
-import type { Sql } from '../sql';
+import type { Sequelize, Transaction } from 'sequelize';
+import { Sql } from '../sql';
 
 /** Which stored objects blob rows reference (garbage collection), and the lock around publishing one. */
 export class ContentRepository {
-  constructor(private readonly sql: Sql) {}
+  private readonly sql: Sql;
+
+  constructor(sequelize: Sequelize) {
+    this.sql = new Sql(sequelize);
+  }
 
   /** Transaction-scoped advisory lock on a name: held across Depot processes until commit. */
   async lock(t: Transaction, name: string): Promise<void> {

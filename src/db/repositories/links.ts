@@ -1,6 +1,6 @@
-import type { Transaction } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
 import type { Principal } from '../../common/principal';
-import type { Sql } from '../sql';
+import { Sql } from '../sql';
 import { visibleSql } from './artifacts';
 
 export interface IncomingLink {
@@ -12,7 +12,11 @@ export interface IncomingLink {
 
 /** `artifact_shares` (who an artifact is shared with) and `artifact_links` (one row per internal link). */
 export class LinksRepository {
-  constructor(private readonly sql: Sql) {}
+  private readonly sql: Sql;
+
+  constructor(sequelize: Sequelize) {
+    this.sql = new Sql(sequelize);
+  }
 
   async replaceShares(t: Transaction, id: string, projects: string[]): Promise<void> {
     await this.sql.exec('DELETE FROM artifact_shares WHERE artifact_id = :id', { id }, t);

@@ -1,5 +1,5 @@
-import type { Transaction } from 'sequelize';
-import type { Sql } from '../sql';
+import type { Sequelize, Transaction } from 'sequelize';
+import { Sql } from '../sql';
 
 export interface QuotaRow {
   type_name: string;
@@ -9,7 +9,11 @@ export interface QuotaRow {
 
 /** `quotas` (per-project overrides of the config file) and the usage they are checked against. */
 export class QuotasRepository {
-  constructor(private readonly sql: Sql) {}
+  private readonly sql: Sql;
+
+  constructor(sequelize: Sequelize) {
+    this.sql = new Sql(sequelize);
+  }
 
   overrides(project: string, t?: Transaction): Promise<QuotaRow[]> {
     return this.sql.select<QuotaRow>('SELECT type_name, max_artifacts, max_bytes FROM quotas WHERE project = :project', { project }, t);
