@@ -277,7 +277,7 @@ export class ArtifactEngine {
     const post: HookEvent[] = [];
     const updated = await inTransaction(this.sequelize, async (t) => {
       const a = await this.get(p, type.name, id, t, true);
-      if (opts.ifMatch && !matchesEtag(opts.ifMatch, etagOf(a))) throw preconditionFailed(opts.ifMatch, a);
+      requireIfMatch(opts.ifMatch, a);
       if (!this.canWrite(p, a)) throw forbidden(`project '${p.project}' (role ${p.role}) may not modify this artifact`);
       const doc = writableDoc(a);
       let status = a.status;
@@ -383,7 +383,7 @@ export class ArtifactEngine {
     await this.runHooks(type, { event: 'pre_delete', principal: p, artifact: a });
     await inTransaction(this.sequelize, async (t) => {
       const cur = await this.getWritable(p, type.name, id, t);
-      if (opts.ifMatch && !matchesEtag(opts.ifMatch, etagOf(cur))) throw preconditionFailed(opts.ifMatch, cur);
+      requireIfMatch(opts.ifMatch, cur);
       if (await this.db.blobs.anySaving(id, t)) throw uploadInProgress('a blob of this artifact is being uploaded; retry when it is done');
       const incoming = await this.db.links.incoming(t, id);
       if (incoming.length) {
@@ -442,7 +442,7 @@ export class ArtifactEngine {
 
     const reservation = await inTransaction(this.sequelize, async (t) => {
       const a = await this.getWritable(p, type.name, id, t);
-      if (opts.ifMatch && !matchesEtag(opts.ifMatch, etagOf(a))) throw preconditionFailed(opts.ifMatch, a);
+      requireIfMatch(opts.ifMatch, a);
       if (a.status === 'deactivated') throw lifecycleRule('a deactivated artifact cannot change');
       if (a.status === 'active' && !def.mutable && !opts.system) throw lifecycleRule(`'${field}' is immutable once the artifact is active`);
       previous = await this.db.blobs.find(id, field, key, { t, lock: true });
@@ -697,7 +697,7 @@ function segmentRanges(segments: { key: string; offset: number; length: number }
   return out;
 }
 
-export function matchesEtag(header: string, etag: string): boolean {
+function matchesEtag(header: string, etag: string): boolean {
   return header.split(',').map((s) => s.trim().replace(/^W\//, '')).some((s) => s === '*' || s === etag);
 }
 
@@ -713,4 +713,8 @@ export function checkFolderPath(path: string): void {
 export const ALL_TYPE: ArtifactTypeDef = { name: 'all', displayName: 'All artifacts', schemaVersion: '1.0', fields: {} };
 
 const uploadInProgress = (detail: string) => new DomainError('UPLOAD_IN_PROGRESS', detail);
-const preconditionFailed = (ifMatch: string, a: ArtifactRecord) => new DomainError('PRECONDITION_FAILED', `If-Match ${ifMatch} does not match the current ETag ${etagOf(a)}`);
+
+/** Optimistic concurrency: a given If-Match must name the artifact's current ETag. */
+export function requireIfMatch(ifMatch: string | undefined, a: ArtifactRecord): void {
+  if (ifMatch && !matchesEtag(ifMatch, etagOf(a))) throw new DomainError('PRECONDITION_FAILED', `If-Match ${ifMatch} does not match the current ETag ${etagOf(a)}`);
+}

@@ -4,9 +4,9 @@ import type { Readable } from 'node:stream';
 import Busboy from '@fastify/busboy';
 import yazl from 'yazl';
 import type { ArtifactEngine, BlobRow } from '../../artifacts/engine';
-import { etagOf, matchesEtag } from '../../artifacts/engine';
+import { etagOf, requireIfMatch } from '../../artifacts/engine';
 import type { ArtifactRecord } from '../../artifacts/types';
-import { DomainError, lifecycleConflict, notFound } from '../../common/errors';
+import { lifecycleConflict, notFound } from '../../common/errors';
 import { readJson } from '../../http/body';
 import { badRequest, notAcceptable, unsupportedMediaType } from '../../http/problem';
 import { sendContent } from '../../http/range';
@@ -163,7 +163,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       const ifMatch = ctx.get('If-Match');
       const updated = await engine.transaction(async (t) => {
         const a = await engine.getWritable(principal(ctx), VNF_PACKAGES, ctx.params.id, t);
-        if (ifMatch && !matchesEtag(ifMatch, etagOf(a))) throw new DomainError('PRECONDITION_FAILED', `If-Match ${ifMatch} does not match the current ETag ${etagOf(a)}`);
+        requireIfMatch(ifMatch, a);
         const fields = { userDefinedData: (udd === undefined ? a.fields.userDefinedData : mergePatch(a.fields.userDefinedData ?? {}, udd)) ?? null };
         if (body.operationalState === undefined) return engine.setSystemFields(a.id, fields, { t });
         requireOnboarded(a);
