@@ -43,7 +43,7 @@ export function createApp(deps: AppDeps): Koa {
     // The router answers 405/501 with an empty body and an Allow header: make it a ProblemDetails.
     if ((ctx.status === 405 || ctx.status === 501) && !ctx.body) {
       const allow = ctx.response.get('Allow');
-      throw new HttpError(ctx.status, ctx.status === 405 ? 'Method Not Allowed' : 'Not Implemented', ctx.status === 405 ? `${ctx.method} is not allowed here; allowed: ${allow}` : `method ${ctx.method} is not implemented`, {}, allow ? { Allow: allow } : {});
+      throw new HttpError(ctx.status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_IMPLEMENTED', ctx.status === 405 ? `${ctx.method} is not allowed here; allowed: ${allow}` : `method ${ctx.method} is not implemented`, allow ? { Allow: allow } : {});
     }
   });
 
@@ -56,7 +56,7 @@ export function createApp(deps: AppDeps): Koa {
       await deps.ready();
       ctx.body = { status: 'ready' };
     } catch (err: any) {
-      throw new HttpError(503, 'Service Unavailable', `not ready: ${err.message}`);
+      throw new HttpError('NOT_READY', `not ready: ${err.message}`);
     }
   });
   app.use(ops.routes()).use(ops.allowedMethods());

@@ -42,9 +42,10 @@ export async function gcCommand(argv: string[]): Promise<number> {
       ...Object.values(config.types).map((t) => t.store).filter((s): s is string => !!s),
       ...Object.keys(config.stores),
     ];
-    const storeNames = await storesInUse(db.sequelize, configured);
+    const locks = new ContentLocks(db.sequelize, db.embedded);
+    const storeNames = await storesInUse(locks, configured);
     const started = Date.now();
-    const reports = await collectGarbage(db.sequelize, stores, new ContentLocks(db.sequelize, db.embedded), { graceMs: grace * 1000, storeNames, stagingGraceMs: config.uploadStaleSeconds * 1000 });
+    const reports = await collectGarbage(stores, locks, { graceMs: grace * 1000, storeNames, stagingGraceMs: config.uploadStaleSeconds * 1000 });
     const rows = [['store', 'scanned', 'deleted', 'freed bytes', 'staging removed'], ...reports.map((r) => [r.store, r.scanned, r.deleted, r.freedBytes, r.staging].map(String))];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) process.stdout.write(`${r.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ')}\n`);

@@ -8,7 +8,7 @@ import { DEFAULT_GC_GRACE_SECONDS, runGc } from './admin';
 import { ArtifactEngine } from './artifacts/engine';
 import type { TypeRegistry } from './artifacts/types';
 import type { DepotConfig } from './config';
-import { Database, openDatabase } from './db/database';
+import { Database, openDatabase, ping } from './db/database';
 import { migrate } from './db/migrate';
 import { Authenticator, loadTokens } from './http/auth';
 import { ContentLocks } from './storage/content-locks';
@@ -71,7 +71,7 @@ export async function startDepot(config: DepotConfig, opts: { log?: Logger; type
     log,
     routers: parts.flatMap((p) => p.routers ?? []),
     ready: async () => {
-      await db.sequelize.query('SELECT 1');
+      await ping(db.sequelize);
       for (const s of stores.all()) await s.driver.ping();
     },
   });

@@ -4,10 +4,11 @@ import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import type { DepotConfig } from '../../config';
 import { readJson } from '../../http/body';
-import { badRequest, forbidden, HttpError, notFound } from '../../http/problem';
+import { DomainError, forbidden, notFound } from '../../common/errors';
+import { badRequest } from '../../http/problem';
 import { requestValidator } from '../../http/schemas';
 import { sol013 } from '../../http/sol013';
-import type { Principal } from '../../http/auth';
+import type { Principal } from '../../common/principal';
 import { SubscriptionRow, SubscriptionsRepository } from '../../db/repositories/subscriptions';
 import { FetchUriError, redactUri, requestUri } from '../../net/fetch-uri';
 import {
@@ -185,11 +186,11 @@ export function subscriptionRoutes(subscriptions: SubscriptionsRepository, confi
           totalTimeoutMs: config.notifications.timeoutSeconds * 1000,
           connectTimeoutMs: Math.min(config.notifications.timeoutSeconds * 1000, 5000),
         });
-        if (res.status !== 204) throw new HttpError(422, 'Unprocessable Content', `the notification endpoint test failed: GET ${redactUri(callbackUri)} answered HTTP ${res.status}, expected 204`);
+        if (res.status !== 204) throw new DomainError('CALLBACK_FAILED', `the notification endpoint test failed: GET ${redactUri(callbackUri)} answered HTTP ${res.status}, expected 204`);
       } catch (e) {
-        if (e instanceof HttpError) throw e;
+        if (e instanceof DomainError) throw e;
         const detail = e instanceof FetchUriError ? e.message : 'the endpoint could not be reached';
-        throw new HttpError(422, 'Unprocessable Content', `the notification endpoint test failed: ${detail}`);
+        throw new DomainError('CALLBACK_FAILED', `the notification endpoint test failed: ${detail}`);
       }
 
       const id = randomUUID();
@@ -201,7 +202,7 @@ export function subscriptionRoutes(subscriptions: SubscriptionsRepository, confi
         // Two identical requests raced past the duplicate check: the unique index decided.
         const other = await existing();
         if (other) return seeOther(other);
-        throw new HttpError(409, 'Conflict', 'an identical subscription was created and deleted meanwhile; repeat the request');
+        throw new DomainError('UNIQUE_VIOLATION', 'an identical subscription was created and deleted meanwhile; repeat the request', { constraint: 'pkgm_subscriptions_unique' });
       }
       log.info({ subscription: id, project: p.project, callback: redactUri(callbackUri), major }, 'SOL005 subscription created');
       ctx.status = 201;
