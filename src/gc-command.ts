@@ -6,7 +6,8 @@ import { createLogger } from './service';
 import { ContentLocks } from './storage/content-locks';
 import { collectGarbage, storesInUse } from './storage/gc';
 import { StoreRegistry } from './storage/registry';
-import { builtinTypes } from './types';
+import { defaultModules } from './modules';
+import { typeRegistry } from './modules/module';
 
 /**
  * `depot gc [--grace-seconds N]`: removes stored content that no blob references, and staging
@@ -38,7 +39,7 @@ export async function gcCommand(argv: string[]): Promise<number> {
     await migrate(db.sequelize, { embedded: db.embedded });
     const stores = new StoreRegistry({ dataDir: config.dataDir, sequelize: db.sequelize, stores: config.stores });
     const configured = [
-      ...builtinTypes().all().map((t) => config.types[t.name]?.store ?? t.defaultStore ?? 'fs'),
+      ...typeRegistry(defaultModules()).all().map((t) => config.types[t.name]?.store ?? t.defaultStore ?? 'fs'),
       ...Object.values(config.types).map((t) => t.store).filter((s): s is string => !!s),
       ...Object.keys(config.stores),
     ];

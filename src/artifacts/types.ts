@@ -50,8 +50,8 @@ export interface HookContext {
 export type Hook = (ctx: HookContext) => Promise<Finding[] | void>;
 
 /**
- * An artifact type: its fields (declared once), default store and built-in hooks. One folder per
- * type under src/types/, registered in src/types/index.ts.
+ * An artifact type: its fields (declared once), default store and built-in hooks. A module under
+ * src/modules/ brings it; src/modules/index.ts lists the modules.
  */
 export interface ArtifactTypeDef {
   name: string;

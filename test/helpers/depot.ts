@@ -8,7 +8,6 @@ import { buildConfig, DepotConfig } from '../../src/config';
 import { Depot, startDepot } from '../../src/service';
 import { openDatabase } from '../../src/db/database';
 import { migrate } from '../../src/db/migrate';
-import '../../src/types/vnf-package/register';
 
 /**
  * Real service, real database, real HTTP over loopback. With DEPOT_TEST_DATABASE_URL (set by

@@ -10,7 +10,7 @@ import { OutboxRepository } from '../../src/db/repositories/outbox';
 import { SubscriptionsRepository } from '../../src/db/repositories/subscriptions';
 import { WorkerPool } from '../../src/jobs/pool';
 import { JobHandler, JobQueue, JobRow } from '../../src/jobs/queue';
-import { NotificationDispatcher } from '../../src/types/vnf-package/notifications';
+import { NotificationDispatcher } from '../../src/modules/vnf-packages/notifications';
 import { openTestDatabase } from '../helpers/depot';
 
 const log = pino({ level: 'silent' });

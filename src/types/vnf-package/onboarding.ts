@@ -17,8 +17,8 @@ import { fetchUriToWritable, FetchUriError, redactUri } from '../../net/fetch-ur
 import { DomainError, isDomainError, lifecycleConflict, notFound } from '../../common/errors';
 import type { Principal } from '../../common/principal';
 import { validateVnfd, VnfdFacts } from '../../tosca';
-import { packageEvent, recordPackageEvent } from './notifications';
-import { VNF_PACKAGES } from './type';
+import { packageEvent, recordPackageEvent } from '../../modules/vnf-packages/notifications';
+import { VNF_PACKAGES } from '../../modules/vnf-packages/type';
 
 /** Stored entries at least this large are kept once, as objects of their own (see decompose). */
 const DECOMPOSE_MIN_BYTES = 1 << 20;

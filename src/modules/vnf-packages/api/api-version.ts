@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
-import { invalidInput } from '../../common/errors';
-import { notAcceptable } from '../../http/problem';
+import { invalidInput } from '../../../common/errors';
+import { notAcceptable } from '../../../http/problem';
 import { API_VERSIONS, ApiMajor } from './presenter';
 
 /**

@@ -2,20 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { SettingsRepository } from '../../db/repositories/settings';
 import { SubscriptionsRepository } from '../../db/repositories/subscriptions';
 import { JobQueue } from '../../jobs/queue';
-import { registerExtension } from '../../service';
+import { OnboardingService } from '../../types/vnf-package/onboarding';
+import type { DepotModule } from '../module';
+import { vnfPackageRoutes } from './api/routes';
+import { subscriptionRoutes } from './api/subscriptions';
 import { NotificationDispatcher } from './notifications';
-import { OnboardingService } from './onboarding';
-import { vnfPackageRoutes } from './routes';
-import { subscriptionRoutes } from './subscriptions';
 import { vnfPackagesType } from './type';
 
 /**
- * VNF packages plug into the service here: the artifact type, the SOL005 routers, the durable
- * onboarding jobs and the recovery of uploads interrupted by a crash.
+ * VNF packages: the artifact type, the SOL005 routers, the durable onboarding jobs, the
+ * notification dispatcher and the recovery of uploads interrupted by a crash.
  */
-registerExtension({
+export const vnfPackagesModule: DepotModule = {
+  name: 'vnf-packages',
+  types: [vnfPackagesType],
   setup({ engine, config, log, db }) {
-    engine.types.register(vnfPackagesType);
     const queue = new JobQueue(engine.sequelize, log, {
       workers: config.onboarding.workers,
       leaseSeconds: config.onboarding.jobLeaseSeconds,
@@ -55,4 +56,4 @@ registerExtension({
       },
     };
   },
-});
+};

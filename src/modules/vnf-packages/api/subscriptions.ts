@@ -2,19 +2,19 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
-import type { DepotConfig } from '../../config';
-import { readJson } from '../../http/body';
-import { DomainError, forbidden, notFound } from '../../common/errors';
-import { badRequest } from '../../http/problem';
-import { requestValidator } from '../../http/schemas';
-import { sol013 } from '../../http/sol013';
-import type { Principal } from '../../common/principal';
-import { SubscriptionRow, SubscriptionsRepository } from '../../db/repositories/subscriptions';
-import { FetchUriError, redactUri, requestUri } from '../../net/fetch-uri';
+import type { DepotConfig } from '../../../config';
+import { readJson } from '../../../http/body';
+import { DomainError, forbidden, notFound } from '../../../common/errors';
+import { badRequest } from '../../../http/problem';
+import { requestValidator } from '../../../http/schemas';
+import { sol013 } from '../../../http/sol013';
+import type { Principal } from '../../../common/principal';
+import { SubscriptionRow, SubscriptionsRepository } from '../../../db/repositories/subscriptions';
+import { FetchUriError, redactUri, requestUri } from '../../../net/fetch-uri';
 import {
   AttributeDeclaration, compileFilter, decodeNextpageMarker, encodeNextpageMarker, FilterAst, filterSchemaFromDeclaration, linkHeader, parseFilter,
-} from '../../sol013';
-import type { PkgmNotificationsFilter } from './notifications';
+} from '../../../sol013';
+import type { PkgmNotificationsFilter } from '../notifications';
 import { API_VERSIONS, ApiMajor } from './presenter';
 import { versionHeader } from './api-version';
 

@@ -3,23 +3,23 @@ import type { Context } from 'koa';
 import type { Readable } from 'node:stream';
 import Busboy from '@fastify/busboy';
 import yazl from 'yazl';
-import type { ArtifactEngine, BlobRow } from '../../artifacts/engine';
-import { etagOf, requireIfMatch } from '../../artifacts/engine';
-import type { ArtifactRecord } from '../../artifacts/types';
-import { lifecycleConflict, notFound } from '../../common/errors';
-import { readJson } from '../../http/body';
-import { badRequest, notAcceptable, unsupportedMediaType } from '../../http/problem';
-import { sendContent } from '../../http/range';
-import { requestValidator } from '../../http/schemas';
-import { sol013 } from '../../http/sol013';
+import type { ArtifactEngine, BlobRow } from '../../../artifacts/engine';
+import { etagOf, requireIfMatch } from '../../../artifacts/engine';
+import type { ArtifactRecord } from '../../../artifacts/types';
+import { lifecycleConflict, notFound } from '../../../common/errors';
+import { readJson } from '../../../http/body';
+import { badRequest, notAcceptable, unsupportedMediaType } from '../../../http/problem';
+import { sendContent } from '../../../http/range';
+import { requestValidator } from '../../../http/schemas';
+import { sol013 } from '../../../http/sol013';
 import {
   applySelectors, compileFilter, decodeNextpageMarker, encodeNextpageMarker, linkHeader, parseFilter, parseSelectors,
   VNF_PKG_INFO_ATTRIBUTES, VNF_PKG_INFO_DEFAULT_EXCLUDED, VNF_PKG_INFO_FILTER_SCHEMA, VNF_PKG_INFO_MANDATORY, FilterAst,
-} from '../../sol013';
-import type { OnboardingService } from './onboarding';
+} from '../../../sol013';
+import type { OnboardingService } from '../../../types/vnf-package/onboarding';
 import { API_VERSIONS, ApiMajor, presentVnfPkgInfo } from './presenter';
 import { versionHeader } from './api-version';
-import { VNF_PACKAGES } from './type';
+import { VNF_PACKAGES } from '../type';
 
 const PAGE_SIZE = 100;
 const validateCreate = requestValidator('sol005/CreateVnfPkgInfoRequest.json');

@@ -1,4 +1,4 @@
-import type { ArtifactRecord } from '../../artifacts/types';
+import type { ArtifactRecord } from '../../../artifacts/types';
 
 export type ApiMajor = 1 | 2;
 export const API_VERSIONS: Record<ApiMajor, string> = { 1: '1.3.0', 2: '2.1.0' };
