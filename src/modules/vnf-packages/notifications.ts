@@ -6,7 +6,7 @@ import { OutboxItem, OutboxRepository } from '../../db/repositories/outbox';
 import { SubscriptionsRepository } from '../../db/repositories/subscriptions';
 import { WorkerPool } from '../../jobs/pool';
 import { FetchUriError, redactUri, requestUri } from '../../net/fetch-uri';
-import { API_VERSIONS, ApiMajor } from './api/presenter';
+import { API_VERSIONS, ApiMajor } from './sol005';
 
 /*
  * SOL005 notifications (sol005.md §4.8) through a transactional outbox. A package state change

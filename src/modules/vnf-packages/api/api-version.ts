@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
 import { invalidInput } from '../../../common/errors';
 import { notAcceptable } from '../../../http/problem';
-import { API_VERSIONS, ApiMajor } from './presenter';
+import { API_VERSIONS, ApiMajor } from '../sol005';
 
 /**
  * SOL013 `Version` header for everything under /vnfpkgm/v{major}: every response says which version

@@ -17,7 +17,8 @@ import {
   VNF_PKG_INFO_ATTRIBUTES, VNF_PKG_INFO_DEFAULT_EXCLUDED, VNF_PKG_INFO_FILTER_SCHEMA, VNF_PKG_INFO_MANDATORY, FilterAst,
 } from '../../../sol013';
 import type { OnboardingService } from '../../../types/vnf-package/onboarding';
-import { API_VERSIONS, ApiMajor, presentVnfPkgInfo } from './presenter';
+import { presentVnfPkgInfo } from './presenter';
+import { API_VERSIONS, ApiMajor } from '../sol005';
 import { versionHeader } from './api-version';
 import { VNF_PACKAGES } from '../type';
 

@@ -15,7 +15,7 @@ import {
   AttributeDeclaration, compileFilter, decodeNextpageMarker, encodeNextpageMarker, FilterAst, filterSchemaFromDeclaration, linkHeader, parseFilter,
 } from '../../../sol013';
 import type { PkgmNotificationsFilter } from '../notifications';
-import { API_VERSIONS, ApiMajor } from './presenter';
+import { API_VERSIONS, ApiMajor } from '../sol005';
 import { versionHeader } from './api-version';
 
 /*
