@@ -14,10 +14,10 @@ export interface AppDeps {
   log: Logger;
   /** Extra routers (e.g. SOL005), mounted before the generic ones. */
   routers?: Router[];
+  /** Paths of those routers answered without a token. */
+  publicPaths?: RegExp[];
   ready: () => Promise<void>;
 }
-
-const PUBLIC = (path: string) => path === '/healthz' || path === '/readyz' || /^\/vnfpkgm\/(v\d+\/)?api_versions\/?$/.test(path);
 
 /** Koa assembly: request id, access log, ProblemDetails, auth, routers, 405/501 for the rest. */
 export function createApp(deps: AppDeps): Koa {
@@ -61,7 +61,8 @@ export function createApp(deps: AppDeps): Koa {
   });
   app.use(ops.routes()).use(ops.allowedMethods());
 
-  app.use(deps.auth.middleware(PUBLIC));
+  const publicPaths = deps.publicPaths ?? [];
+  app.use(deps.auth.middleware((path) => path === '/healthz' || path === '/readyz' || publicPaths.some((re) => re.test(path))));
   for (const r of [...(deps.routers ?? []), artifactRoutes(deps.engine), adminRoutes(deps.engine)]) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }

@@ -16,6 +16,8 @@ export interface ModuleContext {
 /** A started module: its API and its background work, stopped before the database closes. */
 export interface ModuleRuntime {
   routers?: Router[];
+  /** Paths of those routers answered without a token (e.g. SOL013 api_versions). */
+  publicPaths?: RegExp[];
   /** Called once the server listens. */
   start?(): void;
   stop?(): Promise<void>;

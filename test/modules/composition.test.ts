@@ -18,7 +18,7 @@ describe('modules: composed explicitly', () => {
     }
   });
 
-  it('a Depot runs exactly the modules it is given: their types, routers, start and stop', async () => {
+  it('a Depot runs exactly the modules it is given: their types, routers, public paths, start and stop', async () => {
     const calls: string[] = [];
     const widgets: DepotModule = {
       name: 'widgets',
@@ -29,8 +29,12 @@ describe('modules: composed explicitly', () => {
         r.get('/widgets/ping', (ctx) => {
           ctx.body = { pong: true };
         });
+        r.get('/widgets/open', (ctx) => {
+          ctx.body = { open: true };
+        });
         return {
           routers: [r],
+          publicPaths: [/^\/widgets\/open$/],
           start: () => void calls.push('start'),
           stop: async () => void calls.push('stop'),
         };
@@ -41,6 +45,8 @@ describe('modules: composed explicitly', () => {
       const schemas = (await (await d.request('GET', '/schemas')).json()) as { schemas: Record<string, unknown> };
       assert.deepEqual(Object.keys(schemas.schemas), ['files', 'widgets']);
       assert.deepEqual(await (await d.request('GET', '/widgets/ping')).json(), { pong: true });
+      assert.equal((await d.request('GET', '/widgets/ping', { as: null as any })).status, 401);
+      assert.deepEqual(await (await d.request('GET', '/widgets/open', { as: null as any })).json(), { open: true });
       const created = await d.request('POST', '/artifacts/widgets', { json: { name: 'w', colour: 'red' } });
       assert.equal(created.status, 201);
       // No SOL005 without the vnf-packages module, and no vnf_packages type behind the generic API.

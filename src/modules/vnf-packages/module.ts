@@ -40,6 +40,8 @@ export const vnfPackagesModule: DepotModule = {
     let timer: NodeJS.Timeout | undefined;
     return {
       routers: [vnfPackageRoutes(engine, onboarding, secret), subscriptionRoutes(new SubscriptionsRepository(engine.sequelize), config, log, secret)],
+      // SOL013: a client learns the served API versions before it has credentials.
+      publicPaths: [/^\/vnfpkgm\/(v\d+\/)?api_versions\/?$/],
       start() {
         queue.start();
         dispatcher.start();
