@@ -16,9 +16,13 @@ const FLUSH_BYTES = 256 * 2 ** 20;
  *
  * Why not `fs.createWriteStream`: it issues one write per incoming 64 KiB chunk and keeps each chunk
  * alive until that write is done, so the memory it holds depends on the disk's speed. Here a chunk
- * is copied (~0.1 s per GiB) and released at once; writes are 1 MiB and positioned (pwrite), up to
- * BUFFERS - 1 of them on the thread pool while the next buffer fills, and the buffers come from the
- * process-wide pool, so an upload holds at most BUFFERS MiB whatever the disk does.
+ * is copied (~0.1 s per GiB) and released at once, and the buffers come from the process-wide pool,
+ * so an upload holds at most BUFFERS MiB whatever the disk does.
+ *
+ * One write at a time, of every buffer filled meanwhile (one positioned `pwritev`): buffered writes
+ * to one file are serialised by the kernel anyway (ext4 holds the inode lock for the whole copy into
+ * the page cache), and concurrent writes from the thread pool only spun on that lock: ~0.35 s of CPU
+ * per GiB, measured with `perf`, for no gain in throughput.
  */
 export class FileWriter extends Writable {
   private fd: number | undefined;
@@ -26,6 +30,10 @@ export class FileWriter extends Writable {
   private current: Buffer | undefined;
   private filled = 0;
   private position = 0;
+  /** Filled buffers waiting for the write in progress (`view` is the part of `buf` holding bytes). */
+  private readonly ready: { buf: Buffer; view: Buffer }[] = [];
+  private writing = false;
+  /** The write or sync in progress, if any: the fd stays open until none is left (see _destroy). */
   private inFlight = 0;
   /** Pool buffers held: free, current, or being written. */
   private owned = 0;
@@ -86,6 +94,7 @@ export class FileWriter extends Writable {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     const close = () => {
       for (const b of this.free.splice(0)) giveBack(b);
+      for (const b of this.ready.splice(0)) giveBack(b.buf);
       if (this.current) giveBack(this.current);
       this.current = undefined;
       if (this.fd === undefined) return cb(err);
@@ -107,33 +116,48 @@ export class FileWriter extends Writable {
     return takeBuffer();
   }
 
+  /** Queues the current buffer for writing. */
   private flush(): void {
     const buf = this.current!;
-    const length = this.filled;
-    const at = this.position;
+    this.ready.push({ buf, view: this.filled === CHUNK ? buf : buf.subarray(0, this.filled) });
     this.current = undefined;
     this.filled = 0;
+    this.writeReady();
+  }
+
+  private writeReady(): void {
+    // Destroyed: the fd is about to close; what is queued is dropped (see _destroy).
+    if (this.writing || !this.ready.length || this.failure || this.destroyed) return;
+    const batch = this.ready.splice(0);
+    const at = this.position;
+    const length = batch.reduce((n, b) => n + b.view.length, 0);
     this.position += length;
+    this.writing = true;
     this.inFlight++;
-    this.writeAll(buf, 0, length, at, (err) => {
+    this.writeAll(batch.map((b) => b.view), at, (err) => {
+      this.writing = false;
       this.inFlight--;
       if (err) this.failure ??= err;
       else this.bytesWritten += length;
-      this.free.push(buf);
+      for (const b of batch) this.free.push(b.buf);
       this.maybeSync();
+      this.writeReady();
       const w = this.waiting;
       this.waiting = undefined;
       w?.();
     });
   }
 
-  /** pwrite may write less than asked (e.g. on a full disk, before the ENOSPC): finish or fail. */
-  private writeAll(buf: Buffer, offset: number, length: number, at: number, cb: (err: Error | null) => void): void {
-    fs.write(this.fd!, buf, offset, length, at, (err, n) => {
+  /** pwritev may write less than asked (e.g. on a full disk, before the ENOSPC): finish or fail. */
+  private writeAll(views: Buffer[], at: number, cb: (err: Error | null) => void): void {
+    fs.writev(this.fd!, views, at, (err, n) => {
       if (err) return cb(err);
-      if (n === length) return cb(null);
       if (n === 0) return cb(new Error(`short write to ${this.path}`));
-      this.writeAll(buf, offset + n, length - n, at + n, cb);
+      let rest = n;
+      while (views.length && rest >= views[0].length) rest -= views.shift()!.length;
+      if (!views.length) return cb(null);
+      views[0] = views[0].subarray(rest);
+      this.writeAll(views, at + n, cb);
     });
   }
 
