@@ -3,11 +3,13 @@ import { Writable } from 'node:stream';
 import { giveBack, POOL_BUFFER_SIZE as CHUNK, takeBuffer } from '../common/buffer-pool';
 
 const BUFFERS = 4;
+/** O_DIRECT needs file offsets, lengths and memory aligned to the device's block (512 or 4096). */
+const ALIGN = 4096;
 /**
- * Write-back while the bytes arrive, so the fsync before publishing does not write a whole GiB after
- * the last byte (0.6 s per GiB on this VM's disk, 2–4 s on an earlier one). Not too often: on ext4
- * each fdatasync commits the journal, and writes that extend the file wait for it; syncing every
- * 32 MiB made a GiB of writes take ~2 s instead of ~0.3 s here.
+ * Write-back while the bytes arrive, when they go through the page cache, so the fsync before
+ * publishing does not write a whole GiB after the last byte (0.6 s per GiB on this VM's disk, 2–4 s
+ * on an earlier one). Not too often: on ext4 each fdatasync commits the journal, and writes that
+ * extend the file wait for it; syncing every 32 MiB made a GiB of writes take ~2 s instead of ~0.3 s.
  */
 const FLUSH_BYTES = 256 * 2 ** 20;
 
@@ -18,6 +20,15 @@ const FLUSH_BYTES = 256 * 2 ** 20;
  * alive until that write is done, so the memory it holds depends on the disk's speed. Here a chunk
  * is copied (~0.1 s per GiB) and released at once, and the buffers come from the process-wide pool,
  * so an upload holds at most BUFFERS MiB whatever the disk does.
+ *
+ * Full buffers are written with O_DIRECT, from the (page-aligned) pool buffers straight to the disk:
+ * copying a GiB into the page cache cost 0.25–2.8 s of CPU on the development VM, more than
+ * everything else an upload does (hash, socket, HTTP: ~1.1 s), because the page cache takes fresh
+ * memory that the VM's host has to fault in (docs/benchmarks.md, "Upload CPU per GiB"). The price: the
+ * first read of the new object comes from the disk, not from memory. The last, partial buffer goes
+ * through the page cache (O_DIRECT needs aligned lengths); so does everything on file systems that
+ * refuse O_DIRECT (tmpfs) or a buffer they find misaligned. Durability is unchanged: the store still
+ * fsyncs the file before publishing it (O_DIRECT data may sit in the disk's volatile cache).
  *
  * One write at a time, of every buffer filled meanwhile (one positioned `pwritev`): buffered writes
  * to one file are serialised by the kernel anyway (ext4 holds the inode lock for the whole copy into
@@ -45,6 +56,11 @@ export class FileWriter extends Writable {
   /** Bytes handed to the kernel. */
   bytesWritten = 0;
 
+  /** The same file opened with O_DIRECT, while full buffers can be written that way. */
+  private directFd: number | undefined;
+  /** Whether full buffers bypass the page cache: from the open until a write is refused (EINVAL). */
+  direct = false;
+
   constructor(private readonly path: string) {
     super({ highWaterMark: CHUNK });
   }
@@ -52,7 +68,15 @@ export class FileWriter extends Writable {
   override _construct(cb: (err?: Error | null) => void): void {
     fs.open(this.path, 'wx', (err, fd) => {
       this.fd = fd;
-      cb(err);
+      if (err) return cb(err);
+      // EINVAL where the file system has no O_DIRECT (tmpfs): the page cache it is.
+      fs.open(this.path, fs.constants.O_WRONLY | fs.constants.O_DIRECT, (directErr, directFd) => {
+        if (!directErr) {
+          this.directFd = directFd;
+          this.direct = true;
+        }
+        cb();
+      });
     });
   }
 
@@ -97,6 +121,7 @@ export class FileWriter extends Writable {
       for (const b of this.ready.splice(0)) giveBack(b.buf);
       if (this.current) giveBack(this.current);
       this.current = undefined;
+      this.closeDirect();
       if (this.fd === undefined) return cb(err);
       fs.close(this.fd, (closeErr) => cb(err ?? closeErr));
     };
@@ -150,7 +175,14 @@ export class FileWriter extends Writable {
 
   /** pwritev may write less than asked (e.g. on a full disk, before the ENOSPC): finish or fail. */
   private writeAll(views: Buffer[], at: number, cb: (err: Error | null) => void): void {
-    fs.writev(this.fd!, views, at, (err, n) => {
+    const direct = this.directFd !== undefined && at % ALIGN === 0 && views.every((v) => v.length % ALIGN === 0);
+    fs.writev(direct ? this.directFd! : this.fd!, views, at, (err, n) => {
+      if (err && direct && (err as NodeJS.ErrnoException).code === 'EINVAL') {
+        // Memory or offsets this file system finds misaligned: the page cache from here on.
+        this.direct = false;
+        this.closeDirect();
+        return this.writeAll(views, at, cb);
+      }
       if (err) return cb(err);
       if (n === 0) return cb(new Error(`short write to ${this.path}`));
       let rest = n;
@@ -161,8 +193,15 @@ export class FileWriter extends Writable {
     });
   }
 
+  private closeDirect(): void {
+    if (this.directFd === undefined) return;
+    fs.close(this.directFd, () => undefined);
+    this.directFd = undefined;
+  }
+
   private maybeSync(): void {
-    if (this.syncing || this.fd === undefined || this.bytesWritten - this.synced < FLUSH_BYTES) return;
+    // Nothing waits in the page cache while the writes bypass it.
+    if (this.directFd !== undefined || this.syncing || this.fd === undefined || this.bytesWritten - this.synced < FLUSH_BYTES) return;
     this.syncing = true;
     const upTo = this.bytesWritten;
     this.inFlight++; // keeps the fd open (see _destroy) until the sync is done

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { giveBack, takeBuffer } from '../../src/common/buffer-pool';
 import { FileWriter } from '../../src/storage/file-writer';
 import { startTestDepot, TestDepot } from '../helpers/depot';
 
@@ -58,6 +59,60 @@ describe('storage: FileWriter (pooled 1 MiB buffers, positioned writes)', () => 
     const w = new FileWriter(path.join(dir, 'no-such-dir', 'x'));
     const err = await new Promise<NodeJS.ErrnoException>((r) => w.once('error', r));
     assert.equal(err.code, 'ENOENT');
+  });
+
+  describe('O_DIRECT for full buffers, the page cache for the rest', () => {
+    const supportsDirect = (d: string): boolean => {
+      const probe = path.join(d, `probe-${process.pid}`);
+      try {
+        fs.closeSync(fs.openSync(probe, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_DIRECT));
+        return true;
+      } catch {
+        return false;
+      } finally {
+        fs.rmSync(probe, { force: true });
+      }
+    };
+    const writeFile = async (file: string, data: Buffer) => {
+      const w = new FileWriter(file);
+      const closed = new Promise((r) => w.once('close', r));
+      await writeAll(w, data);
+      const direct = w.direct;
+      await closed;
+      assert.equal(sha256(fs.readFileSync(file)), sha256(data));
+      return direct;
+    };
+
+    it('where the file system has O_DIRECT, full buffers bypass the page cache and a partial tail does not; byte-exact', async function () {
+      if (!supportsDirect(dir)) this.skip();
+      // A tail that is not a multiple of 512 or 4096: O_DIRECT would refuse it.
+      assert.equal(await writeFile(path.join(dir, 'direct'), randomBytes(5 * MiB + 4097)), true);
+      assert.equal(await writeFile(path.join(dir, 'direct-small'), randomBytes(100)), true);
+    });
+
+    it('on a file system without O_DIRECT (tmpfs before Linux 6.6) every write goes through the page cache; byte-exact', async function () {
+      if (!fs.existsSync('/dev/shm') || supportsDirect('/dev/shm')) this.skip();
+      const shm = fs.mkdtempSync('/dev/shm/depot-fw-');
+      try {
+        assert.equal(await writeFile(path.join(shm, 'buffered'), randomBytes(3 * MiB + 1)), false);
+      } finally {
+        fs.rmSync(shm, { recursive: true, force: true });
+      }
+    });
+
+    it('a buffer the kernel finds misaligned (EINVAL) switches the writer to the page cache, losing no byte', async function () {
+      if (!supportsDirect(dir)) this.skip();
+      // A pooled buffer one byte off any alignment: the pool hands out the last one given back first.
+      const misaligned = Buffer.allocUnsafeSlow(MiB + 1).subarray(1);
+      giveBack(misaligned);
+      try {
+        assert.equal(await writeFile(path.join(dir, 'misaligned'), randomBytes(6 * MiB + 3)), false);
+      } finally {
+        // Out of the pool again, so later writers get aligned buffers.
+        const taken = Array.from({ length: 32 }, takeBuffer);
+        for (const b of taken) if (b !== misaligned) giveBack(b);
+      }
+    });
   });
 
   describe('one write at a time (concurrent writes to one file only spin on its inode lock)', () => {
