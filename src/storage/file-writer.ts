@@ -27,7 +27,7 @@ const FLUSH_BYTES = 256 * 2 ** 20;
  * memory that the VM's host has to fault in (docs/benchmarks.md, "Upload CPU per GiB"). The price: the
  * first read of the new object comes from the disk, not from memory. The last, partial buffer goes
  * through the page cache (O_DIRECT needs aligned lengths); so does everything on file systems that
- * refuse O_DIRECT (tmpfs) or a buffer they find misaligned. Durability is unchanged: the store still
+ * refuse O_DIRECT or a buffer they find misaligned. Durability is unchanged: the store still
  * fsyncs the file before publishing it (O_DIRECT data may sit in the disk's volatile cache).
  *
  * One write at a time, of every buffer filled meanwhile (one positioned `pwritev`): buffered writes
@@ -58,22 +58,27 @@ export class FileWriter extends Writable {
 
   /** The same file opened with O_DIRECT, while full buffers can be written that way. */
   private directFd: number | undefined;
-  /** Whether full buffers bypass the page cache: from the open until a write is refused (EINVAL). */
-  direct = false;
+  private bypassing = false;
 
   constructor(private readonly path: string) {
     super({ highWaterMark: CHUNK });
+  }
+
+  /** Whether full buffers bypass the page cache: from the open until a write is refused (EINVAL). */
+  get direct(): boolean {
+    return this.bypassing;
   }
 
   override _construct(cb: (err?: Error | null) => void): void {
     fs.open(this.path, 'wx', (err, fd) => {
       this.fd = fd;
       if (err) return cb(err);
-      // EINVAL where the file system has no O_DIRECT (tmpfs): the page cache it is.
+      // Refused where the file system has no O_DIRECT (tmpfs before Linux 6.6, some FUSE and network
+      // file systems): the page cache it is.
       fs.open(this.path, fs.constants.O_WRONLY | fs.constants.O_DIRECT, (directErr, directFd) => {
         if (!directErr) {
           this.directFd = directFd;
-          this.direct = true;
+          this.bypassing = true;
         }
         cb();
       });
@@ -121,9 +126,10 @@ export class FileWriter extends Writable {
       for (const b of this.ready.splice(0)) giveBack(b.buf);
       if (this.current) giveBack(this.current);
       this.current = undefined;
-      this.closeDirect();
-      if (this.fd === undefined) return cb(err);
-      fs.close(this.fd, (closeErr) => cb(err ?? closeErr));
+      this.closeDirect(() => {
+        if (this.fd === undefined) return cb(err);
+        fs.close(this.fd, (closeErr) => cb(err ?? closeErr));
+      });
     };
     // A positioned write may still be on the thread pool: its fd must stay open until it is done.
     const whenIdle = (): void => {
@@ -179,7 +185,7 @@ export class FileWriter extends Writable {
     fs.writev(direct ? this.directFd! : this.fd!, views, at, (err, n) => {
       if (err && direct && (err as NodeJS.ErrnoException).code === 'EINVAL') {
         // Memory or offsets this file system finds misaligned: the page cache from here on.
-        this.direct = false;
+        this.bypassing = false;
         this.closeDirect();
         return this.writeAll(views, at, cb);
       }
@@ -193,10 +199,11 @@ export class FileWriter extends Writable {
     });
   }
 
-  private closeDirect(): void {
-    if (this.directFd === undefined) return;
-    fs.close(this.directFd, () => undefined);
+  private closeDirect(then?: () => void): void {
+    const fd = this.directFd;
     this.directFd = undefined;
+    if (fd === undefined) return then?.();
+    fs.close(fd, () => then?.());
   }
 
   private maybeSync(): void {
