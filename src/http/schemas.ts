@@ -15,15 +15,15 @@ const ajv = new Ajv({ allErrors: true, strict: false });
 addFormats(ajv);
 const compiled = new Map<string, ValidateFunction>();
 
+/** Compiled at the first request that needs it: an idle server holds no generated validators. */
 export function requestValidator(name: string): (body: unknown) => void {
-  let v = compiled.get(name);
-  if (!v) {
-    v = ajv.compile(JSON.parse(fs.readFileSync(path.join(ROOT, name), 'utf8')));
-    compiled.set(name, v);
-  }
-  const fn = v;
   const title = name.replace(/^.*\//, '').replace(/\.json$/, '');
   return (body) => {
+    let fn = compiled.get(name);
+    if (!fn) {
+      fn = ajv.compile(JSON.parse(fs.readFileSync(path.join(ROOT, name), 'utf8')));
+      compiled.set(name, fn);
+    }
     if (!fn(body)) throw badRequest(`${title}: ${describeErrors(fn.errors ?? []) || 'invalid'}`);
   };
 }
