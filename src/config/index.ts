@@ -7,12 +7,11 @@ import { DRIVERS } from './sections';
 export { ConfigError } from './schema';
 export { parseSize } from './size';
 
-/**
- * The one place that reads the environment and the config file (ARCHITECTURE §2). Everything else
- * receives a `DepotConfig`, so tests can build one without touching process.env. Both are checked
- * before anything starts: an unknown key, a wrong type or an unreadable value is a ConfigError naming
- * the file (or the variable) and the key; sections.ts holds the file's schema and defaults.
- */
+// The one place that reads the environment and the config file (ARCHITECTURE §2). Everything else
+// receives a `DepotConfig`, so tests can build one without touching process.env. Both are checked
+// before anything starts: an unknown key, a wrong type or an unreadable value is a ConfigError naming
+// the file (or the variable) and the key; sections.ts holds the file's schema and defaults.
+
 export interface HookConfig {
   event: string;
   command?: string[];

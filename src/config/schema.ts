@@ -57,7 +57,7 @@ export function checkFile(file: unknown, source: string): any {
   const data: any = structuredClone(file ?? {});
   ajv ??= newAjv();
   validateFile ??= ajv.compile(fileSchema);
-  if (!validateFile(data)) throw new ConfigError(`${source}: ${describe(validateFile.errors![0], data)}`);
+  if (!validateFile(data)) throw new ConfigError(`${source}: ${describeError(validateFile.errors![0], data)}`);
   for (const [name, options] of Object.entries<Record<string, unknown>>(data.stores)) {
     const at = `stores.${name}`;
     const driver = options.driver ?? (DRIVERS.includes(name) ? name : undefined);
@@ -65,13 +65,13 @@ export function checkFile(file: unknown, source: string): any {
     if (typeof driver !== 'string' || !DRIVERS.includes(driver)) throw new ConfigError(`${source}: ${at}.driver: must be one of ${DRIVERS.join(', ')}, got ${show(driver)}`);
     let v = validateStore.get(driver);
     if (!v) validateStore.set(driver, (v = ajv.compile(DRIVER_SCHEMAS[driver])));
-    if (!v(options)) throw new ConfigError(`${source}: ${describe(v.errors![0], options, at)}`);
+    if (!v(options)) throw new ConfigError(`${source}: ${describeError(v.errors![0], options, at)}`);
   }
   return data;
 }
 
 /** `key.path: problem, got value` for one Ajv error. */
-export function describe(e: ErrorObject, root: unknown, rootKey = ''): string {
+export function describeError(e: ErrorObject, root: unknown, rootKey = ''): string {
   let key = join(rootKey, keyPath(e.instancePath, root));
   const got = e.keyword === 'required' || e.keyword === 'additionalProperties' ? '' : `, got ${show(e.data)}`;
   const s = (e.parentSchema ?? {}) as Record<string, any>;

@@ -128,4 +128,12 @@ describe('configuration: schema-checked at start', () => {
     assert.equal(env.status, 2, env.stderr);
     assert.equal(env.stderr, 'config error: DEPOT_PORT: must be an integer in [0, 65535], got "x"\n');
   });
+
+  it('bin/depot (the compiled CLI) prints the same one line and exits 2', () => {
+    const file = path.join(dir, 'bad-cli.yaml');
+    fs.writeFileSync(file, 'gcIntervalSeconds: soon\n');
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bin/depot'), 'gc'], { cwd: os.tmpdir(), encoding: 'utf8', env: { ...process.env, DEPOT_CONFIG: file, DEPOT_DATA_DIR: dir } });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `config error: ${file}: gcIntervalSeconds: must be a number >= 0, got "soon"\n`);
+  });
 });
