@@ -10,6 +10,7 @@ import type { Principal } from '../common/principal';
 import { repositories, Repositories } from '../db/repositories';
 import type { ArtifactChange } from '../db/repositories/artifacts';
 import type { BlobRow, Segment, StoredContent } from '../db/repositories/blobs';
+import type { IncomingLink } from '../db/repositories/links';
 import type { ByteRange, FileSpan } from '../storage/blob-store';
 import { SizeLimitError } from '../storage/content-store';
 import type { ContentLocks } from '../storage/content-locks';
@@ -385,13 +386,9 @@ export class ArtifactEngine {
       const cur = await this.getWritable(p, type.name, id, t);
       requireIfMatch(opts.ifMatch, cur);
       if (await this.db.blobs.anySaving(id, t)) throw uploadInProgress('a blob of this artifact is being uploaded; retry when it is done');
-      const incoming = await this.db.links.incoming(t, id);
+      const incoming = await this.db.links.incoming(t, id, p);
       if (incoming.length) {
-        if (!opts.force || !p.isAdmin) {
-          throw new DomainError('LINKED', `artifact is linked from ${incoming.length} artifact(s): ${incoming.slice(0, 5).map((l) => `/artifacts/${l.type_name}/${l.source_id} (${l.field})`).join(', ')}; an admin may delete it with ?force=true`, {
-            linkedFrom: incoming.map((l) => ({ id: l.source_id, type_name: l.type_name, field: l.field, key: l.key })),
-          });
-        }
+        if (!opts.force || !p.isAdmin) throw linkedError(incoming);
         // Forced: the links become null (or disappear from their list/dict), so no artifact points into the void.
         for (const l of incoming) {
           const sourceType = this.types.get(l.type_name)!;
@@ -713,6 +710,24 @@ export function checkFolderPath(path: string): void {
 export const ALL_TYPE: ArtifactTypeDef = { name: 'all', displayName: 'All artifacts', schemaVersion: '1.0', fields: {} };
 
 const uploadInProgress = (detail: string) => new DomainError('UPLOAD_IN_PROGRESS', detail);
+
+/**
+ * A delete refused because other artifacts link to the target. Every link blocks (integrity; see
+ * README, "Links"), but only the sources the caller may see are named: another project's private
+ * artifact is a count, never an id, type or field.
+ */
+function linkedError(incoming: IncomingLink[]): DomainError {
+  const seen = incoming.filter((l) => l.visible);
+  const hidden = incoming.length - seen.length;
+  const parts = [
+    ...(seen.length ? [seen.slice(0, 5).map((l) => `/artifacts/${l.type_name}/${l.source_id} (${l.field})`).join(', ') + (seen.length > 5 ? ', …' : '')] : []),
+    ...(hidden ? [`${hidden} link(s) from artifacts not visible to you`] : []),
+  ];
+  return new DomainError('LINKED', `artifact is linked from ${incoming.length} artifact(s): ${parts.join('; ')}; an admin may delete it with ?force=true`, {
+    linkedFrom: seen.map((l) => ({ id: l.source_id, type_name: l.type_name, field: l.field, key: l.key })),
+    linkedFromHidden: hidden,
+  });
+}
 
 /** Optimistic concurrency: a given If-Match must name the artifact's current ETag. */
 export function requireIfMatch(ifMatch: string | undefined, a: ArtifactRecord): void {

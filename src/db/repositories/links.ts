@@ -8,6 +8,8 @@ export interface IncomingLink {
   field: string;
   key: string;
   type_name: string;
+  /** Whether the principal asking may see the source (only those are named to it). */
+  visible: boolean;
 }
 
 /** `artifact_shares` (who an artifact is shared with) and `artifact_links` (one row per internal link). */
@@ -31,10 +33,14 @@ export class LinksRepository {
     await this.sql.exec('INSERT INTO artifact_links (source_id, field, key, target_id) VALUES (:id, :field, :key, :tid)', { id: sourceId, field, key, tid: targetId }, t);
   }
 
-  /** Every link pointing at the artifact, whoever can see its source (integrity, not display). */
-  incoming(t: Transaction, targetId: string): Promise<IncomingLink[]> {
+  /**
+   * Every link pointing at the artifact, whoever can see its source (integrity), each marked with
+   * whether `p` may see its source (display: another project's private artifact stays unnamed).
+   */
+  incoming(t: Transaction, targetId: string, p: Principal): Promise<IncomingLink[]> {
+    const r: Record<string, unknown> = { id: targetId };
     return this.sql.select<IncomingLink>(
-      'SELECT l.source_id, l.field, l.key, a.type_name FROM artifact_links l JOIN artifacts a ON a.id = l.source_id WHERE l.target_id = :id', { id: targetId }, t,
+      `SELECT l.source_id, l.field, l.key, a.type_name, ${visibleSql(p, r)} AS visible FROM artifact_links l JOIN artifacts a ON a.id = l.source_id WHERE l.target_id = :id`, r, t,
     );
   }
 

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { databaseError } from '../../src/db/errors';
+import { startTestDepot, TestDepot } from '../helpers/depot';
+import { create, json, patch, problem, uniq } from './helpers';
+
+/** Issue 9: what another project may learn, and which bytes it may read, through the generic API. */
+describe('generic API hardening (issue 9)', () => {
+  let d: TestDepot;
+  before(async () => {
+    d = await startTestDepot();
+  });
+  after(async () => d?.close());
+
+  describe('links from another project (finding 4)', () => {
+    it("a delete refused because of links names only the sources the caller may see, and counts the others", async () => {
+      const { alice, bob, admin } = d.users;
+      // Bob shares his artifact with Alice's project; Alice links to it from her private artifact.
+      const target = await create(d, 'files', { name: uniq('target'), shared_with: [alice.project] }, bob);
+      const hidden = await create(d, 'files', { name: uniq('alices-private'), depends_on: `/artifacts/files/${target.id}` }, alice);
+      const own = await create(d, 'files', { name: uniq('bobs-own'), links: { x: `/artifacts/files/${target.id}` } }, bob);
+
+      const res = await d.request('DELETE', `/artifacts/files/${target.id}`, { as: bob });
+      const text = await res.clone().text();
+      const refused = await problem(res, 409, /linked from/);
+      assert.equal(refused.code, 'LINKED');
+      assert.ok(!text.includes(hidden.id), `the answer names Alice's private artifact: ${text}`);
+      assert.ok(!text.includes('depends_on'), `the answer names the field of Alice's private artifact: ${text}`);
+      assert.deepEqual(refused.linkedFrom, [{ id: own.id, type_name: 'files', field: 'links', key: 'x' }]);
+      assert.equal(refused.linkedFromHidden, 1);
+      assert.match(refused.detail, new RegExp(own.id));
+      assert.match(refused.detail, /1 link\(s\) from artifacts not visible to you/);
+
+      // The reverse lookup has the same rule.
+      const lf = await json(await d.request('GET', `/artifacts/files/${target.id}/linked-from`, { as: bob }));
+      assert.deepEqual(lf.linked_from.map((l: any) => l.id), [own.id]);
+
+      // An admin sees every source.
+      const forAdmin = await problem(await d.request('DELETE', `/artifacts/files/${target.id}`, { as: admin }), 409, new RegExp(hidden.id));
+      assert.equal(forAdmin.linkedFrom.length, 2);
+      assert.equal(forAdmin.linkedFromHidden, 0);
+
+      // A link from another project still blocks (integrity): once Alice and Bob drop theirs, Bob deletes.
+      assert.equal((await patch(d, 'files', own.id, [{ op: 'remove', path: '/links/x' }], { as: bob })).status, 200);
+      const onlyHidden = await problem(await d.request('DELETE', `/artifacts/files/${target.id}`, { as: bob }), 409, /1 link\(s\) from artifacts not visible to you/);
+      assert.deepEqual(onlyHidden.linkedFrom, []);
+      assert.equal((await patch(d, 'files', hidden.id, [{ op: 'replace', path: '/depends_on', value: null }], { as: alice })).status, 200);
+      assert.equal((await d.request('DELETE', `/artifacts/files/${target.id}`, { as: bob })).status, 204);
+    });
+
+    it("a link row that races a delete (23503) is named by its constraint, not by the row's key", () => {
+      const source = '0b8c0000-0000-4000-8000-0000000000aa';
+      const err = databaseError({
+        original: {
+          code: '23503', constraint: 'artifact_links_target_id_fkey',
+          message: `update or delete on table "artifacts" violates foreign key constraint "artifact_links_target_id_fkey" on table "artifact_links"`,
+          detail: `Key (id)=(${source}) is still referenced from table "artifact_links".`,
+        },
+      });
+      assert.equal(err?.code, 'LINKED');
+      assert.ok(!JSON.stringify({ detail: err.detail, ...err.extra }).includes(source));
+    });
+  });
+});
