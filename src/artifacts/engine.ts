@@ -523,12 +523,22 @@ export class ArtifactEngine {
     return updated;
   }
 
-  async blob(p: Principal, typeName: string, id: string, field: string, path: string | undefined): Promise<BlobContent> {
-    const type = this.type(typeName);
-    this.binaryField(type, field, path);
+  // ── reads of bytes ───────────────────────────────────────────────────────────────────────────
+  // Every route that serves an artifact's bytes or lists its folders (generic blob and folder GETs,
+  // SOL005 package_content, vnfd, manifest, artifacts) reads through readable(): one rule for all.
+
+  /**
+   * A visible artifact whose content the principal may read: a deactivated artifact's content is
+   * for its owner and admins only (its metadata stays visible to everyone it is shared with).
+   */
+  private async readable(p: Principal, type: ArtifactTypeDef, id: string): Promise<ArtifactRecord> {
     const a = await this.get(p, type.name, id);
-    if (a.status === 'deactivated' && !p.isAdmin && a.owner !== p.project) throw lifecycleRule('the artifact is deactivated');
-    const b = await this.db.blobs.find(id, field, path ?? '');
+    if (a.status === 'deactivated' && !p.isAdmin && a.owner !== p.project) throw lifecycleRule('the artifact is deactivated: only its owner or an admin may read its content');
+    return a;
+  }
+
+  /** The content of a settled blob, once the type's pre_download hooks accepted it. */
+  private async download(p: Principal, type: ArtifactTypeDef, a: ArtifactRecord, field: string, path: string | undefined, b: BlobRow | undefined): Promise<BlobContent> {
     if (!b || !b.content_key) {
       if (b?.status === 'saving') throw uploadInProgress(`${field}${path ? `/${path}` : ''} is being uploaded`);
       throw notFound(`${field}${path ? `/${path}` : ''} has no content`);
@@ -537,6 +547,28 @@ export class ArtifactEngine {
     return this.contentOf(b);
   }
 
+  async blob(p: Principal, typeName: string, id: string, field: string, path: string | undefined): Promise<BlobContent> {
+    const type = this.type(typeName);
+    this.binaryField(type, field, path);
+    const a = await this.readable(p, type, id);
+    return this.download(p, type, a, field, path, await this.db.blobs.find(id, field, path ?? ''));
+  }
+
+  /** Several entries of a folder field by exact path (e.g. to zip them), under the same rule as blob(). */
+  async entries(p: Principal, typeName: string, id: string, field: string, paths: string[]): Promise<BlobContent[]> {
+    const type = this.type(typeName);
+    this.folderField(type, field);
+    const a = await this.readable(p, type, id);
+    const rows = await this.db.blobs.entries(id, field, paths);
+    const out: BlobContent[] = [];
+    for (const path of paths) out.push(await this.download(p, type, a, field, path, rows.find((b) => b.path === path)));
+    return out;
+  }
+
+  /**
+   * The bytes of a row the caller already holds, with no rule applied: for the type's own processing
+   * (the onboarding pipeline, jobs). Routes read through blob(), entries() and folder().
+   */
   contentOf(b: BlobRow): BlobContent {
     const size = Number(b.size);
     const base = b.content_offset === null ? 0 : Number(b.content_offset);
@@ -572,12 +604,16 @@ export class ArtifactEngine {
     };
   }
 
+  /** The entries of a folder field under `prefix` (a listing), under the same rule as blob(). */
   async folder(p: Principal, typeName: string, id: string, field: string, prefix: string): Promise<BlobRow[]> {
     const type = this.type(typeName);
-    const def = type.fields[field];
-    if (!def || def.kind !== 'folder') throw invalidInput(`'${field}' is not a folder field of ${type.name}`);
-    await this.get(p, type.name, id);
+    this.folderField(type, field);
+    await this.readable(p, type, id);
     return this.db.blobs.folder(id, field, prefix);
+  }
+
+  private folderField(type: ArtifactTypeDef, field: string): void {
+    if (type.fields[field]?.kind !== 'folder') throw invalidInput(`'${field}' is not a folder field of ${type.name}`);
   }
 
   /** The artifacts' blobs and per-folder counts and sizes in one round trip (the list presenter needs both for every page). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { databaseError } from '../../src/db/errors';
 import { startTestDepot, TestDepot } from '../helpers/depot';
-import { create, json, patch, problem, uniq } from './helpers';
+import { create, json, patch, problem, uniq, upload } from './helpers';
 
 /** Issue 9: what another project may learn, and which bytes it may read, through the generic API. */
 describe('generic API hardening (issue 9)', () => {
@@ -58,6 +58,26 @@ describe('generic API hardening (issue 9)', () => {
       });
       assert.equal(err?.code, 'LINKED');
       assert.ok(!JSON.stringify({ detail: err.detail, ...err.extra }).includes(source));
+    });
+  });
+
+  describe('a deactivated artifact shared with another project (finding 7)', () => {
+    it('its blob, folder entries and folder listings answer 403 to the other project, 200 to the owner; its metadata stays readable', async () => {
+      const { bob } = d.users;
+      const a = await create(d, 'files', { name: uniq('deactivated'), shared_with: [bob.project] });
+      assert.equal((await upload(d, 'files', a.id, 'content', 'main')).status, 200);
+      assert.equal((await upload(d, 'files', a.id, 'tree/dir/x.txt', 'entry')).status, 200);
+      assert.equal((await patch(d, 'files', a.id, [{ op: 'replace', path: '/status', value: 'active' }])).status, 200);
+      assert.equal((await patch(d, 'files', a.id, [{ op: 'replace', path: '/status', value: 'deactivated' }])).status, 200);
+      const urls = [`/artifacts/files/${a.id}/content`, `/artifacts/files/${a.id}/tree/dir/x.txt`, `/artifacts/files/${a.id}/tree`, `/artifacts/files/${a.id}/tree/dir/`];
+      for (const url of urls) {
+        const body = await problem(await d.request('GET', url, { as: bob }), 403, /deactivated/);
+        assert.equal(body.code, 'LIFECYCLE_RULE', url);
+        const res = await d.request('GET', url);
+        assert.equal(res.status, 200, url);
+        await res.arrayBuffer();
+      }
+      assert.equal((await json(await d.request('GET', `/artifacts/files/${a.id}`, { as: bob }))).status, 'deactivated');
     });
   });
 });

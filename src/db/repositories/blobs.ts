@@ -72,6 +72,12 @@ export class BlobsRepository {
     return this.sql.select<BlobRow>(`SELECT * FROM blobs WHERE artifact_id = :id AND field = :field AND starts_with(path, :prefix) ORDER BY path`, { id: artifactId, field, prefix });
   }
 
+  /** The entries of a folder at exactly these paths (those that exist), in one round trip. */
+  async entries(artifactId: string, field: string, paths: string[]): Promise<BlobRow[]> {
+    if (!paths.length) return [];
+    return this.sql.select<BlobRow>(`SELECT * FROM blobs WHERE artifact_id = :id AND field = :field AND path IN (:paths)`, { id: artifactId, field, paths });
+  }
+
   /** Bytes of a folder, but for one entry (the one being replaced). */
   async folderBytes(t: Transaction, artifactId: string, field: string, exceptPath: string): Promise<number> {
     const [{ used }] = await this.sql.select<{ used: string }>('SELECT COALESCE(sum(size), 0) AS used FROM blobs WHERE artifact_id = :id AND field = :field AND path <> :path', { id: artifactId, field, path: exceptPath }, t);

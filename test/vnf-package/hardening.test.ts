@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { startTestDepot, type TestDepot } from '../helpers/depot';
+import { assertOnboarded, buildPackage, onboard, problem, V1, V2 } from './helpers';
+
+/** A 200, its body read (or the answer in the message). */
+async function ok(res: Response, what: string): Promise<Buffer> {
+  const body = Buffer.from(await res.arrayBuffer());
+  assert.equal(res.status, 200, `${what}: ${body.toString('utf8', 0, 500)}`);
+  return body;
+}
+
+/** Issue 9: VNF packages over both APIs — which bytes a disabled package still serves, and to whom. */
+describe('VNF packages: hardening (issue 9)', () => {
+  let d: TestDepot;
+  before(async () => {
+    d = await startTestDepot();
+  });
+  after(async () => d?.close());
+
+  describe('a disabled package shared with another project (finding 7)', () => {
+    let id: string;
+    const MERGE = { 'Content-Type': 'application/merge-patch+json' };
+    /** Every route that serves bytes of the package, over both APIs. */
+    const byteRoutes = () => [
+      `${V1}/vnf_packages/${id}/package_content`, `${V2}/vnf_packages/${id}/package_content`,
+      `${V1}/vnf_packages/${id}/vnfd`, `${V2}/vnf_packages/${id}/vnfd`,
+      `${V2}/vnf_packages/${id}/manifest`, `${V2}/vnf_packages/${id}/manifest?include_signatures`,
+      `${V2}/vnf_packages/${id}/artifacts`,
+      `${V1}/vnf_packages/${id}/artifacts/Scripts/install.sh`, `${V2}/vnf_packages/${id}/artifacts/Scripts/install.sh`,
+      `/artifacts/vnf_packages/${id}/package`, `/artifacts/vnf_packages/${id}/content/`,
+      `/artifacts/vnf_packages/${id}/content/Scripts/install.sh`,
+    ];
+
+    before(async () => {
+      const info = await onboard(d, await buildPackage({ provider: 'Acme', product: 'Disabled', softwareVersion: '7.0.0', extra: { 'Scripts/install.sh': '#!/bin/sh\n' } }));
+      assertOnboarded(info);
+      id = info.id;
+      const share = await d.request('PATCH', `/artifacts/vnf_packages/${id}`, { json: [{ op: 'add', path: '/shared_with/-', value: d.users.bob.project }], headers: { 'Content-Type': 'application/json-patch+json' } });
+      assert.equal(share.status, 200, await share.text());
+    });
+
+    it('while ENABLED, the other project reads every byte route', async () => {
+      for (const url of byteRoutes()) {
+        await ok(await d.request('GET', url, { as: d.users.bob, headers: { Accept: '*/*' } }), url);
+      }
+    });
+
+    it('once DISABLED, every route that serves bytes answers 403 to the other project (GET and HEAD), 200 to the owner; VnfPkgInfo stays readable', async () => {
+      assert.equal((await d.request('PATCH', `${V2}/vnf_packages/${id}`, { json: { operationalState: 'DISABLED' }, headers: MERGE })).status, 200);
+      for (const url of byteRoutes()) {
+        const body = await problem(await d.request('GET', url, { as: d.users.bob, headers: { Accept: '*/*' } }), 403, /deactivated/);
+        assert.equal(body.code, 'LIFECYCLE_RULE', url);
+        assert.equal((await d.request('HEAD', url, { as: d.users.bob, headers: { Accept: '*/*' } })).status, 403, `HEAD ${url}`);
+      }
+      for (const url of byteRoutes()) {
+        await ok(await d.request('GET', url, { headers: { Accept: '*/*' } }), `${url} (owner)`);
+      }
+      const info = await d.request('GET', `${V2}/vnf_packages/${id}`, { as: d.users.bob });
+      assert.equal(info.status, 200);
+      assert.equal(((await info.json()) as any).operationalState, 'DISABLED');
+    });
+  });
+});
