@@ -29,6 +29,9 @@ export function createApp(deps: AppDeps): Koa {
     const id = ctx.get('X-Request-Id') || randomUUID();
     ctx.state.requestId = id;
     ctx.set('X-Request-Id', id);
+    // An API answers JSON or user content, never a page: no sniffing, nothing to run or frame.
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
     const start = process.hrtime.bigint();
     try {
       await next();

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { readJson, rejectBody } from '../http/body';
 import { forbidden, invalidInput, notFound } from '../common/errors';
-import { sendContent } from '../http/range';
+import { baseName, sendContent } from '../http/range';
 import type { ArtifactEngine } from './engine';
 import { etagOf } from './engine';
 import { presentArtifacts, presentBlob } from './presenter';
@@ -130,7 +130,7 @@ export function artifactRoutes(engine: ArtifactEngine): Router {
     if (c.blob.digests.md5) extra['Content-MD5'] = Buffer.from(c.blob.digests.md5, 'hex').toString('base64');
     if (c.blob.digests.sha512) extra['X-Checksum-Sha512'] = c.blob.digests.sha512;
     await sendContent(ctx, {
-      size: c.size, sha256: c.blob.digests.sha256, contentType: c.blob.content_type, lastModified: new Date(c.blob.updated_at),
+      size: c.size, sha256: c.blob.digests.sha256, contentType: c.blob.content_type, lastModified: new Date(c.blob.updated_at), fileName: baseName(path ?? ctx.params.field),
       extraHeaders: extra, open: c.open, files: c.files,
     });
   };

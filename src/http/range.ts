@@ -12,11 +12,27 @@ export interface Sendable {
   sha256?: string;
   contentType?: string | null;
   lastModified?: Date;
-  fileName?: string;
+  /** The name a browser saves it under (Content-Disposition); every download names one. */
+  fileName: string;
   extraHeaders?: Record<string, string>;
   open(range?: ByteRange): Promise<NodeJS.ReadableStream>;
   /** The same bytes as local file spans, when the store has them as files: sent without a stream. */
   files?(range?: ByteRange): FileSpan[] | undefined;
+}
+
+/**
+ * Stored content is the users', not Depot's: a browser must never render it as a page of Depot's
+ * origin. Every answer carries nosniff and a CSP (app.ts); a download is moreover an attachment,
+ * but for text/plain, which a browser shows as text (with nosniff it never sniffs markup in it)
+ * and which is how SOL005 serves a VNFD or manifest to read. The name follows RFC 6266: an ASCII
+ * fallback, and the exact name as `filename*` when it is not plain ASCII.
+ */
+export function contentDisposition(contentType: string | null | undefined, fileName: string): string {
+  const kind = /^\s*text\/plain\s*(;|$)/i.test(contentType ?? '') ? 'inline' : 'attachment';
+  const ascii = fileName.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  if (ascii === fileName) return `${kind}; filename="${ascii}"`;
+  const exact = encodeURIComponent(fileName).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${kind}; filename="${ascii}"; filename*=UTF-8''${exact}`;
 }
 
 export function parseRange(header: string, size: number): ByteRange | 'unsatisfiable' | undefined {
@@ -48,7 +64,6 @@ export async function sendContent(ctx: Context, c: Sendable): Promise<void> {
   }
   for (const [k, v] of Object.entries(c.extraHeaders ?? {})) ctx.set(k, v);
   if (c.lastModified) ctx.set('Last-Modified', c.lastModified.toUTCString());
-  if (c.fileName) ctx.set('Content-Disposition', `attachment; filename="${c.fileName.replace(/["\\\r\n]/g, '_')}"`);
   // Exactly the stored type: Koa's ctx.type would add '; charset=utf-8' to text types.
   ctx.set('Content-Type', c.contentType || 'application/octet-stream');
 
@@ -67,6 +82,8 @@ export async function sendContent(ctx: Context, c: Sendable): Promise<void> {
     }
     range = r;
   }
+  // Set once the answer is the content (a 416 is a ProblemDetails, not a file to save).
+  ctx.set('Content-Disposition', contentDisposition(c.contentType, c.fileName));
   if (range) {
     ctx.status = 206;
     ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${c.size}`);
@@ -93,3 +110,6 @@ export async function sendContent(ctx: Context, c: Sendable): Promise<void> {
   }
   ctx.body = await c.open(range);
 }
+
+/** The last segment of a folder path (or a field name): what a download is saved as. */
+export const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);

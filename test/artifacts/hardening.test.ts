@@ -80,4 +80,54 @@ describe('generic API hardening (issue 9)', () => {
       assert.equal((await json(await d.request('GET', `/artifacts/files/${a.id}`, { as: bob }))).status, 'deactivated');
     });
   });
+
+  describe('stored HTML is not served as a page (finding 9)', () => {
+    const CSP = "default-src 'none'; frame-ancestors 'none'";
+    const html = '<!doctype html><script>alert(document.cookie)</script>';
+
+    it('a text/html blob and folder entry come back with nosniff, a CSP and as an attachment naming the file', async () => {
+      const a = await create(d, 'files', { name: uniq('html') });
+      const put = (field: string) => d.request('PUT', `/artifacts/files/${a.id}/${field}`, { body: html, headers: { 'Content-Type': 'text/html' } });
+      assert.equal((await put('content')).status, 200);
+      assert.equal((await put('tree/pages/index.html')).status, 200);
+      for (const [url, name] of [[`/artifacts/files/${a.id}/content`, 'content'], [`/artifacts/files/${a.id}/tree/pages/index.html`, 'index.html']]) {
+        for (const method of ['GET', 'HEAD']) {
+          const res = await d.request(method, url);
+          assert.equal(res.status, 200, url);
+          assert.equal(res.headers.get('content-type'), 'text/html', 'the stored type is kept');
+          assert.equal(res.headers.get('x-content-type-options'), 'nosniff', `${method} ${url}`);
+          assert.equal(res.headers.get('content-disposition'), `attachment; filename="${name}"`, `${method} ${url}`);
+          assert.equal(res.headers.get('content-security-policy'), CSP, `${method} ${url}`);
+          if (method === 'GET') assert.equal(await res.text(), html);
+        }
+      }
+      // A ranged read too.
+      const part = await d.request('GET', `/artifacts/files/${a.id}/content`, { headers: { Range: 'bytes=0-4' } });
+      assert.equal(part.status, 206);
+      assert.match(part.headers.get('content-disposition') ?? '', /^attachment;/);
+      assert.equal(part.headers.get('x-content-type-options'), 'nosniff');
+    });
+
+    it('a file name outside ASCII is sent as an RFC 6266 filename* beside an ASCII fallback', async () => {
+      const a = await create(d, 'files', { name: uniq('utf8') });
+      const path = `tree/${encodeURIComponent('résumé "1".txt')}`;
+      assert.equal((await d.request('PUT', `/artifacts/files/${a.id}/${path}`, { body: 'x', headers: { 'Content-Type': 'application/octet-stream' } })).status, 200);
+      const res = await d.request('GET', `/artifacts/files/${a.id}/${path}`);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-disposition'), `attachment; filename="r_sum_ _1_.txt"; filename*=UTF-8''r%C3%A9sum%C3%A9%20%221%22.txt`);
+    });
+
+    it('every API answer carries nosniff and the CSP: JSON, ProblemDetails, health', async () => {
+      for (const [url, status] of [['/artifacts/files', 200], ['/artifacts/nosuch', 404], ['/healthz', 200]] as const) {
+        const res = await d.request('GET', url);
+        assert.equal(res.status, status, url);
+        assert.equal(res.headers.get('x-content-type-options'), 'nosniff', url);
+        assert.equal(res.headers.get('content-security-policy'), CSP, url);
+        await res.arrayBuffer();
+      }
+      const anonymous = await d.request('GET', '/artifacts/files', { as: null as any });
+      assert.equal(anonymous.status, 401);
+      assert.equal(anonymous.headers.get('content-security-policy'), CSP);
+    });
+  });
 });

@@ -60,4 +60,36 @@ describe('VNF packages: hardening (issue 9)', () => {
       assert.equal(((await info.json()) as any).operationalState, 'DISABLED');
     });
   });
+
+  describe('downloads of package content (finding 9)', () => {
+    const CSP = "default-src 'none'; frame-ancestors 'none'";
+    let id: string;
+    before(async () => {
+      const info = await onboard(d, await buildPackage({ provider: 'Acme', product: 'Headers', softwareVersion: '9.0.0', extra: { 'Scripts/install.sh': '#!/bin/sh\n', 'Files/page.html': '<script>alert(1)</script>' } }));
+      assertOnboarded(info);
+      id = info.id;
+    });
+
+    it('carry nosniff, the CSP and a Content-Disposition: inline for the text/plain VNFD and manifest, attachment for the rest', async () => {
+      const cases: [string, Record<string, string>, string][] = [
+        [`${V1}/vnf_packages/${id}/vnfd`, { Accept: 'text/plain' }, 'inline; filename="top.yaml"'],
+        [`${V2}/vnf_packages/${id}/vnfd`, { Accept: 'text/plain' }, 'inline; filename="top.yaml"'],
+        [`${V2}/vnf_packages/${id}/vnfd`, { Accept: 'application/zip' }, 'attachment; filename="vnfd.zip"'],
+        [`${V2}/vnf_packages/${id}/manifest`, {}, 'inline; filename="manifest.mf"'],
+        [`${V2}/vnf_packages/${id}/artifacts`, {}, 'attachment; filename="artifacts.zip"'],
+        [`${V1}/vnf_packages/${id}/artifacts/Scripts/install.sh`, {}, 'attachment; filename="install.sh"'],
+        [`${V2}/vnf_packages/${id}/artifacts/Files/page.html`, {}, 'attachment; filename="page.html"'],
+        [`${V1}/vnf_packages/${id}/package_content`, {}, `attachment; filename="${id}.zip"`],
+        [`${V2}/vnf_packages/${id}/package_content`, {}, `attachment; filename="${id}.zip"`],
+        [`/artifacts/vnf_packages/${id}/package`, {}, 'attachment; filename="package"'],
+      ];
+      for (const [url, headers, disposition] of cases) {
+        const res = await d.request('GET', url, { headers });
+        await ok(res, url);
+        assert.equal(res.headers.get('x-content-type-options'), 'nosniff', url);
+        assert.equal(res.headers.get('content-security-policy'), CSP, url);
+        assert.equal(res.headers.get('content-disposition'), disposition, url);
+      }
+    });
+  });
 });

@@ -9,7 +9,7 @@ import type { ArtifactRecord } from '../../../artifacts/types';
 import { lifecycleConflict, notFound } from '../../../common/errors';
 import { readJson } from '../../../http/body';
 import { badRequest, notAcceptable, unsupportedMediaType } from '../../../http/problem';
-import { sendContent } from '../../../http/range';
+import { baseName, contentDisposition, sendContent } from '../../../http/range';
 import { requestValidator } from '../../../http/schemas';
 import { sol013 } from '../../../http/sol013';
 import {
@@ -234,7 +234,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       const a = await load(ctx);
       requireOnboarded(a);
       const c = await engine.blob(principal(ctx), VNF_PACKAGES, a.id, 'package', undefined);
-      await sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: 'application/zip', lastModified: new Date(c.blob.updated_at), open: c.open, files: c.files });
+      await sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: 'application/zip', lastModified: new Date(c.blob.updated_at), fileName: `${a.id}.zip`, open: c.open, files: c.files });
     });
 
     // Files of the package, read through the engine's one read rule (a disabled package's bytes
@@ -248,7 +248,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       }
       zip.end();
       ctx.type = 'application/zip';
-      ctx.set('Content-Disposition', `attachment; filename="${name}"`);
+      ctx.set('Content-Disposition', contentDisposition('application/zip', name));
       ctx.body = zip.outputStream;
     };
     const flag = (ctx: Context, name: string) => ctx.query[name] !== undefined;
@@ -263,7 +263,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       if (ok.includes('text/plain') && (single || !ok.includes('application/zip'))) {
         if (!single) throw notAcceptable(`the VNFD spans ${d.files.length} files${signatures ? ' (with signatures)' : ''}: ask for application/zip`);
         const c = await fileOf(ctx, a, d.files[0]);
-        await sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: 'text/plain', open: c.open, files: c.files });
+        await sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: 'text/plain', fileName: baseName(c.blob.path), open: c.open, files: c.files });
         // Exactly `text/plain` (koa would add "; charset=utf-8"): python-tackerclient compares the
         // Content-Type with == to decide to hand back the text instead of parsing it as JSON.
         if (ctx.status === 200 || ctx.status === 206) ctx.set('Content-Type', 'text/plain');
@@ -288,7 +288,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
         }
         const c = await fileOf(ctx, a, d.manifest);
         if (!acceptable(ctx, 'text/plain').length) throw notAcceptable('the manifest is served as text/plain');
-        return sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: 'text/plain', open: c.open, files: c.files });
+        return sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: 'text/plain', fileName: baseName(c.blob.path), open: c.open, files: c.files });
       });
 
       group.get('/vnf_packages/:id/artifacts', async (ctx) => {
@@ -319,7 +319,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       const path = Array.isArray(raw) ? raw.join('/') : String(raw);
       // Any file of the package is served (as Tacker does), byte-exact, with its own content type.
       const c = await fileOf(ctx, a, path);
-      await sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: c.blob.content_type ?? 'application/octet-stream', lastModified: new Date(c.blob.updated_at), open: c.open, files: c.files });
+      await sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: c.blob.content_type ?? 'application/octet-stream', lastModified: new Date(c.blob.updated_at), fileName: baseName(c.blob.path), open: c.open, files: c.files });
     });
     r.use(group.routes(), group.allowedMethods());
   }
