@@ -140,8 +140,14 @@ export class ArtifactEngine {
 
   // ── create ───────────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * Creates a drafted artifact from a client's field values. `system` is the type's own facade
+   * initialising its system fields (a client can never set those): a type whose creation is
+   * `system` is created only that way.
+   */
   async create(p: Principal, typeName: string, body: unknown, opts: { system?: Record<string, unknown>; id?: string } = {}): Promise<ArtifactRecord> {
     const type = this.type(typeName);
+    if (type.creation?.by === 'system' && !opts.system) throw forbidden(type.creation.detail);
     if (p.role === 'reader') throw forbidden(`role reader may not create artifacts`);
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidInput('the request body must be a JSON object of field values');
     const fields = allFields(type);

@@ -68,6 +68,14 @@ export interface ArtifactTypeDef {
    * package): a client's activation is then refused with `detail`, whichever API it comes through.
    */
   activation?: { by: 'client' } | { by: 'system'; detail: string };
+  /**
+   * Who creates artifacts of the type: clients through the generic POST (the default), or only the
+   * type's own facade (`system`, e.g. SOL005's create, which sets the type's initial system fields:
+   * a VNF package starts CREATED and NOT_IN_USE under a placeholder name). A generic create is then
+   * refused with `detail` (naming where to create one) instead of making an artifact the type's
+   * state machine does not know.
+   */
+  creation?: { by: 'client' } | { by: 'system'; detail: string };
   /** Build metadata of `version` distinguishes artifacts (see version.ts). */
   versionBuildSignificant?: boolean;
   /**

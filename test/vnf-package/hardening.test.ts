@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { startTestDepot, type TestDepot } from '../helpers/depot';
-import { assertOnboarded, buildPackage, onboard, problem, V1, V2 } from './helpers';
+import { assertOnboarded, buildPackage, createPackage, onboard, problem, putContent, V1, V2, waitFinal } from './helpers';
 
 /** A 200, its body read (or the answer in the message). */
 async function ok(res: Response, what: string): Promise<Buffer> {
@@ -90,6 +90,32 @@ describe('VNF packages: hardening (issue 9)', () => {
         assert.equal(res.headers.get('content-security-policy'), CSP, url);
         assert.equal(res.headers.get('content-disposition'), disposition, url);
       }
+    });
+  });
+
+  describe('creating a VNF package (finding 10)', () => {
+    it('the generic API refuses to create one (403 naming the SOL005 create), and nothing is created', async () => {
+      const name = `generic-${Date.now()}`;
+      const res = await d.request('POST', '/artifacts/vnf_packages', { json: { name } });
+      const body = await problem(res, 403, /POST \/vnfpkgm\/v[12]\/vnf_packages/);
+      assert.equal(body.code, 'FORBIDDEN');
+      const generic = (await (await d.request('GET', `/artifacts/vnf_packages?name=${name}`)).json()) as any;
+      assert.equal(generic.total_count, 0);
+      const sol005 = (await (await d.request('GET', `${V2}/vnf_packages`)).json()) as any[];
+      assert.ok(sol005.every((p) => p.onboardingState !== undefined), 'every package SOL005 lists has an onboardingState');
+      // The other project's admin cannot either: the type owns its creation, whoever asks.
+      await problem(await d.request('POST', '/artifacts/vnf_packages', { json: { name }, as: d.users.admin }), 403);
+    });
+
+    it('a package created through SOL005 shows in the generic API with its SOL005 state, and onboards', async () => {
+      const pkg = await createPackage(d, undefined, undefined, V2);
+      const a = (await (await d.request('GET', `/artifacts/vnf_packages/${pkg.id}`)).json()) as any;
+      assert.equal(a.onboardingState, 'CREATED');
+      assert.equal(a.usageState, 'NOT_IN_USE');
+      assert.equal(a.name, `vnf-package-${pkg.id}`);
+      assert.equal(a.status, 'drafted');
+      assert.equal((await putContent(d, pkg.id, await buildPackage({ provider: 'Acme', product: 'Created', softwareVersion: '10.0.0' }))).status, 202);
+      assertOnboarded(await waitFinal(d, pkg.id));
     });
   });
 });

@@ -36,6 +36,10 @@ export const vnfPackagesType: ArtifactTypeDef = {
   versionBuildSignificant: true,
   // A package is activated by onboarding alone: a client's activation would bypass SOL005's state machine.
   activation: { by: 'system', detail: 'a VNF package becomes active by onboarding (PUT .../package_content), not by PATCH' },
+  // Created by SOL005 alone, which initialises the state onboarding needs (CREATED, NOT_IN_USE, the
+  // placeholder name): a generic create made a package without onboardingState that SOL005 listed
+  // and then refused to upload to.
+  creation: { by: 'system', detail: 'a VNF package is created through SOL005 (POST /vnfpkgm/v2/vnf_packages or /vnfpkgm/v1/vnf_packages), which sets its onboardingState and usageState; the generic API reads, shares and deletes it' },
   fields: {
     onboardingState: { kind: 'string', ...system, enum: ['CREATED', 'UPLOADING', 'PROCESSING', 'ONBOARDED', 'ERROR'] },
     usageState: { kind: 'string', ...system, enum: ['IN_USE', 'NOT_IN_USE'] },
