@@ -37,7 +37,8 @@ export function createApp(deps: AppDeps): Koa {
       await next();
     } finally {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
-      deps.log.debug({ id, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(ms * 10) / 10 }, 'request');
+      const answered = ctx.state.clientClosed ? { clientClosed: true } : { status: ctx.status };
+      deps.log.debug({ id, method: ctx.method, path: ctx.path, ...answered, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   });
   app.use(problemMiddleware(deps.log));

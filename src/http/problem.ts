@@ -63,7 +63,20 @@ export const notAcceptable = (detail: string) => new HttpError('NOT_ACCEPTABLE',
 /** Koa's own errors (status + expose) carry no code: the first code with that status stands for them. */
 const codeOfStatus = (status: number) => (Object.keys(PROBLEMS) as ProblemCode[]).find((c) => PROBLEMS[c].status === status);
 
-export function problemMiddleware(log: { error: (o: object, m: string) => void }) {
+/** How a request's stream ends when its client closes the connection (Node's 'aborted', a reset, a cut pipe). */
+const STREAM_ENDS = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * The client left before the answer: its connection is gone and the error is the one its request
+ * stream ended with. Nothing went wrong in Depot (the upload was rolled back on the way out); the
+ * same error from a store or a fetch, with the client still connected, stays an error.
+ */
+function clientLeft(ctx: Context, err: any): boolean {
+  const gone = ctx.req.socket?.destroyed === true || (ctx.req.destroyed && !ctx.req.complete);
+  return gone && (STREAM_ENDS.has(err?.code) || err?.message === 'aborted');
+}
+
+export function problemMiddleware(log: { error: (o: object, m: string) => void; info: (o: object, m: string) => void }) {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
@@ -73,8 +86,14 @@ export function problemMiddleware(log: { error: (o: object, m: string) => void }
       if (!err && typeof raw?.status === 'number' && raw.status >= 400 && raw.status < 500 && raw.expose && codeOfStatus(raw.status)) {
         err = new HttpError(codeOfStatus(raw.status)!, raw.message);
       }
+      if (!err && clientLeft(ctx, raw)) {
+        log.info({ id: ctx.state.requestId, method: ctx.method, path: ctx.path, reason: raw.code ?? raw.message }, 'client closed the connection before the answer');
+        ctx.state.clientClosed = true;
+        ctx.respond = false;
+        return;
+      }
       if (!err) {
-        log.error({ err: raw, path: ctx.path, method: ctx.method }, 'unhandled error');
+        log.error({ err: raw, id: ctx.state.requestId, path: ctx.path, method: ctx.method }, 'unhandled error');
         err = new HttpError('INTERNAL_ERROR', `unexpected error (request ${ctx.state.requestId ?? '-'}); see the service log`);
       }
       // A half-read request body must not hold the connection open.

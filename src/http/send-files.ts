@@ -25,7 +25,8 @@ export async function sendFileSpans(res: ServerResponse, spans: FileSpan[]): Pro
     w?.();
   };
   const onClose = () => {
-    failed ??= new Error('the client went away');
+    // Coded like a request stream cut short: the error path tells a client leaving from a failure.
+    failed ??= Object.assign(new Error('the client went away'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
     settle();
   };
   res.once('close', onClose);
