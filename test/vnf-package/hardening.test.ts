@@ -103,7 +103,7 @@ describe('VNF packages: hardening (issue 9)', () => {
       assert.equal(generic.total_count, 0);
       const sol005 = (await (await d.request('GET', `${V2}/vnf_packages`)).json()) as any[];
       assert.ok(sol005.every((p) => p.onboardingState !== undefined), 'every package SOL005 lists has an onboardingState');
-      // The other project's admin cannot either: the type owns its creation, whoever asks.
+      // Nor an admin: the type owns its creation, whoever asks.
       await problem(await d.request('POST', '/artifacts/vnf_packages', { json: { name }, as: d.users.admin }), 403);
     });
 
