@@ -8,7 +8,7 @@ import { inTransaction } from '../db/database';
 import type { Principal } from '../http/auth';
 import { badRequest, conflict, forbidden, HttpError, notFound, preconditionFailed, tooLarge } from '../http/problem';
 import type { ByteRange, FileSpan } from '../storage/blob-store';
-import { SizeLimitError } from '../storage/content-store';
+import { SizeLimitError, type ContentStore } from '../storage/content-store';
 import type { ContentLocks } from '../storage/content-locks';
 import type { StoreRegistry } from '../storage/registry';
 import { BASE_COLUMNS, BASE_FIELDS, FieldDef, isBinary } from './fields';
@@ -36,6 +36,15 @@ export interface BlobRow {
   content_type: string | null;
   updated_at: Date;
 }
+
+/** Bytes staged for a blob: one object (`key`), or a composite of objects (`segments`, see migration 02). */
+export type Staged = Awaited<ReturnType<ContentStore['stage']>> & { segments?: { key: string; offset: number; length: number }[] };
+
+/**
+ * Replaces ContentStore.stage for one upload (the package pipeline splits a CSAR while it streams):
+ * same contract, plus optional segments when the blob is a composite whose `key` is the first object.
+ */
+export type Ingest = (body: Readable, opts: Parameters<ContentStore['stage']>[1] & { limit: number }) => Promise<Staged>;
 
 export interface BlobContent {
   blob: BlobRow;
@@ -553,7 +562,7 @@ export class ArtifactEngine {
    */
   async upload(
     p: Principal, typeName: string, id: string, field: string, path: string | undefined, body: Readable,
-    opts: { contentType?: string; contentLength?: number; ifMatch?: string; system?: boolean; hooks?: boolean } = {},
+    opts: { contentType?: string; contentLength?: number; ifMatch?: string; system?: boolean; hooks?: boolean; ingest?: Ingest } = {},
   ): Promise<ArtifactRecord> {
     const type = this.type(typeName);
     const def = this.binaryField(type, field, path);
@@ -603,10 +612,10 @@ export class ArtifactEngine {
       else await this.exec(`DELETE FROM blobs WHERE id = :id AND status = 'saving'`, { id: rowId });
     };
     let lastBeat = Date.now();
-    let pendingStage: Awaited<ReturnType<typeof store.stage>> | undefined;
+    let pendingStage: Staged | undefined;
     try {
       if (opts.hooks !== false) await this.runHooks(type, { event: 'pre_upload', principal: p, artifact: reservation.artifact, field, path });
-      const staged = await store.stage(body, {
+      const staged: Staged = await (opts.ingest ?? ((b, o) => store.stage(b, o)))(body, {
         limit: reservation.reserve,
         algorithms: def.digests ?? [],
         onProgress: () => {
@@ -638,9 +647,9 @@ export class ArtifactEngine {
           // for uploadStaleSeconds), publishing now would report success for bytes nobody references,
           // or resurrect a row. The staged object is left to the garbage collector.
           const [, affected] = await this.sequelize.query(
-            `UPDATE blobs SET status = 'active', content_key = :ck, content_offset = NULL, size = :size, reserved = 0, digests = :digests,
+            `UPDATE blobs SET status = 'active', content_key = :ck, content_offset = NULL, segments = :segments::jsonb, size = :size, reserved = 0, digests = :digests,
                content_type = :ct, store = :store, updated_at = now() WHERE id = :id AND status = 'saving'`,
-            { replacements: { ck: staged.key, size: staged.size, digests: JSON.stringify(staged.digests), ct: opts.contentType ?? 'application/octet-stream', store: store.name, id: rowId }, type: QueryTypes.UPDATE, transaction: t },
+            { replacements: { ck: staged.key, segments: staged.segments ? JSON.stringify(staged.segments) : null, size: staged.size, digests: JSON.stringify(staged.digests), ct: opts.contentType ?? 'application/octet-stream', store: store.name, id: rowId }, type: QueryTypes.UPDATE, transaction: t },
           );
           if (!affected) throw conflict(`${field}${path ? `/${path}` : ''}: the upload stalled longer than ${this.config.uploadStaleSeconds} s and was rolled back; retry it`);
         };

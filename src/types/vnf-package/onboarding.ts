@@ -2,15 +2,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { QueryTypes, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import type { ArtifactEngine, BlobRow } from '../../artifacts/engine';
 import type { ArtifactRecord } from '../../artifacts/types';
 import { Finding, formatFinding, hasErrors } from '../../common/findings';
 import type { DepotConfig } from '../../config';
-import { checkSoftwareImages, crossCheckManifest, csarFiles, CsarInspection, inspectCsar, openCsar, parseToscaMeta, TOSCA_META_PATH, normaliseAlgorithm } from '../../csar';
-import type { CsarArchive, CsarEntry, CsarLimits, HashAlgorithm } from '../../csar';
+import { checkSoftwareImages, crossCheckManifest, CsarError, csarFiles, CsarInspection, inspectCsar, parseToscaMeta, spanSource, TOSCA_META_PATH, normaliseAlgorithm } from '../../csar';
+import type { CsarArchive, CsarDigests, CsarEntry, CsarLimits, CsarSource, HashAlgorithm } from '../../csar';
+import { csarIngest, type StreamedFile, type StreamIndex } from '../../packages/ingest';
 import { inTransaction } from '../../db/database';
 import type { JobQueue, JobRow } from '../../jobs/queue';
 import { fetchUriToWritable, FetchUriError, redactUri } from '../../net/fetch-uri';
@@ -125,20 +126,29 @@ export class OnboardingService {
   /** PUT package_content: stream the CSAR into the store, then queue processing. */
   async upload(p: Principal, id: string, body: Readable, contentLength?: number): Promise<void> {
     await this.transition(p, id, ['CREATED', 'ERROR'], 'UPLOADING', (t) => this.resetContent(t, id));
+    let index: StreamIndex | undefined;
     try {
-      await this.engine.upload(p, VNF_PACKAGES, id, 'package', undefined, body, { contentType: 'application/zip', contentLength, system: true, hooks: false });
+      index = await this.uploadPackage(p, id, body, contentLength);
     } catch (err: any) {
       const message = err instanceof HttpError ? err.detail : `upload failed: ${err?.message ?? err}`;
       await this.fail(id, [{ rule: 'VNFPKG-UPLOAD-FAILED', severity: 'error', message }]);
       throw err;
     }
-    await this.startProcessing(id);
+    await this.startProcessing(id, index);
   }
 
-  private async startProcessing(id: string): Promise<void> {
+  /** Streams the CSAR into the store, split on the fly (src/packages/ingest.ts); returns what streamed by. */
+  private async uploadPackage(p: Principal, id: string, body: Readable, contentLength?: number): Promise<StreamIndex | undefined> {
+    let index: StreamIndex | undefined;
+    const ingest = csarIngest(this.engine.storeOf(this.engine.type(VNF_PACKAGES)), { limits: this.limits(), onIndex: (i) => (index = i) });
+    await this.engine.upload(p, VNF_PACKAGES, id, 'package', undefined, body, { contentType: 'application/zip', contentLength, system: true, hooks: false, ingest });
+    return index;
+  }
+
+  private async startProcessing(id: string, index?: StreamIndex): Promise<void> {
     await inTransaction(this.sequelize, async (t) => {
       await this.setFields(t, id, { onboardingState: 'PROCESSING' });
-      await this.queue.enqueue(t, 'vnf_package.onboard', id);
+      await this.queue.enqueue(t, 'vnf_package.onboard', id, index ? { stream: index } : {});
     });
     this.queue.kick();
   }
@@ -170,14 +180,20 @@ export class OnboardingService {
       auth: userName !== undefined ? { userName, password: password ?? '' } : undefined,
     });
     fetching.catch((err) => pass.destroy(err));
+    let index: StreamIndex | undefined;
     try {
-      await Promise.all([fetching, this.engine.upload(SYSTEM, VNF_PACKAGES, id, 'package', undefined, pass, { contentType: 'application/zip', system: true, hooks: false })]);
+      // Both settle before the package can go to ERROR: a failed fetch first fails the upload,
+      // whose rollback must be done before a new upload (from ERROR) is accepted.
+      const [fetched, uploaded] = await Promise.allSettled([fetching, this.uploadPackage(SYSTEM, id, pass)]);
+      if (fetched.status === 'rejected') throw fetched.reason;
+      if (uploaded.status === 'rejected') throw uploaded.reason;
+      index = uploaded.value;
     } catch (err: any) {
       const message = err instanceof FetchUriError ? `fetching ${redactUri(uri)} failed (${err.code}): ${err.message}` : err instanceof HttpError ? err.detail : `fetching ${redactUri(uri)} failed: ${err?.message ?? err}`;
       await this.fail(id, [{ rule: 'VNFPKG-FETCH-FAILED', severity: 'error', message }]);
       return;
     }
-    await this.startProcessing(id);
+    await this.startProcessing(id, index);
   }
 
   /** A job that kept dying (or threw) ends the package in ERROR, never stuck in UPLOADING/PROCESSING. */
@@ -216,45 +232,79 @@ export class OnboardingService {
     // Files unpacked by an earlier, interrupted attempt are replaced.
     await this.sequelize.query(`DELETE FROM blobs WHERE artifact_id = :id AND field = 'content'`, { replacements: { id } });
 
-    const store = this.engine.stores.get(pkg.store);
-    // A composite package (an earlier attempt got as far as decompose()) is not one local file.
-    let local = pkg.segments ? undefined : store.driver.localPath?.(pkg.content_key);
-    let temp: string | undefined;
-    if (!local) {
-      // Random access (the zip central directory) needs a file: copy from stores that are not local.
-      temp = await fs.promises.mkdtemp(nodePath.join(os.tmpdir(), 'depot-onboard-'));
-      local = nodePath.join(temp, 'package.csar');
-      await pipeline(await this.engine.contentOf(pkg).open(), fs.createWriteStream(local));
-    }
     const hookConfigs = this.config.types[VNF_PACKAGES]?.hooks ?? [];
+    let temp: string | undefined;
     let dir: string | undefined;
     if (hookConfigs.some((h) => h.event === 'post_upload' && h.command)) {
-      temp ??= await fs.promises.mkdtemp(nodePath.join(os.tmpdir(), 'depot-onboard-'));
+      temp = await fs.promises.mkdtemp(nodePath.join(os.tmpdir(), 'depot-onboard-'));
       dir = nodePath.join(temp, 'package');
     }
+    // The stored package is read in place (composite: skeleton ranges and entry objects as one
+    // archive); only stores without local files need a temporary copy (which reads every byte).
+    const content = this.engine.contentOf(pkg);
+    const spans = content.files();
+    let source: CsarSource;
+    if (spans) {
+      source = await spanSource(spans);
+    } else {
+      temp ??= await fs.promises.mkdtemp(nodePath.join(os.tmpdir(), 'depot-onboard-'));
+      const local = nodePath.join(temp, 'package.csar');
+      await pipeline(await content.open(), fs.createWriteStream(local));
+      source = await spanSource([{ path: local, start: 0, end: Number(pkg.size) - 1 }]);
+    }
+    const index = (job.payload as { stream?: StreamIndex }).stream;
     try {
-      const result = await this.examine(id, artifact, local, pkg.store, dir);
+      const result = await this.examine(id, artifact, source, pkg.store, index, dir);
       if (hasErrors(result.findings)) return await this.fail(id, result.findings);
-      if (!result.inspection.signedPackage && !pkg.segments) await this.decompose(pkg, local, result.inspection);
+      if (!result.inspection.signedPackage && !pkg.segments && spans?.length === 1) await this.decompose(pkg, spans[0].path, result.inspection);
       await this.complete(id, artifact, pkg, result);
     } finally {
+      await source.close();
       if (temp) await fs.promises.rm(temp, { recursive: true, force: true });
     }
   }
 
-  /** Reads the CSAR once: structure, manifest, hashes, storing every file; then the VNFD hooks. */
-  private async examine(id: string, artifact: ArtifactRecord, path: string, storeName: string, dir?: string) {
+  /**
+   * Checks the stored CSAR: its central directory, structure and manifest, reading only the small
+   * files; an entry whose digests streamed by during the upload (same local header, sizes and CRC-32
+   * as the central directory records) is not read again, its content object is attached as it is.
+   * Then the VNFD, validated once (post_upload hooks), and its image checksums against those digests.
+   */
+  private async examine(id: string, artifact: ArtifactRecord, source: CsarSource, storeName: string, index: StreamIndex | undefined, dir?: string) {
     const strict = this.config.onboarding.policy === 'strict';
     const limits = this.limits();
-    // A first, cheap look at the VNFD tells which digests its image checksums need, so the single
-    // hashing pass below computes them alongside SHA-256 (no second read of multi-GiB images).
-    const extraAlgorithms = await this.imageAlgorithms(path, limits);
     const store = this.engine.stores.get(storeName);
-    const inspection: CsarInspection = await inspectCsar(path, {
+    // Operator command hooks read the package unpacked in {dir}: every file is then materialised.
+    const streamed = new Map<string, StreamedFile>();
+    if (index && !dir) {
+      const present = await Promise.all(index.files.map(async (f) => !!f.key && !!(await store.driver.stat(f.key).catch(() => null))));
+      index.files.forEach((f, i) => present[i] && streamed.set(f.name, f));
+    }
+    const matching = (entry: CsarEntry) => {
+      const f = streamed.get(entry.name);
+      const same = f && f.headerOffset === entry.headerOffset && f.method === entry.method && f.compressedSize === entry.compressedSize && f.size === entry.size && f.crc32 >>> 0 === entry.crc32 >>> 0;
+      return same ? f : undefined;
+    };
+    const reused: StreamedFile[] = [];
+    const inspection: CsarInspection = await inspectCsar(source, {
       limits,
       strict,
-      extraAlgorithms,
+      keepOpen: true,
+      reuse: (entry, algorithms) => {
+        const f = matching(entry);
+        if (!f || ![...algorithms].every((a) => f.digests[a])) return undefined;
+        reused.push(f);
+        return f.digests as CsarDigests;
+      },
       onEntry: async (entry: CsarEntry, stream: Readable, digests: Partial<Record<HashAlgorithm, string>>) => {
+        const f = matching(entry);
+        if (f?.split && f.key && !dir) {
+          // Fallback for a digest the upload did not compute (e.g. a SHA-512 the manifest asks for,
+          // listed after the image): this entry alone is read again; its object is already stored.
+          await finished(stream.resume());
+          reused.push(f);
+          return;
+        }
         const sinks: Promise<unknown>[] = [];
         const copies: PassThrough[] = [];
         // pipe() does not forward errors: when the archive lies about an entry (a bomb that inflates
@@ -300,17 +350,29 @@ export class OnboardingService {
         await Promise.all(sinks);
       },
     });
-    const findings = [...inspection.findings];
+    const archive = inspection.archive!;
+    try {
+      return await this.examineDescriptor(id, artifact, inspection, archive, reused, store.name, index, dir);
+    } finally {
+      await archive.close();
+    }
+  }
+
+  private async examineDescriptor(id: string, artifact: ArtifactRecord, inspection: CsarInspection, archive: CsarArchive, reused: StreamedFile[], storeName: string, index: StreamIndex | undefined, dir?: string) {
+    if (reused.length) {
+      await inTransaction(this.sequelize, async (t) => {
+        for (const f of reused) {
+          await this.engine.attachContent(t, id, 'content', f.name, { store: storeName, key: f.key!, size: f.size, digests: { sha256: f.key! }, contentType: contentTypeOf(f.name) });
+        }
+      });
+    }
+    const findings = [...inspection.findings, ...(index && !inspection.signedPackage ? index.findings : [])];
     const results: Record<string, unknown> = {};
     let facts: VnfdFacts | undefined;
-    if (inspection.entryDefinitions && !inspection.signedPackage) {
-      const archive = await openCsar(path, limits);
-      try {
-        findings.push(...(await this.engine.hooks(this.engine.type(VNF_PACKAGES)).run({ event: 'post_upload', artifact, field: 'package', files: csarFiles(archive), entry: inspection.entryDefinitions, results, dir })));
-      } finally {
-        await archive.close();
-      }
+    if (inspection.entryDefinitions && !inspection.signedPackage && !archive.fatal) {
+      findings.push(...(await this.engine.hooks(this.engine.type(VNF_PACKAGES)).run({ event: 'post_upload', artifact, field: 'package', files: csarFiles(archive), entry: inspection.entryDefinitions, results, dir })));
       facts = results.vnfd as VnfdFacts | undefined;
+      if (facts) await this.imageDigests(facts, inspection, archive);
     } else if (inspection.signedPackage) {
       findings.push({ rule: 'VNFPKG-OPTION2-UNSUPPORTED', severity: 'error', message: `security option 2 package (${inspection.signedPackage.csar} + ${inspection.signedPackage.signature}): signature verification is not available yet` });
     }
@@ -368,24 +430,25 @@ export class OnboardingService {
     });
   }
 
-  private async imageAlgorithms(path: string, limits: Partial<CsarLimits>): Promise<HashAlgorithm[]> {
-    let archive: CsarArchive | undefined;
-    try {
-      archive = await openCsar(path, limits);
-      if (archive.fatal) return [];
-      const entry = await findEntryDefinitions(archive);
-      if (!entry) return [];
-      const { facts } = await validateVnfd(csarFiles(archive), entry);
-      const algos = new Set<HashAlgorithm>();
-      for (const img of facts.softwareImages) {
-        const a = img.checksum && normaliseAlgorithm(img.checksum.algorithm);
-        if (a && a !== 'sha256') algos.add(a);
+  /**
+   * sw_image_data checksums in another algorithm than the digests at hand (SHA-256, and what the
+   * manifest asked for): the image entry alone is read once more to compute it. This is the one
+   * second read of image bytes a streamed onboarding can need (docs/benchmarks.md, Onboarding).
+   */
+  private async imageDigests(facts: VnfdFacts, inspection: CsarInspection, archive: CsarArchive): Promise<void> {
+    for (const img of facts.softwareImages) {
+      const algorithm = img.checksum && normaliseAlgorithm(img.checksum.algorithm);
+      const name = img.imagePath?.replace(/^\.\//, '');
+      const have = name ? inspection.digests.get(name) : undefined;
+      if (!algorithm || !name || !have || have[algorithm] || !archive.getEntry(name)) continue;
+      try {
+        const { stream, digests } = await archive.openDigestingEntry(name, [algorithm]);
+        await finished(stream.resume());
+        Object.assign(have, digests);
+      } catch (err) {
+        if (!(err instanceof CsarError)) throw err;
+        inspection.findings.push({ rule: err.rule, severity: 'error', message: err.message, file: name });
       }
-      return [...algos];
-    } catch {
-      return []; // the real pass reports whatever is wrong
-    } finally {
-      await archive?.close();
     }
   }
 

@@ -1,0 +1,181 @@
+import { createHash, type Hash } from 'node:crypto';
+import { PassThrough, Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
+import type { Finding } from '../common/findings';
+import { crossCheckStream, endSink, splitZipStream, type StreamedEntry } from '../csar/zip-stream';
+import type { CsarLimits, HashAlgorithm } from '../csar/zip';
+import type { Ingest, Staged } from '../artifacts/engine';
+import { MeteringStream, type ContentStore } from '../storage/content-store';
+
+/** Stored entries at least this large become objects of their own while the upload streams. */
+export const SPLIT_MIN_BYTES = 1 << 20;
+
+/** One file entry as it streamed by, and where its bytes are now. */
+export interface StreamedFile {
+  name: string;
+  /** Local header offset: what the central directory must point at for this record to be the file. */
+  headerOffset: number;
+  method: number;
+  compressedSize: number;
+  size: number;
+  crc32: number;
+  digests: Partial<Record<HashAlgorithm, string>>;
+  /** Content object holding the uncompressed bytes (SHA-256 key), when it was stored. */
+  key?: string;
+  /** The bytes are a segment of the package blob (not also in its skeleton). */
+  split: boolean;
+}
+
+/** What processing needs from the upload: kept in the onboarding job's payload. */
+export interface StreamIndex {
+  inSync: boolean;
+  lostSync?: { offset: number; reason: string };
+  files: StreamedFile[];
+  /** Central directory versus stream (hidden entries, lying local headers). */
+  findings: Finding[];
+}
+
+/** Hashes what passes through (the skeleton's content key), from a given starting state. */
+class HashingPass extends Transform {
+  constructor(public hash: Hash | undefined) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash?.update(chunk);
+    cb(null, chunk);
+  }
+}
+
+/**
+ * A ContentStore.stage replacement for CSAR uploads (engine `ingest`): the archive is split while
+ * it streams (src/csar/zip-stream.ts). Large stored entries are staged as objects of their own; all
+ * other bytes form the skeleton object; every other file entry is also staged, decompressed, as an
+ * object (the package's `content` folder refers to it later). The result is the package blob: a
+ * composite [skeleton range, entry object, ...] that serves exactly the uploaded bytes, or one
+ * object when nothing was split. Each byte is hashed with SHA-256 for the whole package and once
+ * more for its entry (the entry object's key), and written once (small files: also decompressed).
+ */
+export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLimits>; splitMinBytes?: number; onIndex: (index: StreamIndex) => void }): Ingest {
+  return async (body: Readable, stageOpts): Promise<Staged> => {
+    const meter = new MeteringStream([], stageOpts.limit, stageOpts.onProgress, false);
+    const whole = createHash('sha256');
+    // Until the first split the skeleton is the package so far: its hash starts as a copy of the
+    // package hash at that moment (Hash.copy), so the common prefix is hashed once.
+    const skeleton = new HashingPass(undefined);
+    const skeletonStage = store.stage(skeleton, { sha256: () => skeletonKey });
+    skeletonStage.catch(() => undefined);
+    let skeletonKey: string | undefined;
+    let splitSeen = false;
+    const parts: { entry: StreamedEntry; staged: Promise<Staged> }[] = [];
+    const files = new Map<StreamedEntry, Promise<Staged | undefined>>();
+    const stage = (entry: StreamedEntry): Writable => {
+      const pass = new PassThrough({ highWaterMark: 1 << 20 });
+      const staged = store.stage(pass, { sha256: () => entry.digests?.sha256 });
+      staged.catch(() => undefined);
+      if (entry.split) parts.push({ entry, staged });
+      else files.set(entry, staged.then((s) => s, () => undefined));
+      return pass;
+    };
+    let split;
+    let packageKey = '';
+    try {
+      const source = body.pipe(meter);
+      body.once('error', (err) => meter.destroy(err));
+      split = await splitZipStream(source, {
+        skeleton,
+        split: (entry) => {
+          if (!splitSeen) {
+            splitSeen = true;
+            skeleton.hash = whole.copy();
+          }
+          return stage(entry);
+        },
+        file: (entry) => stage(entry),
+      }, {
+        limits: opts.limits,
+        splitMinBytes: opts.splitMinBytes ?? SPLIT_MIN_BYTES,
+        onBytes: (b) => whole.update(b),
+      });
+      packageKey = whole.digest('hex');
+      skeletonKey = splitSeen ? skeleton.hash!.digest('hex') : packageKey;
+      await endSink(skeleton);
+    } catch (err) {
+      skeleton.destroy(err as Error);
+      await abortAll();
+      throw err;
+    }
+    let skel: Staged;
+    const staged: { entry: StreamedEntry; s: Staged }[] = [];
+    try {
+      skel = await skeletonStage;
+      for (const p of parts) staged.push({ entry: p.entry, s: await p.staged });
+    } catch (err) {
+      await abortAll();
+      throw err;
+    }
+    const stagedFiles = new Map<StreamedEntry, Staged>();
+    for (const [entry, p] of files) {
+      const s = await p;
+      if (s && entry.digests && !entry.problem) stagedFiles.set(entry, s);
+      else await s?.abort();
+    }
+
+    // The package as segments: skeleton ranges between the split entries' objects.
+    let segments: { key: string; offset: number; length: number }[] | undefined;
+    if (staged.length) {
+      segments = [];
+      let pos = 0;
+      let skelPos = 0;
+      for (const { entry, s } of staged) {
+        const gap = entry.dataOffset - pos;
+        if (gap > 0) segments.push({ key: skel.key, offset: skelPos, length: gap });
+        skelPos += gap;
+        if (s.size) segments.push({ key: s.key, offset: 0, length: s.size });
+        pos = entry.dataOffset + s.size;
+      }
+      const tail = split.size - pos;
+      if (tail > 0) segments.push({ key: skel.key, offset: skelPos, length: tail });
+      if (skelPos + tail !== skel.size) throw new Error('internal: the skeleton does not add up to the package');
+    }
+
+    // The index travels as JSONB, which cannot hold NUL: such names are unsafe anyway (never reused).
+    const index: StreamIndex = {
+      inSync: split.inSync,
+      ...(split.lostSync && { lostSync: split.lostSync }),
+      findings: crossCheckStream(split).map((f) => (f.file?.includes('\u0000') ? { ...f, file: f.file.replace(/\u0000/g, '\\0') } : f)),
+      files: split.entries.filter((e) => !e.name.endsWith('/') && !e.name.includes('\u0000') && e.digests && !e.problem).map((e) => {
+        const s = e.split ? staged.find((x) => x.entry === e)?.s : stagedFiles.get(e);
+        return {
+          name: e.name, headerOffset: e.localOffset, method: e.method, compressedSize: e.compressedSize, size: e.size!, crc32: e.crc32!,
+          digests: e.digests!, split: e.split, ...(s && { key: s.key }),
+        };
+      }),
+    };
+    return {
+      key: skel.key,
+      size: meter.bytes,
+      digests: { sha256: packageKey },
+      segments,
+      commit: async () => {
+        // Entry objects first: the package blob that refers to them is published by the caller
+        // right after the skeleton's commit (under its content lock). Unreferenced entry objects
+        // (small files until processing attaches them) are protected by the collector's grace period.
+        for (const { s } of staged) await s.commit();
+        for (const s of stagedFiles.values()) await s.commit();
+        await skel.commit();
+        opts.onIndex(index);
+      },
+      abort: async () => {
+        await skel.abort();
+        for (const { s } of staged) await s.abort();
+        for (const s of stagedFiles.values()) await s.abort();
+      },
+    };
+
+    async function abortAll(): Promise<void> {
+      for (const p of parts) await p.staged.then((s) => s.abort(), () => undefined);
+      for (const p of files.values()) await p.then((s) => s?.abort());
+      await skeletonStage.then((s) => s.abort(), () => undefined);
+    }
+  };
+}
