@@ -1,8 +1,8 @@
 import { createHash, type Hash } from 'node:crypto';
-import { PassThrough, Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
+import { PassThrough, pipeline as pipelineCb, Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
 import type { Finding } from '../common/findings';
 import { crossCheckStream, endSink, splitZipStream, type StreamedEntry } from '../csar/zip-stream';
-import type { CsarLimits, HashAlgorithm } from '../csar/zip';
+import type { CsarEntry, CsarLimits, HashAlgorithm } from '../csar/zip';
 import type { Ingest, Staged } from '../artifacts/engine';
 import { MeteringStream, type ContentStore } from '../storage/content-store';
 
@@ -32,6 +32,17 @@ export interface StreamIndex {
   files: StreamedFile[];
   /** Central directory versus stream (hidden entries, lying local headers). */
   findings: Finding[];
+}
+
+/**
+ * The streamed record of a central directory entry: same name, local header, method, sizes and
+ * CRC-32. Anything else (a lying local header, an entry hidden from the stream) is read again
+ * from the stored package by the random-access index, which reports what is wrong with it.
+ */
+export function streamedRecord(files: ReadonlyMap<string, StreamedFile>, entry: CsarEntry): StreamedFile | undefined {
+  const f = files.get(entry.name);
+  const same = f && f.headerOffset === entry.headerOffset && f.method === entry.method && f.compressedSize === entry.compressedSize && f.size === entry.size && f.crc32 >>> 0 === entry.crc32 >>> 0;
+  return same ? f : undefined;
 }
 
 /** Hashes what passes through (the skeleton's content key), from a given starting state. */
@@ -79,8 +90,10 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
     let split;
     let packageKey = '';
     try {
-      const source = body.pipe(meter);
-      body.once('error', (err) => meter.destroy(err));
+      // pipeline() also fails the meter for a body that was destroyed before this point (a fetch
+      // that failed at once): pipe() would wait for it forever.
+      const source = meter;
+      pipelineCb(body, meter, (err) => err && meter.destroy(err));
       split = await splitZipStream(source, {
         skeleton,
         split: (entry) => {
@@ -141,7 +154,7 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
     // The index travels as JSONB, which cannot hold NUL: such names are unsafe anyway (never reused).
     const index: StreamIndex = {
       inSync: split.inSync,
-      ...(split.lostSync && { lostSync: split.lostSync }),
+      ...(split.lostSync && { lostSync: { ...split.lostSync, reason: split.lostSync.reason.replace(/\u0000/g, '\\0') } }),
       findings: crossCheckStream(split).map((f) => (f.file?.includes('\u0000') ? { ...f, file: f.file.replace(/\u0000/g, '\\0') } : f)),
       files: split.entries.filter((e) => !e.name.endsWith('/') && !e.name.includes('\u0000') && e.digests && !e.problem).map((e) => {
         const s = e.split ? staged.find((x) => x.entry === e)?.s : stagedFiles.get(e);

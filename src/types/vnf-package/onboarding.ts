@@ -11,7 +11,7 @@ import { Finding, formatFinding, hasErrors } from '../../common/findings';
 import type { DepotConfig } from '../../config';
 import { checkSoftwareImages, crossCheckManifest, CsarError, csarFiles, CsarInspection, inspectCsar, parseToscaMeta, spanSource, TOSCA_META_PATH, normaliseAlgorithm } from '../../csar';
 import type { CsarArchive, CsarDigests, CsarEntry, CsarLimits, CsarSource, HashAlgorithm } from '../../csar';
-import { csarIngest, type StreamedFile, type StreamIndex } from '../../packages/ingest';
+import { csarIngest, streamedRecord, type StreamedFile, type StreamIndex } from '../../packages/ingest';
 import { inTransaction } from '../../db/database';
 import type { JobQueue, JobRow } from '../../jobs/queue';
 import { fetchUriToWritable, FetchUriError, redactUri } from '../../net/fetch-uri';
@@ -280,11 +280,7 @@ export class OnboardingService {
       const present = await Promise.all(index.files.map(async (f) => !!f.key && !!(await store.driver.stat(f.key).catch(() => null))));
       index.files.forEach((f, i) => present[i] && streamed.set(f.name, f));
     }
-    const matching = (entry: CsarEntry) => {
-      const f = streamed.get(entry.name);
-      const same = f && f.headerOffset === entry.headerOffset && f.method === entry.method && f.compressedSize === entry.compressedSize && f.size === entry.size && f.crc32 >>> 0 === entry.crc32 >>> 0;
-      return same ? f : undefined;
-    };
+    const matching = (entry: CsarEntry) => streamedRecord(streamed, entry);
     const reused: StreamedFile[] = [];
     const inspection: CsarInspection = await inspectCsar(source, {
       limits,
