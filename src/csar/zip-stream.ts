@@ -94,8 +94,11 @@ export interface SplitOptions {
   limits?: Partial<CsarLimits>;
   /** Digests to compute for an entry besides SHA-256 (e.g. what a manifest read earlier asks for). */
   algorithms?(name: string): Iterable<HashAlgorithm>;
-  /** Called with every chunk of the whole archive, in order (the whole-package digest). */
-  onBytes?(chunk: Buffer): void;
+  /**
+   * Called with every chunk of the whole archive, in order (the whole-package digest), saying
+   * whether it goes to the skeleton; awaited (backpressure).
+   */
+  onBytes?(chunk: Buffer, skeleton: boolean): void | Promise<void>;
   /** Central directory bytes buffered at most; default 32 MiB. */
   maxCentralDirectoryBytes?: number;
 }
@@ -284,7 +287,7 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
 
   const toSkeleton = async (parts: Buffer[]) => {
     for (const b of parts) {
-      opts.onBytes?.(b);
+      await opts.onBytes?.(b, true);
       result.size += b.length;
       await write(sinks.skeleton, b);
     }
@@ -379,7 +382,7 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
             entry.compressedSize += b.length;
             hasher.update(b);
             if (split) {
-              opts.onBytes?.(b);
+              await opts.onBytes?.(b, false);
               result.size += b.length;
               await write(sink!, b);
             } else {

@@ -1,5 +1,5 @@
-import { createHash, type Hash } from 'node:crypto';
-import { PassThrough, pipeline as pipelineCb, Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
+import { PassThrough, pipeline as pipelineCb, type Readable, type Writable } from 'node:stream';
+import { hashWorker } from './hash-worker';
 import type { Finding } from '../common/findings';
 import { crossCheckStream, endSink, splitZipStream, type StreamedEntry } from '../csar/zip-stream';
 import type { CsarEntry, CsarLimits, HashAlgorithm } from '../csar/zip';
@@ -45,18 +45,6 @@ export function streamedRecord(files: ReadonlyMap<string, StreamedFile>, entry: 
   return same ? f : undefined;
 }
 
-/** Hashes what passes through (the skeleton's content key), from a given starting state. */
-class HashingPass extends Transform {
-  constructor(public hash: Hash | undefined) {
-    super({ highWaterMark: 1 << 20 });
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash?.update(chunk);
-    cb(null, chunk);
-  }
-}
-
 /**
  * A ContentStore.stage replacement for CSAR uploads (engine `ingest`): the archive is split while
  * it streams (src/csar/zip-stream.ts). Large stored entries are staged as objects of their own; all
@@ -69,18 +57,20 @@ class HashingPass extends Transform {
 export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLimits>; splitMinBytes?: number; onIndex: (index: StreamIndex) => void }): Ingest {
   return async (body: Readable, stageOpts): Promise<Staged> => {
     const meter = new MeteringStream([], stageOpts.limit, stageOpts.onProgress, false);
-    const whole = createHash('sha256');
-    // Until the first split the skeleton is the package so far: its hash starts as a copy of the
-    // package hash at that moment (Hash.copy), so the common prefix is hashed once.
-    const skeleton = new HashingPass(undefined);
+    // The whole-package SHA-256 (VnfPkgInfo.checksum) runs in the hash worker. Until the first
+    // split the skeleton is the package so far: its hash forks from the package hash then
+    // (Hash.copy), so the common prefix is hashed once.
+    const hashes = hashWorker().feed();
+    const whole = hashes.create('sha256');
+    let skeletonHash: number | undefined;
+    const skeleton = new PassThrough({ highWaterMark: 256 << 10 });
     const skeletonStage = store.stage(skeleton, { sha256: () => skeletonKey });
     skeletonStage.catch(() => undefined);
     let skeletonKey: string | undefined;
-    let splitSeen = false;
     const parts: { entry: StreamedEntry; staged: Promise<Staged> }[] = [];
     const files = new Map<StreamedEntry, Promise<Staged | undefined>>();
     const stage = (entry: StreamedEntry): Writable => {
-      const pass = new PassThrough({ highWaterMark: 1 << 20 });
+      const pass = new PassThrough({ highWaterMark: 256 << 10 });
       const staged = store.stage(pass, { sha256: () => entry.digests?.sha256 });
       staged.catch(() => undefined);
       if (entry.split) parts.push({ entry, staged });
@@ -97,22 +87,20 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
       split = await splitZipStream(source, {
         skeleton,
         split: (entry) => {
-          if (!splitSeen) {
-            splitSeen = true;
-            skeleton.hash = whole.copy();
-          }
+          skeletonHash ??= hashes.fork(whole);
           return stage(entry);
         },
         file: (entry) => stage(entry),
       }, {
         limits: opts.limits,
         splitMinBytes: opts.splitMinBytes ?? SPLIT_MIN_BYTES,
-        onBytes: (b) => whole.update(b),
+        onBytes: (b, inSkeleton) => hashes.update(inSkeleton && skeletonHash !== undefined ? [whole, skeletonHash] : [whole], b),
       });
-      packageKey = whole.digest('hex');
-      skeletonKey = splitSeen ? skeleton.hash!.digest('hex') : packageKey;
+      packageKey = await hashes.digest(whole);
+      skeletonKey = skeletonHash !== undefined ? await hashes.digest(skeletonHash) : packageKey;
       await endSink(skeleton);
     } catch (err) {
+      hashes.close();
       skeleton.destroy(err as Error);
       await abortAll();
       throw err;
