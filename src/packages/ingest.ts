@@ -1,5 +1,5 @@
 import { PassThrough, pipeline as pipelineCb, type Readable, type Writable } from 'node:stream';
-import { hashWorker } from './hash-worker';
+import { hashFeed } from './hash-worker';
 import type { Finding } from '../common/findings';
 import { crossCheckStream, endSink, splitZipStream, type StreamedEntry } from '../csar/zip-stream';
 import type { CsarEntry, CsarLimits, HashAlgorithm } from '../csar/zip';
@@ -57,10 +57,10 @@ export function streamedRecord(files: ReadonlyMap<string, StreamedFile>, entry: 
 export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLimits>; splitMinBytes?: number; onIndex: (index: StreamIndex) => void }): Ingest {
   return async (body: Readable, stageOpts): Promise<Staged> => {
     const meter = new MeteringStream([], stageOpts.limit, stageOpts.onProgress, false);
-    // The whole-package SHA-256 (VnfPkgInfo.checksum) runs in the hash worker. Until the first
-    // split the skeleton is the package so far: its hash forks from the package hash then
+    // The whole-package SHA-256 (VnfPkgInfo.checksum; see hashFeed for where it runs). Until the
+    // first split the skeleton is the package so far: its hash forks from the package hash then
     // (Hash.copy), so the common prefix is hashed once.
-    const hashes = hashWorker().feed();
+    const hashes = hashFeed();
     const whole = hashes.create('sha256');
     let skeletonHash: number | undefined;
     const skeleton = new PassThrough({ highWaterMark: 256 << 10 });
