@@ -80,12 +80,12 @@ export interface SplitSinks {
   /** Receives every byte that is not in a split entry, in order. */
   skeleton: Writable;
   /** A sink for a split entry's bytes (the caller stores them as one object); ended by the reader. */
-  split(entry: StreamedEntry): Writable;
+  split(entry: StreamedEntry): Writable | Promise<Writable>;
   /**
    * A sink for the decompressed bytes of a file entry that is not split, or undefined to skip it.
    * Ended by the reader after the last byte; destroyed with an error when the entry turns out bad.
    */
-  file?(entry: StreamedEntry): Writable | undefined;
+  file?(entry: StreamedEntry): Writable | undefined | Promise<Writable | undefined>;
 }
 
 export interface SplitOptions {
@@ -372,7 +372,7 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
       const split = !isDir && compressedSize >= splitMin && !(flags & 0x1);
       entry.split = split;
       const hasher = new EntryHasher(algorithms);
-      const sink = split ? sinks.split(entry) : isDir || flags & 0x1 ? undefined : sinks.file?.(entry);
+      const sink = split ? await sinks.split(entry) : isDir || flags & 0x1 ? undefined : await sinks.file?.(entry);
       let left = compressedSize;
       try {
         while (left > 0) {
@@ -437,7 +437,7 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
     const declared = entry.declared;
     const known = !descriptorFollows;
     const hasher = new EntryHasher(algorithms);
-    const sink = skip ? undefined : sinks.file?.(entry);
+    const sink = skip ? undefined : await sinks.file?.(entry);
     const inflater = zlib.createInflateRaw({ chunkSize: 64 << 10 });
     let ended = false;
     let failure: string | undefined;

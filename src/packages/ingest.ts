@@ -1,10 +1,10 @@
-import { PassThrough, pipeline as pipelineCb, type Readable, type Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { hashFeed } from './hash-worker';
 import type { Finding } from '../common/findings';
 import { crossCheckStream, endSink, splitZipStream, type StreamedEntry } from '../csar/zip-stream';
 import type { CsarEntry, CsarLimits, HashAlgorithm } from '../csar/zip';
 import type { Ingest, Staged } from '../artifacts/engine';
-import { MeteringStream, type ContentStore } from '../storage/content-store';
+import { SizeLimitError, type ContentStore } from '../storage/content-store';
 
 /** Stored entries at least this large become objects of their own while the upload streams. */
 export const SPLIT_MIN_BYTES = 1 << 20;
@@ -56,59 +56,61 @@ export function streamedRecord(files: ReadonlyMap<string, StreamedFile>, entry: 
  */
 export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLimits>; splitMinBytes?: number; onIndex: (index: StreamIndex) => void }): Ingest {
   return async (body: Readable, stageOpts): Promise<Staged> => {
-    const meter = new MeteringStream([], stageOpts.limit, stageOpts.onProgress, false);
     // The whole-package SHA-256 (VnfPkgInfo.checksum; see hashFeed for where it runs). Until the
     // first split the skeleton is the package so far: its hash forks from the package hash then
     // (Hash.copy), so the common prefix is hashed once.
     const hashes = hashFeed();
     const whole = hashes.create('sha256');
     let skeletonHash: number | undefined;
-    const skeleton = new PassThrough({ highWaterMark: 256 << 10 });
-    const skeletonStage = store.stage(skeleton, { sha256: () => skeletonKey });
-    skeletonStage.catch(() => undefined);
     let skeletonKey: string | undefined;
+    let skeletonSize = 0;
+    const skeleton = await direct(store, () => skeletonKey, () => skeletonSize);
     const parts: { entry: StreamedEntry; staged: Promise<Staged> }[] = [];
     const files = new Map<StreamedEntry, Promise<Staged | undefined>>();
-    const stage = (entry: StreamedEntry): Writable => {
-      const pass = new PassThrough({ highWaterMark: 256 << 10 });
-      const staged = store.stage(pass, { sha256: () => entry.digests?.sha256 });
-      staged.catch(() => undefined);
-      if (entry.split) parts.push({ entry, staged });
-      else files.set(entry, staged.then((s) => s, () => undefined));
-      return pass;
-    };
+    let total = 0;
     let split;
     let packageKey = '';
     try {
-      // pipeline() also fails the meter for a body that was destroyed before this point (a fetch
-      // that failed at once): pipe() would wait for it forever.
-      const source = meter;
-      pipelineCb(body, meter, (err) => err && meter.destroy(err));
-      split = await splitZipStream(source, {
-        skeleton,
-        split: (entry) => {
+      split = await splitZipStream(body, {
+        skeleton: skeleton.stream,
+        split: async (entry) => {
           skeletonHash ??= hashes.fork(whole);
-          return stage(entry);
+          const d = await direct(store, () => entry.digests?.sha256, () => entry.compressedSize);
+          const staged = d.done();
+          staged.catch(() => undefined);
+          parts.push({ entry, staged });
+          return d.stream;
         },
-        file: (entry) => stage(entry),
+        file: async (entry) => {
+          const d = await direct(store, () => entry.digests?.sha256, () => entry.size ?? 0);
+          files.set(entry, d.done().catch(() => undefined));
+          return d.stream;
+        },
       }, {
         limits: opts.limits,
         splitMinBytes: opts.splitMinBytes ?? SPLIT_MIN_BYTES,
-        onBytes: (b, inSkeleton) => hashes.update(inSkeleton && skeletonHash !== undefined ? [whole, skeletonHash] : [whole], b),
+        onBytes: (b, inSkeleton) => {
+          // Counted here, against the reservation: a lying Content-Length cannot overrun it.
+          total += b.length;
+          if (total > stageOpts.limit) throw new SizeLimitError(stageOpts.limit);
+          stageOpts.onProgress?.(total);
+          if (inSkeleton) skeletonSize += b.length;
+          return hashes.update(inSkeleton && skeletonHash !== undefined ? [whole, skeletonHash] : [whole], b);
+        },
       });
       packageKey = await hashes.digest(whole);
       skeletonKey = skeletonHash !== undefined ? await hashes.digest(skeletonHash) : packageKey;
-      await endSink(skeleton);
+      await endSink(skeleton.stream);
     } catch (err) {
       hashes.close();
-      skeleton.destroy(err as Error);
+      skeleton.stream.destroy(err as Error);
       await abortAll();
       throw err;
     }
     let skel: Staged;
     const staged: { entry: StreamedEntry; s: Staged }[] = [];
     try {
-      skel = await skeletonStage;
+      skel = await skeleton.done();
       for (const p of parts) staged.push({ entry: p.entry, s: await p.staged });
     } catch (err) {
       await abortAll();
@@ -154,7 +156,7 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
     };
     return {
       key: skel.key,
-      size: meter.bytes,
+      size: total,
       digests: { sha256: packageKey },
       segments,
       commit: async () => {
@@ -176,7 +178,38 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
     async function abortAll(): Promise<void> {
       for (const p of parts) await p.staged.then((s) => s.abort(), () => undefined);
       for (const p of files.values()) await p.then((s) => s?.abort());
-      await skeletonStage.then((s) => s.abort(), () => undefined);
+      await skeleton.abort();
     }
+  };
+}
+
+/**
+ * A staged write straight into the driver (no ContentStore.stage layers: the reader already counts
+ * and hashes every byte). `done()` waits for the bytes to be written and names the object by the
+ * SHA-256 that `keyOf` gives once the stream has ended.
+ */
+async function direct(store: ContentStore, keyOf: () => string | undefined, sizeOf: () => number) {
+  const w = await store.driver.stage();
+  const written = new Promise<void>((resolve, reject) => {
+    w.stream.once('close', () => (w.stream.errored ? reject(w.stream.errored) : w.stream.writableFinished ? resolve() : reject(new Error('staged write closed early'))));
+  });
+  written.catch(() => undefined);
+  return {
+    stream: w.stream,
+    abort: () => w.abort(),
+    async done(): Promise<Staged> {
+      try {
+        await written;
+      } catch (err) {
+        await w.abort();
+        throw err;
+      }
+      const key = keyOf();
+      if (!key || !/^[0-9a-f]{64}$/.test(key)) {
+        await w.abort();
+        throw new Error('internal: a streamed entry has no SHA-256');
+      }
+      return { key, size: sizeOf(), digests: { sha256: key }, commit: () => w.commit(key), abort: () => w.abort() };
+    },
   };
 }
