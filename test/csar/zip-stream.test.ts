@@ -3,22 +3,15 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import * as yazl from 'yazl';
 import type { Finding } from '../../src/common/findings';
 import { inspectCsar, spanSource } from '../../src/csar';
 import { crossCheckStream, splitZipStream, type StreamSplit } from '../../src/csar/zip-stream';
 import { streamedRecord, type StreamedFile } from '../../src/packages/ingest';
-import { buildZip, centralRecords, patchField, renameEntry, sha256, truncate } from '../helpers/csar-builder';
+import { buildZip, centralRecords, dropCentral, patchField, renameEntry, SAMPLE_FILES, sha256, streamedZip, truncate } from '../helpers/csar-builder';
 
-const META = 'TOSCA-Meta-File-Version: 1.0\nCSAR-Version: 1.1\nCreated-By: test\nEntry-Definitions: Definitions/vnfd.yaml\nETSI-Entry-Manifest: manifest.mf\nETSI-Entry-Change-Log: ChangeLog.txt\nETSI-Entry-Licenses: Licenses\n';
-const BASE = {
-  'TOSCA-Metadata/TOSCA.meta': META,
-  'Definitions/vnfd.yaml': 'tosca_definitions_version: tosca_simple_yaml_1_3\n',
-  'ChangeLog.txt': 'v1\n',
-  'Licenses/LICENSE': 'Apache-2.0\n',
-};
+const BASE = SAMPLE_FILES;
 const SPLIT_MIN = 4096;
 
 /** The reader destroys a file sink with an error when the entry turns out bad (a bomb): expected here. */
@@ -133,35 +126,6 @@ async function pipelineFindings(zip: Buffer, limits = {}): Promise<{ findings: F
 
 const rules = (f: Finding[]) => f.map((x) => x.rule);
 
-async function yazlZip(add: (z: yazl.ZipFile) => void): Promise<Buffer> {
-  const z = new yazl.ZipFile();
-  add(z);
-  z.end();
-  const chunks: Buffer[] = [];
-  for await (const c of z.outputStream) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
-function streamOf(b: Buffer): PassThrough {
-  const p = new PassThrough();
-  p.end(b);
-  return p;
-}
-
-/** Drops the central directory record of `name` (and fixes the end record): an entry only the stream sees. */
-function dropCentral(name: string): (zip: Buffer) => Buffer {
-  return (zip) => {
-    const r = centralRecords(zip).find((c) => c.name === name)!;
-    const len = 46 + zip.readUInt16LE(r.offset + 28) + zip.readUInt16LE(r.offset + 30) + zip.readUInt16LE(r.offset + 32);
-    const out = Buffer.concat([zip.subarray(0, r.offset), zip.subarray(r.offset + len)]);
-    const eocd = out.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-    out.writeUInt16LE(out.readUInt16LE(eocd + 8) - 1, eocd + 8);
-    out.writeUInt16LE(out.readUInt16LE(eocd + 10) - 1, eocd + 10);
-    out.writeUInt32LE(out.readUInt32LE(eocd + 12) - len, eocd + 12);
-    return out;
-  };
-}
-
 describe('csar streaming zip reader (zip-stream)', () => {
   const image = crypto.randomBytes(100_000);
   const text = 'deflate me '.repeat(2000);
@@ -195,11 +159,7 @@ describe('csar streaming zip reader (zip-stream)', () => {
   });
 
   it('deflated entries with a data descriptor (Java ZipOutputStream style) are split on the fly', async () => {
-    const zip = await yazlZip((z) => {
-      z.addReadStream(streamOf(Buffer.from(text)), 'a.txt');
-      z.addReadStream(streamOf(image), 'b.bin');
-      z.addBuffer(image, 'c.img', { compress: false });
-    });
+    const zip = await streamedZip({ 'a.txt': text, 'b.bin': image, 'c.img': image }, { stored: ['c.img'], buffered: ['c.img'] });
     const s = await stream(zip, 777);
     assert.equal(s.split.inSync, true);
     const [a, b, c] = s.split.entries;
@@ -213,11 +173,7 @@ describe('csar streaming zip reader (zip-stream)', () => {
   });
 
   it('a stored entry with a data descriptor cannot be split: the rest goes to the skeleton, and the index reads it instead', async () => {
-    const zip = await yazlZip((z) => {
-      z.addBuffer(Buffer.from(text), 'a.txt');
-      z.addReadStream(streamOf(image), 'stored.bin', { compress: false });
-      z.addBuffer(image, 'after.img', { compress: false });
-    });
+    const zip = await streamedZip({ 'a.txt': text, 'stored.bin': image, 'after.img': image }, { stored: ['stored.bin', 'after.img'], buffered: ['a.txt', 'after.img'] });
     const s = await stream(zip);
     assert.equal(s.split.inSync, false);
     assert.match(s.split.lostSync!.reason, /stored entry with a data descriptor/);

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { QueryTypes } from 'sequelize';
-import * as yazl from 'yazl';
-import { centralRecords, manifestText, sha256 } from '../helpers/csar-builder';
+import { centralRecords, dropCentral, manifestText, sha256, streamedZip } from '../helpers/csar-builder';
 import { startTestDepot, TestDepot } from '../helpers/depot';
 import { assertError, assertOnboarded, buildPackage, bytes, DEFAULT_META_BLOCK, IMAGE_PATH, imageBytes, onboard, packageFiles, V1 } from './helpers';
 
@@ -76,16 +74,7 @@ describe('VNF packages: single-pass onboarding (split while uploading)', functio
     const image = imageBytes(2 << 20, 22);
     const { files } = packageFiles({ image });
     const all: Record<string, string | Buffer> = { ...files, 'manifest.mf': manifestText(files, { metadata: DEFAULT_META_BLOCK }) };
-    const z = new yazl.ZipFile();
-    for (const [name, content] of Object.entries(all)) {
-      const s = new PassThrough();
-      s.end(Buffer.isBuffer(content) ? content : Buffer.from(content));
-      z.addReadStream(s, name);
-    }
-    z.end();
-    const chunks: Buffer[] = [];
-    for await (const c of z.outputStream) chunks.push(c as Buffer);
-    const zip = Buffer.concat(chunks);
+    const zip = await streamedZip(all);
     assert.ok(centralRecords(zip).length === Object.keys(all).length && (zip.readUInt16LE(6) & 8) !== 0, 'the builder wrote data descriptors');
     const info = await onboard(d, zip);
     assertOnboarded(info);
@@ -96,20 +85,7 @@ describe('VNF packages: single-pass onboarding (split while uploading)', functio
     const image = imageBytes(2 << 20, 23);
     const { files } = packageFiles({ image });
     const all: Record<string, string | Buffer> = { ...files, 'manifest.mf': manifestText(files, { metadata: DEFAULT_META_BLOCK }) };
-    const z = new yazl.ZipFile();
-    for (const [name, content] of Object.entries(all)) {
-      if (name === IMAGE_PATH) {
-        const s = new PassThrough();
-        s.end(content);
-        z.addReadStream(s, name, { compress: false });
-      } else {
-        z.addBuffer(Buffer.isBuffer(content) ? content : Buffer.from(content), name);
-      }
-    }
-    z.end();
-    const chunks: Buffer[] = [];
-    for await (const c of z.outputStream) chunks.push(c as Buffer);
-    const zip = Buffer.concat(chunks);
+    const zip = await streamedZip(all, { stored: [IMAGE_PATH], buffered: Object.keys(all).filter((n) => n !== IMAGE_PATH) });
     const info = await onboard(d, zip);
     assertOnboarded(info);
     await assertServedExactly(info.id, zip, image);
@@ -120,15 +96,7 @@ describe('VNF packages: single-pass onboarding (split while uploading)', functio
 
   it('a local header the central directory hides → ERROR with CSAR-ZIP-HIDDEN-ENTRY', async () => {
     const zip = await buildPackage({ extra: { 'Files/hidden.sh': 'echo hidden\n' } });
-    // Drop the central record of Files/hidden.sh (the manifest lists it too: that stays visible).
-    const r = centralRecords(zip).find((c) => c.name === 'Files/hidden.sh')!;
-    const len = 46 + zip.readUInt16LE(r.offset + 28) + zip.readUInt16LE(r.offset + 30) + zip.readUInt16LE(r.offset + 32);
-    const out = Buffer.concat([zip.subarray(0, r.offset), zip.subarray(r.offset + len)]);
-    const eocd = out.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-    out.writeUInt16LE(out.readUInt16LE(eocd + 8) - 1, eocd + 8);
-    out.writeUInt16LE(out.readUInt16LE(eocd + 10) - 1, eocd + 10);
-    out.writeUInt32LE(out.readUInt32LE(eocd + 12) - len, eocd + 12);
-    const info = await onboard(d, out);
+    const info = await onboard(d, dropCentral('Files/hidden.sh')(zip));
     const findings = assertError(info, 'CSAR-ZIP-HIDDEN-ENTRY');
     assert.equal(findings.find((f) => f.rule === 'CSAR-ZIP-HIDDEN-ENTRY').file, 'Files/hidden.sh');
   });
