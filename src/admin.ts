@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { ArtifactEngine } from './artifacts/engine';
 import { rejectBody } from './http/body';
-import { badRequest, forbidden } from './http/problem';
+import { forbidden, invalidInput } from './common/errors';
 import { collectGarbage, GcReport, storesInUse } from './storage/gc';
 
 export const DEFAULT_GC_GRACE_SECONDS = 3600;
@@ -13,8 +13,8 @@ export function configuredStores(engine: ArtifactEngine): string[] {
 
 /** Garbage collection of every store in use; shared by `depot gc` and POST /admin/gc. */
 export async function runGc(engine: ArtifactEngine, graceSeconds: number): Promise<GcReport[]> {
-  const storeNames = await storesInUse(engine.sequelize, configuredStores(engine));
-  return collectGarbage(engine.sequelize, engine.stores, engine.locks, { graceMs: graceSeconds * 1000, storeNames, stagingGraceMs: engine.config.uploadStaleSeconds * 1000 });
+  const storeNames = await storesInUse(engine.locks, configuredStores(engine));
+  return collectGarbage(engine.stores, engine.locks, { graceMs: graceSeconds * 1000, storeNames, stagingGraceMs: engine.config.uploadStaleSeconds * 1000 });
 }
 
 /**
@@ -29,7 +29,7 @@ export function adminRoutes(engine: ArtifactEngine): Router {
     if (!ctx.state.principal?.isAdmin) throw forbidden('only an admin may run the garbage collector');
     const raw = ctx.query.graceSeconds;
     const grace = raw === undefined ? DEFAULT_GC_GRACE_SECONDS : Number(raw);
-    if (typeof raw !== 'undefined' && (typeof raw !== 'string' || !/^\d+$/.test(raw))) throw badRequest('graceSeconds: expected a non-negative integer');
+    if (typeof raw !== 'undefined' && (typeof raw !== 'string' || !/^\d+$/.test(raw))) throw invalidInput('graceSeconds: expected a non-negative integer');
     ctx.body = { graceSeconds: grace, stores: await runGc(engine, grace) };
   });
   return r;

@@ -14,10 +14,10 @@ export interface AppDeps {
   log: Logger;
   /** Extra routers (e.g. SOL005), mounted before the generic ones. */
   routers?: Router[];
+  /** Paths of those routers answered without a token. */
+  publicPaths?: RegExp[];
   ready: () => Promise<void>;
 }
-
-const PUBLIC = (path: string) => path === '/healthz' || path === '/readyz' || /^\/vnfpkgm\/(v\d+\/)?api_versions\/?$/.test(path);
 
 /** Koa assembly: request id, access log, ProblemDetails, auth, routers, 405/501 for the rest. */
 export function createApp(deps: AppDeps): Koa {
@@ -43,7 +43,7 @@ export function createApp(deps: AppDeps): Koa {
     // The router answers 405/501 with an empty body and an Allow header: make it a ProblemDetails.
     if ((ctx.status === 405 || ctx.status === 501) && !ctx.body) {
       const allow = ctx.response.get('Allow');
-      throw new HttpError(ctx.status, ctx.status === 405 ? 'Method Not Allowed' : 'Not Implemented', ctx.status === 405 ? `${ctx.method} is not allowed here; allowed: ${allow}` : `method ${ctx.method} is not implemented`, {}, allow ? { Allow: allow } : {});
+      throw new HttpError(ctx.status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_IMPLEMENTED', ctx.status === 405 ? `${ctx.method} is not allowed here; allowed: ${allow}` : `method ${ctx.method} is not implemented`, allow ? { Allow: allow } : {});
     }
   });
 
@@ -56,12 +56,13 @@ export function createApp(deps: AppDeps): Koa {
       await deps.ready();
       ctx.body = { status: 'ready' };
     } catch (err: any) {
-      throw new HttpError(503, 'Service Unavailable', `not ready: ${err.message}`);
+      throw new HttpError('NOT_READY', `not ready: ${err.message}`);
     }
   });
   app.use(ops.routes()).use(ops.allowedMethods());
 
-  app.use(deps.auth.middleware(PUBLIC));
+  const publicPaths = deps.publicPaths ?? [];
+  app.use(deps.auth.middleware((path) => path === '/healthz' || path === '/readyz' || publicPaths.some((re) => re.test(path))));
   for (const r of [...(deps.routers ?? []), artifactRoutes(deps.engine), adminRoutes(deps.engine)]) app.use(r.routes()).use(r.allowedMethods());
   return app;
 }

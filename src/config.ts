@@ -53,7 +53,7 @@ export interface DepotConfig {
     maxBytes: number;
     maxRedirects: number;
   };
-  /** SOL005 notification delivery (src/types/vnf-package/notifications.ts). */
+  /** SOL005 notification delivery (src/modules/vnf-packages/notifications.ts). */
   notifications: {
     /** Callback targets allowed although not public (CIDRs, addresses, host names, "*.suffix"); default: none. */
     allow: string[];

@@ -6,7 +6,8 @@ import { createLogger } from './service';
 import { ContentLocks } from './storage/content-locks';
 import { collectGarbage, storesInUse } from './storage/gc';
 import { StoreRegistry } from './storage/registry';
-import { builtinTypes } from './types';
+import { defaultModules } from './modules';
+import { typeRegistry } from './modules/module';
 
 /**
  * `depot gc [--grace-seconds N]`: removes stored content that no blob references, and staging
@@ -38,13 +39,14 @@ export async function gcCommand(argv: string[]): Promise<number> {
     await migrate(db.sequelize, { embedded: db.embedded });
     const stores = new StoreRegistry({ dataDir: config.dataDir, sequelize: db.sequelize, stores: config.stores });
     const configured = [
-      ...builtinTypes().all().map((t) => config.types[t.name]?.store ?? t.defaultStore ?? 'fs'),
+      ...typeRegistry(defaultModules()).all().map((t) => config.types[t.name]?.store ?? t.defaultStore ?? 'fs'),
       ...Object.values(config.types).map((t) => t.store).filter((s): s is string => !!s),
       ...Object.keys(config.stores),
     ];
-    const storeNames = await storesInUse(db.sequelize, configured);
+    const locks = new ContentLocks(db.sequelize, db.embedded);
+    const storeNames = await storesInUse(locks, configured);
     const started = Date.now();
-    const reports = await collectGarbage(db.sequelize, stores, new ContentLocks(db.sequelize, db.embedded), { graceMs: grace * 1000, storeNames, stagingGraceMs: config.uploadStaleSeconds * 1000 });
+    const reports = await collectGarbage(stores, locks, { graceMs: grace * 1000, storeNames, stagingGraceMs: config.uploadStaleSeconds * 1000 });
     const rows = [['store', 'scanned', 'deleted', 'freed bytes', 'staging removed'], ...reports.map((r) => [r.store, r.scanned, r.deleted, r.freedBytes, r.staging].map(String))];
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) process.stdout.write(`${r.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ')}\n`);

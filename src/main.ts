@@ -1,6 +1,6 @@
 import { loadConfig } from './config';
+import { defaultModules } from './modules';
 import { createLogger, startDepot } from './service';
-import './types/vnf-package/register';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   // A stray rejection (e.g. a client that vanished mid-stream) is logged, never fatal: state lives
   // in the database, and the reaper and job leases finish whatever was interrupted.
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-  const depot = await startDepot(config, { log });
+  const depot = await startDepot(config, { log, modules: defaultModules() });
   // eslint-disable-next-line no-console
   console.log(`Depot serving on ${depot.url} (data: ${config.dataDir}${config.auth === 'tokens' ? `, tokens: ${config.tokensFile}` : ''})`);
   const stop = async (signal: string) => {

@@ -2,23 +2,17 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { Logger } from 'pino';
-import type Router from '@koa/router';
 import { createApp } from './app';
 import { DEFAULT_GC_GRACE_SECONDS, runGc } from './admin';
 import { ArtifactEngine } from './artifacts/engine';
-import type { TypeRegistry } from './artifacts/types';
 import type { DepotConfig } from './config';
-import { Database, openDatabase } from './db/database';
+import { Database, openDatabase, ping } from './db/database';
 import { migrate } from './db/migrate';
 import { Authenticator, loadTokens } from './http/auth';
 import { ContentLocks } from './storage/content-locks';
 import { StoreRegistry } from './storage/registry';
-import { builtinTypes } from './types';
-
-export interface Extension {
-  /** Registers types and returns routers and background workers. */
-  setup(ctx: { engine: ArtifactEngine; db: Database; config: DepotConfig; log: Logger }): { routers?: Router[]; start?(): void; stop?(): Promise<void> };
-}
+import { defaultModules } from './modules';
+import { DepotModule, typeRegistry } from './modules/module';
 
 export interface Depot {
   config: DepotConfig;
@@ -30,29 +24,27 @@ export interface Depot {
   close(): Promise<void>;
 }
 
-const extensions: Extension[] = [];
-/** Artifact types with their own API and workers (VNF packages) plug in here. */
-export function registerExtension(e: Extension): void {
-  extensions.push(e);
-}
-
 export function createLogger(level: string): Logger {
   return pino({ level, base: undefined });
 }
 
-/** Boots the whole service: database (+ migrations), stores, types, app, listener, background tasks. */
-export async function startDepot(config: DepotConfig, opts: { log?: Logger; types?: TypeRegistry } = {}): Promise<Depot> {
+/**
+ * Boots the whole service: database (+ migrations), stores, the modules' types, app, listener,
+ * background tasks. Without `modules`, the default set (src/modules/index.ts) runs.
+ */
+export async function startDepot(config: DepotConfig, opts: { log?: Logger; modules?: readonly DepotModule[] } = {}): Promise<Depot> {
   const log = opts.log ?? createLogger(config.logLevel);
+  const modules = opts.modules ?? defaultModules();
+  const types = typeRegistry(modules);
   fs.mkdirSync(config.dataDir, { recursive: true });
   if (config.auth === 'none') log.warn('DEPOT_AUTH=none: every caller is admin of project "default" (development only)');
   const tokens = config.auth === 'tokens' ? loadTokens(config.tokensFile, log) : [];
   const db = await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir, logger: log });
   await migrate(db.sequelize, { embedded: db.embedded });
-  const types = opts.types ?? builtinTypes();
   const stores = new StoreRegistry({ dataDir: config.dataDir, sequelize: db.sequelize, stores: config.stores });
   const locks = new ContentLocks(db.sequelize, db.embedded);
   const engine = new ArtifactEngine(db.sequelize, types, stores, locks, config, log);
-  const parts = extensions.map((e) => e.setup({ engine, db, config, log }));
+  const parts = modules.flatMap((m) => (m.setup ? [m.setup({ engine, db, config, log })] : []));
   // Fail at start, not at the first upload, when a configured store is unknown.
   for (const t of types.all()) engine.storeOf(t);
 
@@ -70,8 +62,9 @@ export async function startDepot(config: DepotConfig, opts: { log?: Logger; type
     auth: new Authenticator(config.auth, tokens),
     log,
     routers: parts.flatMap((p) => p.routers ?? []),
+    publicPaths: parts.flatMap((p) => p.publicPaths ?? []),
     ready: async () => {
-      await db.sequelize.query('SELECT 1');
+      await ping(db.sequelize);
       for (const s of stores.all()) await s.driver.ping();
     },
   });

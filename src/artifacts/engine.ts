@@ -1,41 +1,28 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { QueryTypes, Sequelize, Transaction } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import { hasErrors } from '../common/findings';
 import type { DepotConfig } from '../config';
 import { inTransaction } from '../db/database';
-import type { Principal } from '../http/auth';
-import { badRequest, conflict, forbidden, HttpError, notFound, preconditionFailed, tooLarge } from '../http/problem';
+import { DomainError, forbidden, invalidInput, lifecycleRule, notFound, tooLarge } from '../common/errors';
+import type { Principal } from '../common/principal';
+import { repositories, Repositories } from '../db/repositories';
+import type { ArtifactChange } from '../db/repositories/artifacts';
+import type { BlobRow, Segment, StoredContent } from '../db/repositories/blobs';
 import type { ByteRange, FileSpan } from '../storage/blob-store';
 import { SizeLimitError, type ContentStore } from '../storage/content-store';
 import type { ContentLocks } from '../storage/content-locks';
 import type { StoreRegistry } from '../storage/registry';
-import { BASE_COLUMNS, BASE_FIELDS, FieldDef, isBinary } from './fields';
+import { FieldDef, isBinary } from './fields';
 import { HookChain } from './hooks';
 import { applyOp, PatchError, validatePatch } from './json-patch';
-import { columnOf, compileQuery, SortKey } from './query';
+import { parseListQuery } from './query';
 import { FieldValidator } from './schema';
 import { ArtifactRecord, ArtifactTypeDef, HookContext, HookEvent, TypeRegistry, allFields } from './types';
 import { parseVersion, VersionError } from './version';
 
-export interface BlobRow {
-  id: string;
-  artifact_id: string;
-  field: string;
-  path: string;
-  status: 'saving' | 'active';
-  store: string;
-  content_key: string | null;
-  content_offset: string | null;
-  /** Composite blob: the bytes are these objects' ranges, in order (see migration 02). */
-  segments: { key: string; offset: number; length: number }[] | null;
-  size: string;
-  reserved: string;
-  digests: Record<string, string>;
-  content_type: string | null;
-  updated_at: Date;
-}
+export type { BlobRow, Segment, StoredContent };
 
 /** Bytes staged for a blob: one object (`key`), or a composite of objects (`segments`, see migration 02). */
 export type Staged = Awaited<ReturnType<ContentStore['stage']>> & { segments?: { key: string; offset: number; length: number }[] };
@@ -61,23 +48,12 @@ export interface ListResult {
 }
 
 const DEFAULT_MAX_BLOB = 10 * 2 ** 30;
-const SELECT = `SELECT a.*, COALESCE((SELECT json_agg(s.project ORDER BY s.project) FROM artifact_shares s WHERE s.artifact_id = a.id), '[]') AS shared_with FROM artifacts a`;
 
 /** Fields a client writes through PATCH (the document the JSON Patch applies to). */
 function writableDoc(a: ArtifactRecord): Record<string, unknown> {
   return {
     name: a.name, version: a.version, status: a.status, visibility: a.visibility, description: a.description,
     tags: [...a.tags], metadata: { ...a.metadata }, shared_with: [...a.shared_with], ...structuredClone(a.fields),
-  };
-}
-
-function toRecord(row: any): ArtifactRecord {
-  return {
-    ...row,
-    created_at: new Date(row.created_at),
-    updated_at: new Date(row.updated_at),
-    activated_at: row.activated_at ? new Date(row.activated_at) : null,
-    shared_with: row.shared_with ?? [],
   };
 }
 
@@ -92,6 +68,7 @@ export const etagOf = (a: ArtifactRecord) => `"${a.id.slice(0, 8)}-${a.revision}
 export class ArtifactEngine {
   private readonly validators = new Map<string, FieldValidator>();
   private readonly hookChains = new Map<string, HookChain>();
+  private readonly db: Repositories;
 
   constructor(
     readonly sequelize: Sequelize,
@@ -100,7 +77,14 @@ export class ArtifactEngine {
     readonly locks: ContentLocks,
     readonly config: DepotConfig,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.db = repositories(sequelize);
+  }
+
+  /** Runs `fn` in one transaction (retried on serialization failures); facades compose engine operations in it. */
+  transaction<T>(fn: (t: Transaction) => Promise<T>): Promise<T> {
+    return inTransaction(this.sequelize, fn);
+  }
 
   type(name: string): ArtifactTypeDef {
     const t = this.types.get(name);
@@ -131,30 +115,15 @@ export class ArtifactEngine {
     return Math.min(def.maxBlobSize ?? Infinity, this.config.types[type.name]?.maxBlobSize ?? type.defaultMaxBlobSize ?? DEFAULT_MAX_BLOB);
   }
 
-  private q<T extends object>(sql: string, replacements: Record<string, unknown>, transaction?: Transaction): Promise<T[]> {
-    return this.sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT, transaction });
-  }
-
-  private exec(sql: string, replacements: Record<string, unknown>, transaction?: Transaction): Promise<unknown> {
-    return this.sequelize.query(sql, { replacements, transaction });
-  }
-
   private async runHooks(type: ArtifactTypeDef, ctx: HookContext): Promise<void> {
     const findings = await this.hooks(type).run(ctx);
     if (hasErrors(findings)) {
       const first = findings.find((f) => f.severity === 'error')!;
-      throw new HttpError(422, 'Unprocessable Content', `${ctx.event} hook rejected the request: ${first.message}`, { findings });
+      throw new DomainError('HOOK_REJECTED', `${ctx.event} hook rejected the request: ${first.message}`, { findings });
     }
   }
 
   // ── visibility and permissions ───────────────────────────────────────────────────────────────
-
-  /** SQL condition: the artifact is readable by the principal (owner, shared with, public, or admin). */
-  visibleSql(p: Principal, replacements: Record<string, unknown>): string {
-    if (p.isAdmin) return 'TRUE';
-    replacements.viewer = p.project;
-    return `(a.owner = :viewer OR a.visibility = 'public' OR EXISTS (SELECT 1 FROM artifact_shares s WHERE s.artifact_id = a.id AND s.project = :viewer))`;
-  }
 
   canWrite(p: Principal, a: ArtifactRecord): boolean {
     return p.isAdmin || (a.owner === p.project && p.role !== 'reader');
@@ -164,10 +133,9 @@ export class ArtifactEngine {
   async get(p: Principal, typeName: string, id: string, t?: Transaction, lock = false): Promise<ArtifactRecord> {
     const type = this.type(typeName);
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw notFound(`no ${type.name} artifact with id ${id}`);
-    const r: Record<string, unknown> = { id, type: type.name };
-    const [row] = await this.q<any>(`${SELECT} WHERE a.id = :id AND a.type_name = :type AND ${this.visibleSql(p, r)}${lock ? ' FOR UPDATE OF a' : ''}`, r, t);
-    if (!row) throw notFound(`no ${type.name} artifact with id ${id}`);
-    return toRecord(row);
+    const a = await this.db.artifacts.findVisible(p, type.name, id, { t, lock });
+    if (!a) throw notFound(`no ${type.name} artifact with id ${id}`);
+    return a;
   }
 
   /** Same as get, then requires write permission (403 when visible but not writable). */
@@ -183,17 +151,17 @@ export class ArtifactEngine {
   async create(p: Principal, typeName: string, body: unknown, opts: { system?: Record<string, unknown>; id?: string } = {}): Promise<ArtifactRecord> {
     const type = this.type(typeName);
     if (p.role === 'reader') throw forbidden(`role reader may not create artifacts`);
-    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be a JSON object of field values');
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw invalidInput('the request body must be a JSON object of field values');
     const fields = allFields(type);
     const input = body as Record<string, unknown>;
     for (const [k] of Object.entries(input)) {
       const def = fields[k];
-      if (!def) throw badRequest(`unknown field '${k}' for type ${type.name}`);
+      if (!def) throw invalidInput(`unknown field '${k}' for type ${type.name}`);
       if (def.system) throw forbidden(`field '${k}' is read-only`);
-      if (isBinary(def)) throw badRequest(`field '${k}' is a ${def.kind}: upload it with PUT /artifacts/${type.name}/{id}/${k}`);
-      if (k === 'status' || k === 'visibility') throw badRequest(`field '${k}' cannot be set at creation; change it with PATCH`);
+      if (isBinary(def)) throw invalidInput(`field '${k}' is a ${def.kind}: upload it with PUT /artifacts/${type.name}/{id}/${k}`);
+      if (k === 'status' || k === 'visibility') throw invalidInput(`field '${k}' cannot be set at creation; change it with PATCH`);
     }
-    if (typeof input.name !== 'string' || !input.name.trim()) throw badRequest(`field 'name' is required and must be a non-empty string`);
+    if (typeof input.name !== 'string' || !input.name.trim()) throw invalidInput(`field 'name' is required and must be a non-empty string`);
     const values: Record<string, unknown> = {};
     for (const [k, def] of Object.entries(fields)) {
       if (def.system || isBinary(def) || k === 'status' || k === 'visibility') continue;
@@ -202,7 +170,7 @@ export class ArtifactEngine {
     const version = this.version(values.version ?? '0.0.0', type);
     values.version = version.normalized;
     const problem = this.validator(type).check(values);
-    if (problem) throw badRequest(problem);
+    if (problem) throw invalidInput(problem);
 
     const id = opts.id ?? randomUUID();
     const now = new Date();
@@ -217,14 +185,8 @@ export class ArtifactEngine {
 
     await inTransaction(this.sequelize, async (t) => {
       await this.checkArtifactQuota(t, p.project, type.name);
-      await this.exec(
-        `INSERT INTO artifacts (id, type_name, owner, name, version, version_key, description, tags, metadata, fields, created_at, updated_at)
-         VALUES (:id, :type, :owner, :name, :version, :key, :description, :tags, :metadata, :fields, :now, :now)`,
-        { id, type: type.name, owner: p.project, name: record.name, version: version.normalized, key: version.key, description: record.description,
-          tags: JSON.stringify(record.tags), metadata: JSON.stringify(record.metadata), fields: JSON.stringify(record.fields), now },
-        t,
-      );
-      await this.writeShares(t, id, record.shared_with);
+      await this.db.artifacts.insert(t, record, version.key);
+      await this.db.links.replaceShares(t, id, record.shared_with);
       await this.writeLinks(t, p, type, id, record.fields);
     });
     await this.runHooks(type, { event: 'post_create', principal: p, artifact: record });
@@ -235,18 +197,13 @@ export class ArtifactEngine {
     try {
       return parseVersion(v, type.versionBuildSignificant);
     } catch (e) {
-      throw badRequest(`field 'version': ${(e as VersionError).message}`);
+      throw invalidInput(`field 'version': ${(e as VersionError).message}`);
     }
-  }
-
-  private async writeShares(t: Transaction, id: string, projects: string[]): Promise<void> {
-    await this.exec('DELETE FROM artifact_shares WHERE artifact_id = :id', { id }, t);
-    for (const project of new Set(projects)) await this.exec('INSERT INTO artifact_shares (artifact_id, project) VALUES (:id, :project)', { id, project }, t);
   }
 
   /** Internal links must point at an existing artifact the caller can see; a row per link holds integrity. */
   private async writeLinks(t: Transaction, p: Principal, type: ArtifactTypeDef, id: string, fields: Record<string, unknown>): Promise<void> {
-    await this.exec('DELETE FROM artifact_links WHERE source_id = :id', { id }, t);
+    await this.db.links.deleteFrom(t, id);
     for (const [name, def] of Object.entries(type.fields)) {
       const isLink = def.kind === 'link' || ((def.kind === 'list' || def.kind === 'dict') && def.element === 'link');
       const v = fields[name];
@@ -254,11 +211,9 @@ export class ArtifactEngine {
       const entries: [string, string][] = def.kind === 'link' ? [['', v as string]] : def.kind === 'list' ? (v as string[]).map((x, i) => [String(i), x]) : Object.entries(v as Record<string, string>);
       for (const [key, link] of entries) {
         const [, , targetType, targetId] = link.split('/');
-        const r: Record<string, unknown> = { tid: targetId, ttype: targetType };
-        const [target] = await this.q<{ id: string }>(`SELECT a.id FROM artifacts a WHERE a.id = :tid AND a.type_name = :ttype AND ${this.visibleSql(p, r)}`, r, t);
-        if (!target) throw badRequest(`field '${name}${key ? `.${key}` : ''}': link target ${link} does not exist or is not visible`);
-        if (targetId === id) throw badRequest(`field '${name}': an artifact cannot link to itself`);
-        await this.exec('INSERT INTO artifact_links (source_id, field, key, target_id) VALUES (:id, :field, :key, :tid)', { id, field: name, key, tid: targetId }, t);
+        if (!(await this.db.artifacts.isVisible(p, targetType, targetId, t))) throw invalidInput(`field '${name}${key ? `.${key}` : ''}': link target ${link} does not exist or is not visible`);
+        if (targetId === id) throw invalidInput(`field '${name}': an artifact cannot link to itself`);
+        await this.db.links.insert(t, id, name, key, targetId);
       }
     }
   }
@@ -267,9 +222,7 @@ export class ArtifactEngine {
 
   /** Effective limits for a project and type: database overrides first, then the config file. */
   async quotaFor(t: Transaction | undefined, project: string, type: string): Promise<{ scope: string; maxArtifacts?: number; maxBytes?: number }[]> {
-    const rows = await this.q<{ type_name: string; max_artifacts: string | null; max_bytes: string | null }>(
-      'SELECT type_name, max_artifacts, max_bytes FROM quotas WHERE project = :project', { project }, t,
-    );
+    const rows = await this.db.quotas.overrides(project, t);
     const cfg = this.config.quotas;
     const num = (v: string | null | undefined) => (v === null || v === undefined ? undefined : Number(v));
     const db = (tn: string) => rows.find((r) => r.type_name === tn);
@@ -283,19 +236,12 @@ export class ArtifactEngine {
     ];
   }
 
-  /** Serialises quota decisions of one project across processes for the rest of the transaction. */
-  private async lockQuota(t: Transaction, project: string): Promise<void> {
-    await this.exec(`SELECT pg_advisory_xact_lock(hashtextextended('quota:' || :project, 0))`, { project }, t);
-  }
-
   private async checkArtifactQuota(t: Transaction, project: string, type: string): Promise<void> {
-    await this.lockQuota(t, project);
+    await this.db.quotas.lock(t, project);
     for (const q of await this.quotaFor(t, project, type)) {
       if (q.maxArtifacts === undefined || q.maxArtifacts < 0) continue;
-      const [{ n }] = await this.q<{ n: string }>(
-        `SELECT count(*) AS n FROM artifacts WHERE owner = :project ${q.scope === 'project' ? '' : 'AND type_name = :type'}`, { project, type }, t,
-      );
-      if (Number(n) >= q.maxArtifacts) throw forbidden(`quota exceeded: project '${project}' may own at most ${q.maxArtifacts} artifacts (${q.scope})`);
+      const n = await this.db.quotas.artifactCount(t, project, q.scope === 'project' ? undefined : type);
+      if (n >= q.maxArtifacts) throw new DomainError('QUOTA_EXCEEDED', `quota exceeded: project '${project}' may own at most ${q.maxArtifacts} artifacts (${q.scope})`);
     }
   }
 
@@ -304,12 +250,7 @@ export class ArtifactEngine {
     let best: { remaining: number; scope?: string } = { remaining: Infinity };
     for (const q of await this.quotaFor(t, project, type)) {
       if (q.maxBytes === undefined || q.maxBytes < 0) continue;
-      const [{ used }] = await this.q<{ used: string }>(
-        `SELECT COALESCE(sum(CASE WHEN b.status = 'saving' THEN GREATEST(b.reserved, b.size) ELSE b.size END), 0) AS used
-         FROM blobs b JOIN artifacts a ON a.id = b.artifact_id WHERE a.owner = :project ${q.scope === 'project' ? '' : 'AND a.type_name = :type'}`,
-        { project, type }, t,
-      );
-      const remaining = q.maxBytes - Number(used);
+      const remaining = q.maxBytes - (await this.db.quotas.bytesUsed(t, project, q.scope === 'project' ? undefined : type));
       if (remaining < best.remaining) best = { remaining: Math.max(remaining, 0), scope: `${q.scope}: ${q.maxBytes} bytes` };
     }
     return best;
@@ -317,71 +258,18 @@ export class ArtifactEngine {
 
   async setQuotas(p: Principal, project: string, quotas: { type_name?: string; maxArtifacts?: number | null; maxBytes?: number | null }[]): Promise<void> {
     if (!p.isAdmin) throw forbidden('only an admin may set quotas');
-    await inTransaction(this.sequelize, async (t) => {
-      await this.exec('DELETE FROM quotas WHERE project = :project', { project }, t);
-      for (const q of quotas) {
-        await this.exec('INSERT INTO quotas (project, type_name, max_artifacts, max_bytes) VALUES (:project, :type, :ma, :mb)',
-          { project, type: q.type_name ?? '*', ma: q.maxArtifacts ?? null, mb: q.maxBytes ?? null }, t);
-      }
-    });
+    await inTransaction(this.sequelize, (t) => this.db.quotas.replace(t, project, quotas));
   }
 
   // ── list ─────────────────────────────────────────────────────────────────────────────────────
 
   async list(p: Principal, typeName: string | 'all', params: URLSearchParams): Promise<ListResult> {
     const type = typeName === 'all' ? ALL_TYPE : this.type(typeName);
-    const q = compileQuery(type, params);
-    const r = q.replacements;
-    const conds = [...q.where, this.visibleSql(p, r)];
-    if (typeName !== 'all') {
-      conds.push('a.type_name = :typeName');
-      r.typeName = typeName;
-    }
-    if (q.orGroup.length) conds.push(`(${q.orGroup.join(' OR ')})`);
-    let where = conds.join(' AND ');
-    if (q.latest) where = `a.id IN (SELECT DISTINCT ON (a.type_name, a.name) a.id FROM artifacts a WHERE ${where} ORDER BY a.type_name, a.name, a.version_key DESC)`;
-
-    const sort: SortKey[] = [...q.sort];
-    if (!sort.some((s) => s.field === 'created_at')) sort.push({ field: 'created_at', dir: 'desc' });
-    if (!sort.some((s) => s.field === 'id')) sort.push({ field: 'id', dir: 'asc' });
-    const fields = allFields(type);
-    // Each sort key is one ordering part, or two for a type field kept in JSONB (it may be null):
-    // "is null" first, then the value. Keyset comparisons with NULL are never true, so paging over a
-    // nullable key used to lose every row whose key was null (and to stop at a null marker).
-    const parts: { expr: string; dir: 'asc' | 'desc' }[] = [];
-    for (const s of sort) {
-      const col = columnOf(s.field, fields[s.field]);
-      if (fields[s.field].nullable) parts.push({ expr: `COALESCE(${col}, 'epoch')`, dir: s.dir });
-      else if (BASE_COLUMNS.has(s.field)) parts.push({ expr: col, dir: s.dir });
-      else parts.push({ expr: `(${col} IS NULL)`, dir: s.dir }, { expr: col, dir: s.dir });
-    }
-    const cols = parts.map((x) => x.expr);
-
-    let pageWhere = where;
-    if (q.marker) {
-      const mr: Record<string, unknown> = { marker: q.marker };
-      const [m] = await this.q<any>(`SELECT ${cols.map((c, i) => `${c} AS k${i}`).join(', ')} FROM artifacts a WHERE a.id = :marker AND ${this.visibleSql(p, mr)}`, mr);
-      if (!m) throw notFound(`marker ${q.marker} is not a visible artifact`);
-      // Keyset paging over the whole sort key: (k1 > m1) OR (k1 = m1 AND k2 > m2) OR ...
-      const ors = cols.map((_, i) => {
-        const eqs = cols.slice(0, i).map((c, j) => `${c} IS NOT DISTINCT FROM :m${j}`);
-        return `(${[...eqs, `${cols[i]} ${parts[i].dir === 'asc' ? '>' : '<'} :m${i}`].join(' AND ')})`;
-      });
-      cols.forEach((_, i) => (r[`m${i}`] = m[`k${i}`]));
-      pageWhere = `${where} AND (${ors.join(' OR ')})`;
-    }
-    r.limit = q.limit;
-    const order = parts.map((x) => `${x.expr} ${x.dir.toUpperCase()}`).join(', ');
-    // Without a marker the page and the total come from one query (the window count is computed
-    // before LIMIT): one round trip fewer on the hot path of every first page.
-    const windowed = !q.marker && q.limit > 0;
-    const rows = await this.q<any>(`${SELECT.replace(' FROM artifacts a', windowed ? ', count(*) OVER () AS total_count__ FROM artifacts a' : ' FROM artifacts a')} WHERE ${pageWhere} ORDER BY ${order} LIMIT :limit`, r);
-    const total = windowed && rows.length
-      ? Number(rows[0].total_count__)
-      : windowed ? 0 : Number((await this.q<{ n: string }>(`SELECT count(*) AS n FROM artifacts a WHERE ${where}`, r))[0].n);
-    for (const row of rows) delete row.total_count__;
-    const artifacts = rows.map(toRecord);
-    return { artifacts, total, next: artifacts.length === q.limit && q.limit > 0 ? artifacts[artifacts.length - 1].id : undefined };
+    const q = parseListQuery(type, params);
+    const page = await this.db.artifacts.list(p, typeName === 'all' ? undefined : typeName, q, allFields(type));
+    if (page === 'bad-marker') throw notFound(`marker ${q.marker} is not a visible artifact`);
+    const artifacts = page.rows;
+    return { artifacts, total: page.total, next: artifacts.length === q.limit && q.limit > 0 ? artifacts[artifacts.length - 1].id : undefined };
   }
 
   // ── update (JSON Patch) ──────────────────────────────────────────────────────────────────────
@@ -392,13 +280,13 @@ export class ArtifactEngine {
     try {
       ops = validatePatch(body);
     } catch (e) {
-      throw badRequest((e as PatchError).message);
+      throw invalidInput((e as PatchError).message);
     }
     const fields = allFields(type);
     const post: HookEvent[] = [];
     const updated = await inTransaction(this.sequelize, async (t) => {
       const a = await this.get(p, type.name, id, t, true);
-      if (opts.ifMatch && !matchesEtag(opts.ifMatch, etagOf(a))) throw preconditionFailed(`If-Match ${opts.ifMatch} does not match the current ETag ${etagOf(a)}`);
+      requireIfMatch(opts.ifMatch, a);
       if (!this.canWrite(p, a)) throw forbidden(`project '${p.project}' (role ${p.role}) may not modify this artifact`);
       const doc = writableDoc(a);
       let status = a.status;
@@ -406,20 +294,20 @@ export class ArtifactEngine {
       for (const [i, op] of ops.entries()) {
         const field = op.path.split('/')[1].replace(/~1/g, '/').replace(/~0/g, '~');
         const def = fields[field];
-        if (!def) throw badRequest(`patch operation ${i}: unknown field '${field}'`);
+        if (!def) throw invalidInput(`patch operation ${i}: unknown field '${field}'`);
         if (def.system) throw forbidden(`patch operation ${i}: field '${field}' is read-only`);
-        if (isBinary(def)) throw badRequest(`patch operation ${i}: field '${field}' is a ${def.kind}: use the blob API`);
+        if (isBinary(def)) throw invalidInput(`patch operation ${i}: field '${field}' is a ${def.kind}: use the blob API`);
         if (op.from) {
           const src = op.from.split('/')[1];
-          if (src !== field && op.op === 'move') throw badRequest(`patch operation ${i}: move between fields is not supported`);
+          if (src !== field && op.op === 'move') throw invalidInput(`patch operation ${i}: move between fields is not supported`);
         }
-        if (status === 'deactivated' && field !== 'status') throw forbidden(`patch operation ${i}: a deactivated artifact cannot change (reactivate it first)`);
+        if (status === 'deactivated' && field !== 'status') throw lifecycleRule(`patch operation ${i}: a deactivated artifact cannot change (reactivate it first)`);
         if (a.visibility === 'public' && !p.isAdmin && field !== 'status') throw forbidden('a public artifact may only be changed by an admin');
-        if (status === 'active' && !def.mutable) throw forbidden(`patch operation ${i}: field '${field}' is immutable once the artifact is active`);
+        if (status === 'active' && !def.mutable) throw lifecycleRule(`patch operation ${i}: field '${field}' is immutable once the artifact is active`);
         try {
           applyOp(doc, op, i);
         } catch (e) {
-          if (e instanceof PatchError) throw new HttpError(e.status, e.status === 409 ? 'Conflict' : 'Bad Request', e.message);
+          if (e instanceof PatchError) throw new DomainError(e.status === 409 ? 'PATCH_TEST_FAILED' : 'INVALID_INPUT', e.message);
           throw e;
         }
         if (field === 'status') {
@@ -430,10 +318,10 @@ export class ArtifactEngine {
           if (to !== visibility) {
             if (to === 'public') {
               if (!p.isAdmin) throw forbidden('only an admin may publish an artifact');
-              if (status !== 'active') throw forbidden('only an active artifact can be published');
+              if (status !== 'active') throw lifecycleRule('only an active artifact can be published');
             } else if (to === 'private') {
               if (!p.isAdmin) throw forbidden('only an admin may unpublish an artifact');
-            } else throw badRequest(`field 'visibility': must be private or public`);
+            } else throw invalidInput(`field 'visibility': must be private or public`);
             visibility = to as ArtifactRecord['visibility'];
           }
         }
@@ -441,7 +329,7 @@ export class ArtifactEngine {
       const version = this.version(doc.version, type);
       doc.version = version.normalized;
       const problem = this.validator(type).check(doc);
-      if (problem) throw badRequest(problem);
+      if (problem) throw invalidInput(problem);
       const next: ArtifactRecord = {
         ...a, name: doc.name as string, version: version.normalized, status, visibility, description: (doc.description as string) ?? '',
         tags: (doc.tags as string[]) ?? [], metadata: (doc.metadata as Record<string, string>) ?? {}, shared_with: (doc.shared_with as string[]) ?? [],
@@ -450,16 +338,8 @@ export class ArtifactEngine {
       for (const k of Object.keys(type.fields)) if (!isBinary(type.fields[k]) && !type.fields[k].system) next.fields[k] = doc[k] ?? null;
       if (JSON.stringify(writableDoc(next)) === JSON.stringify(writableDoc(a))) return a;
       await this.runHooks(type, { event: 'pre_update', principal: p, artifact: next });
-      const activated = status === 'active' && a.status !== 'active';
-      await this.exec(
-        `UPDATE artifacts SET name = :name, version = :version, version_key = :key, status = :status, visibility = :visibility, description = :description,
-           tags = :tags, metadata = :metadata, fields = :fields, revision = revision + 1, updated_at = now()${activated ? ', activated_at = now()' : ''}
-         WHERE id = :id`,
-        { id, name: next.name, version: version.normalized, key: version.key, status, visibility, description: next.description, tags: JSON.stringify(next.tags),
-          metadata: JSON.stringify(next.metadata), fields: JSON.stringify(next.fields) },
-        t,
-      );
-      if (JSON.stringify(next.shared_with) !== JSON.stringify(a.shared_with)) await this.writeShares(t, id, next.shared_with);
+      await this.db.artifacts.write(t, next, version.key, status === 'active' && a.status !== 'active');
+      if (JSON.stringify(next.shared_with) !== JSON.stringify(a.shared_with)) await this.db.links.replaceShares(t, id, next.shared_with);
       await this.writeLinks(t, p, type, id, next.fields);
       await type.inTransaction?.updated?.(this.sequelize, t, a, next);
       return null;
@@ -472,27 +352,35 @@ export class ArtifactEngine {
   /** drafted → active ⇄ deactivated, as in Glare; activation needs required fields and settled blobs. */
   private async transition(p: Principal, type: ArtifactTypeDef, a: ArtifactRecord, from: string, to: unknown, t: Transaction, post: HookEvent[], i: number): Promise<ArtifactRecord['status']> {
     if (to === from) return from as ArtifactRecord['status'];
-    if (to !== 'active' && to !== 'deactivated' && to !== 'drafted') throw badRequest(`patch operation ${i}: status must be drafted, active or deactivated`);
-    const blobs = await this.q<BlobRow>('SELECT * FROM blobs WHERE artifact_id = :id', { id: a.id }, t);
-    if (blobs.some((b) => b.status === 'saving')) throw conflict(`patch operation ${i}: a blob of this artifact is being uploaded; retry when it is done`);
+    if (to !== 'active' && to !== 'deactivated' && to !== 'drafted') throw invalidInput(`patch operation ${i}: status must be drafted, active or deactivated`);
     if (to === 'active' && from === 'drafted') {
-      const missing: string[] = [];
-      for (const [name, def] of Object.entries(type.fields)) {
-        if (!def.requiredOnActivate) continue;
-        const present = isBinary(def) ? blobs.some((b) => b.field === name) : a.fields[name] !== null && a.fields[name] !== undefined;
-        if (!present) missing.push(name);
-      }
-      if (missing.length) throw forbidden(`cannot activate: required field(s) not set: ${missing.join(', ')}`);
+      await this.checkActivation(type, a, t, `patch operation ${i}: `);
+      // The type's own state machine activates (e.g. onboarding); a client cannot short-cut it.
+      if (type.activation?.by === 'system') throw lifecycleRule(type.activation.detail);
       await this.runHooks(type, { event: 'pre_activate', principal: p, artifact: a });
       post.push('post_activate');
       return 'active';
     }
+    if (await this.db.blobs.anySaving(a.id, t)) throw uploadInProgress(`patch operation ${i}: a blob of this artifact is being uploaded; retry when it is done`);
     if (to === 'deactivated' && from === 'active') {
       if (!p.isAdmin && a.owner !== p.project) throw forbidden('only the owner or an admin may deactivate');
       return 'deactivated';
     }
     if (to === 'active' && from === 'deactivated') return 'active';
-    throw forbidden(`patch operation ${i}: status cannot change from ${from} to ${to}`);
+    throw lifecycleRule(`patch operation ${i}: status cannot change from ${from} to ${to}`);
+  }
+
+  /** Activation needs settled blobs and every requiredOnActivate field, whoever activates. */
+  private async checkActivation(type: ArtifactTypeDef, a: ArtifactRecord, t: Transaction, where = ''): Promise<void> {
+    const blobs = await this.db.blobs.ofArtifact(a.id, t);
+    if (blobs.some((b) => b.status === 'saving')) throw uploadInProgress(`${where}a blob of this artifact is being uploaded; retry when it is done`);
+    const missing: string[] = [];
+    for (const [name, def] of Object.entries(type.fields)) {
+      if (!def.requiredOnActivate) continue;
+      const present = isBinary(def) ? blobs.some((b) => b.field === name) : a.fields[name] !== null && a.fields[name] !== undefined;
+      if (!present) missing.push(name);
+    }
+    if (missing.length) throw lifecycleRule(`cannot activate: required field(s) not set: ${missing.join(', ')}`);
   }
 
   // ── delete ───────────────────────────────────────────────────────────────────────────────────
@@ -504,53 +392,41 @@ export class ArtifactEngine {
     await this.runHooks(type, { event: 'pre_delete', principal: p, artifact: a });
     await inTransaction(this.sequelize, async (t) => {
       const cur = await this.getWritable(p, type.name, id, t);
-      if (opts.ifMatch && !matchesEtag(opts.ifMatch, etagOf(cur))) throw preconditionFailed(`If-Match ${opts.ifMatch} does not match the current ETag ${etagOf(cur)}`);
-      const [saving] = await this.q<{ id: string }>(`SELECT id FROM blobs WHERE artifact_id = :id AND status = 'saving' LIMIT 1`, { id }, t);
-      if (saving) throw conflict('a blob of this artifact is being uploaded; retry when it is done');
-      const incoming = await this.q<{ source_id: string; field: string; key: string; type_name: string }>(
-        'SELECT l.source_id, l.field, l.key, a.type_name FROM artifact_links l JOIN artifacts a ON a.id = l.source_id WHERE l.target_id = :id', { id }, t,
-      );
+      requireIfMatch(opts.ifMatch, cur);
+      if (await this.db.blobs.anySaving(id, t)) throw uploadInProgress('a blob of this artifact is being uploaded; retry when it is done');
+      const incoming = await this.db.links.incoming(t, id);
       if (incoming.length) {
         if (!opts.force || !p.isAdmin) {
-          throw conflict(`artifact is linked from ${incoming.length} artifact(s): ${incoming.slice(0, 5).map((l) => `/artifacts/${l.type_name}/${l.source_id} (${l.field})`).join(', ')}; an admin may delete it with ?force=true`, {
+          throw new DomainError('LINKED', `artifact is linked from ${incoming.length} artifact(s): ${incoming.slice(0, 5).map((l) => `/artifacts/${l.type_name}/${l.source_id} (${l.field})`).join(', ')}; an admin may delete it with ?force=true`, {
             linkedFrom: incoming.map((l) => ({ id: l.source_id, type_name: l.type_name, field: l.field, key: l.key })),
           });
         }
         // Forced: the links become null (or disappear from their list/dict), so no artifact points into the void.
         for (const l of incoming) {
           const sourceType = this.types.get(l.type_name)!;
-          const def = sourceType.fields[l.field];
-          const expr = def.kind === 'link'
-            ? `jsonb_set(fields, ARRAY[:field], 'null'::jsonb)`
-            : def.kind === 'list'
-              ? `jsonb_set(fields, ARRAY[:field], COALESCE((SELECT jsonb_agg(e) FROM jsonb_array_elements(fields->:field) e WHERE e <> to_jsonb(:link::text)), '[]'::jsonb))`
-              : `jsonb_set(fields, ARRAY[:field], (fields->:field) - :key)`;
-          await this.exec(`UPDATE artifacts SET fields = ${expr}, revision = revision + 1, updated_at = now() WHERE id = :sid`,
-            { field: l.field, key: l.key, sid: l.source_id, link: `/artifacts/${type.name}/${id}` }, t);
+          await this.db.artifacts.dropLink(t, l.source_id, sourceType.fields[l.field].kind, l.field, l.key, `/artifacts/${type.name}/${id}`);
         }
-        await this.exec('DELETE FROM artifact_links WHERE target_id = :id', { id }, t);
+        await this.db.links.deleteTo(t, id);
       }
       await type.inTransaction?.deleting?.(this.sequelize, t, cur);
       await opts.inTransaction?.(t, cur);
-      // Blob rows go with the artifact (ON DELETE CASCADE); their bytes are reclaimed by the garbage collector.
-      await this.exec('DELETE FROM artifacts WHERE id = :id', { id }, t);
+      await this.db.artifacts.delete(t, id);
     });
     await this.runHooks(type, { event: 'post_delete', principal: p, artifact: a }).catch((e) => this.log.warn({ err: e }, 'post_delete hook failed'));
   }
 
   async linkedFrom(p: Principal, typeName: string, id: string): Promise<{ id: string; type_name: string; field: string; key: string }[]> {
     await this.get(p, typeName, id);
-    const r: Record<string, unknown> = { id };
-    return this.q(`SELECT a.id, a.type_name, l.field, l.key FROM artifact_links l JOIN artifacts a ON a.id = l.source_id WHERE l.target_id = :id AND ${this.visibleSql(p, r)} ORDER BY a.created_at`, r);
+    return this.db.links.linkedFrom(p, id);
   }
 
   // ── blobs ────────────────────────────────────────────────────────────────────────────────────
 
   binaryField(type: ArtifactTypeDef, field: string, path: string | undefined): FieldDef {
     const def = type.fields[field];
-    if (!def || !isBinary(def)) throw badRequest(`'${field}' is not a blob or folder field of ${type.name}`);
-    if (def.kind === 'blob' && path) throw badRequest(`'${field}' is a blob, not a folder: no path after it`);
-    if (def.kind === 'folder' && !path) throw badRequest(`'${field}' is a folder: give the entry path, e.g. ${field}/dir/file.txt`);
+    if (!def || !isBinary(def)) throw invalidInput(`'${field}' is not a blob or folder field of ${type.name}`);
+    if (def.kind === 'blob' && path) throw invalidInput(`'${field}' is a blob, not a folder: no path after it`);
+    if (def.kind === 'folder' && !path) throw invalidInput(`'${field}' is a folder: give the entry path, e.g. ${field}/dir/file.txt`);
     if (path) checkFolderPath(path);
     return def;
   }
@@ -575,42 +451,32 @@ export class ArtifactEngine {
 
     const reservation = await inTransaction(this.sequelize, async (t) => {
       const a = await this.getWritable(p, type.name, id, t);
-      if (opts.ifMatch && !matchesEtag(opts.ifMatch, etagOf(a))) throw preconditionFailed(`If-Match ${opts.ifMatch} does not match the current ETag ${etagOf(a)}`);
-      if (a.status === 'deactivated') throw forbidden('a deactivated artifact cannot change');
-      if (a.status === 'active' && !def.mutable && !opts.system) throw forbidden(`'${field}' is immutable once the artifact is active`);
-      [previous] = await this.q<BlobRow>('SELECT * FROM blobs WHERE artifact_id = :id AND field = :field AND path = :key FOR UPDATE', { id, field, key }, t);
-      if (previous?.status === 'saving') throw conflict(`an upload to ${field}${path ? `/${path}` : ''} is already in progress`);
+      requireIfMatch(opts.ifMatch, a);
+      if (a.status === 'deactivated') throw lifecycleRule('a deactivated artifact cannot change');
+      if (a.status === 'active' && !def.mutable && !opts.system) throw lifecycleRule(`'${field}' is immutable once the artifact is active`);
+      previous = await this.db.blobs.find(id, field, key, { t, lock: true });
+      if (previous?.status === 'saving') throw uploadInProgress(`an upload to ${field}${path ? `/${path}` : ''} is already in progress`);
       let allowed = limit;
       if (def.kind === 'folder' && def.maxFolderSize) {
-        const [{ used }] = await this.q<{ used: string }>('SELECT COALESCE(sum(size), 0) AS used FROM blobs WHERE artifact_id = :id AND field = :field AND path <> :key', { id, field, key }, t);
-        allowed = Math.min(allowed, def.maxFolderSize - Number(used));
+        allowed = Math.min(allowed, def.maxFolderSize - (await this.db.blobs.folderBytes(t, id, field, key)));
       }
-      await this.lockQuota(t, a.owner);
+      await this.db.quotas.lock(t, a.owner);
       const quota = await this.remainingBytes(t, a.owner, type.name);
       const credit = previous ? Number(previous.size) : 0;
       const available = quota.remaining + credit;
       if (opts.contentLength !== undefined) {
         if (opts.contentLength > allowed) throw tooLarge(`${field}${path ? `/${path}` : ''}: ${opts.contentLength} bytes is over the limit of ${allowed} bytes`);
-        if (opts.contentLength > available) throw tooLarge(`quota exceeded (${quota.scope}): ${opts.contentLength} bytes requested, ${available} available`);
+        if (opts.contentLength > available) throw new DomainError('STORAGE_QUOTA_EXCEEDED', `quota exceeded (${quota.scope}): ${opts.contentLength} bytes requested, ${available} available`);
       }
       const reserve = Math.min(opts.contentLength ?? Math.min(allowed, available), allowed, available);
       if (!Number.isFinite(reserve)) throw new Error('unbounded reservation');
-      if (previous) {
-        await this.exec(`UPDATE blobs SET status = 'saving', reserved = :reserve, heartbeat_at = now(), updated_at = now() WHERE id = :bid`, { reserve, bid: previous.id }, t);
-      } else {
-        await this.exec(
-          `INSERT INTO blobs (id, artifact_id, field, path, status, store, reserved) VALUES (:bid, :id, :field, :key, 'saving', :store, :reserve)`,
-          { bid: blobId, id, field, key, store: store.name, reserve }, t,
-        );
-      }
+      if (previous) await this.db.blobs.reserveExisting(t, previous.id, reserve);
+      else await this.db.blobs.reserve(t, { id: blobId, artifactId: id, field, path: key, store: store.name, reserve });
       return { reserve, blobId: previous?.id ?? blobId, artifact: a, quotaLimited: available < allowed, quota };
     });
 
     const rowId = reservation.blobId;
-    const rollback = async () => {
-      if (previous?.content_key) await this.exec(`UPDATE blobs SET status = 'active', reserved = 0, updated_at = now() WHERE id = :id`, { id: rowId });
-      else await this.exec(`DELETE FROM blobs WHERE id = :id AND status = 'saving'`, { id: rowId });
-    };
+    const rollback = () => this.db.blobs.rollback(rowId, !!previous?.content_key);
     let lastBeat = Date.now();
     let pendingStage: Staged | undefined;
     try {
@@ -623,14 +489,14 @@ export class ArtifactEngine {
           // Well within uploadStaleSeconds, or a short setting would reap uploads that are progressing.
           if (Date.now() - lastBeat > Math.min(5000, (this.config.uploadStaleSeconds * 1000) / 4)) {
             lastBeat = Date.now();
-            this.exec('UPDATE blobs SET heartbeat_at = now() WHERE id = :id', { id: rowId }).catch(() => undefined);
+            this.db.blobs.heartbeat(rowId).catch(() => undefined);
           }
         },
       });
       pendingStage = staged;
       if (opts.contentLength !== undefined && staged.size !== opts.contentLength) {
         await staged.abort();
-        throw badRequest(`request body ended after ${staged.size} of ${opts.contentLength} bytes announced by Content-Length`);
+        throw invalidInput(`request body ended after ${staged.size} of ${opts.contentLength} bytes announced by Content-Length`);
       }
       await this.locks.with(store.name, staged.key, async (lt) => {
         await staged.commit();
@@ -646,26 +512,22 @@ export class ArtifactEngine {
           // Only a row still `saving`: if the stale-upload reaper rolled this upload back (no progress
           // for uploadStaleSeconds), publishing now would report success for bytes nobody references,
           // or resurrect a row. The staged object is left to the garbage collector.
-          const [, affected] = await this.sequelize.query(
-            `UPDATE blobs SET status = 'active', content_key = :ck, content_offset = NULL, segments = :segments::jsonb, size = :size, reserved = 0, digests = :digests,
-               content_type = :ct, store = :store, updated_at = now() WHERE id = :id AND status = 'saving'`,
-            { replacements: { ck: staged.key, segments: staged.segments ? JSON.stringify(staged.segments) : null, size: staged.size, digests: JSON.stringify(staged.digests), ct: opts.contentType ?? 'application/octet-stream', store: store.name, id: rowId }, type: QueryTypes.UPDATE, transaction: t },
-          );
-          if (!affected) throw conflict(`${field}${path ? `/${path}` : ''}: the upload stalled longer than ${this.config.uploadStaleSeconds} s and was rolled back; retry it`);
+          const published = await this.db.blobs.publish(t, rowId, { store: store.name, key: staged.key, size: staged.size, digests: staged.digests, contentType: opts.contentType, segments: staged.segments });
+          if (!published) throw new DomainError('UPLOAD_ROLLED_BACK', `${field}${path ? `/${path}` : ''}: the upload stalled longer than ${this.config.uploadStaleSeconds} s and was rolled back; retry it`);
         };
         if (lt) await mark(lt);
         else await inTransaction(this.sequelize, mark);
       });
-      await this.exec('UPDATE artifacts SET revision = revision + 1, updated_at = now() WHERE id = :id', { id });
+      await this.db.artifacts.bumpRevision(id);
     } catch (err) {
       // Drops staged bytes that were never published (a no-op once commit succeeded), so they do not
       // wait for a restart: the store never sweeps a staged write its own process still holds.
       await pendingStage?.abort().catch(() => undefined);
       await rollback().catch((e) => this.log.error({ err: e }, 'upload rollback failed; the reaper will finish it'));
       if (err instanceof SizeLimitError) {
-        throw tooLarge(reservation.quotaLimited
-          ? `quota exceeded (${reservation.quota.scope}): the upload went over the ${err.limit} bytes still available`
-          : `${field}${path ? `/${path}` : ''}: the upload went over the limit of ${err.limit} bytes`);
+        throw reservation.quotaLimited
+          ? new DomainError('STORAGE_QUOTA_EXCEEDED', `quota exceeded (${reservation.quota.scope}): the upload went over the ${err.limit} bytes still available`)
+          : tooLarge(`${field}${path ? `/${path}` : ''}: the upload went over the limit of ${err.limit} bytes`);
       }
       throw err;
     }
@@ -673,25 +535,14 @@ export class ArtifactEngine {
     return updated;
   }
 
-  /** Records a blob whose bytes are already in the store (e.g. a file unpacked from a CSAR). */
-  async attachContent(t: Transaction, artifactId: string, field: string, path: string, c: { store: string; key: string; offset?: number; size: number; digests: Record<string, string>; contentType?: string }): Promise<void> {
-    await this.exec(
-      `INSERT INTO blobs (id, artifact_id, field, path, status, store, content_key, content_offset, size, digests, content_type)
-       VALUES (:bid, :id, :field, :path, 'active', :store, :key, :offset, :size, :digests, :ct)
-       ON CONFLICT (artifact_id, field, path) DO UPDATE SET status = 'active', store = :store, content_key = :key, content_offset = :offset,
-         size = :size, digests = :digests, content_type = :ct, reserved = 0, updated_at = now()`,
-      { bid: randomUUID(), id: artifactId, field, path, store: c.store, key: c.key, offset: c.offset ?? null, size: c.size, digests: JSON.stringify(c.digests), ct: c.contentType ?? 'application/octet-stream' }, t,
-    );
-  }
-
   async blob(p: Principal, typeName: string, id: string, field: string, path: string | undefined): Promise<BlobContent> {
     const type = this.type(typeName);
     this.binaryField(type, field, path);
     const a = await this.get(p, type.name, id);
-    if (a.status === 'deactivated' && !p.isAdmin && a.owner !== p.project) throw forbidden('the artifact is deactivated');
-    const [b] = await this.q<BlobRow>('SELECT * FROM blobs WHERE artifact_id = :id AND field = :field AND path = :key', { id, field, key: path ?? '' });
+    if (a.status === 'deactivated' && !p.isAdmin && a.owner !== p.project) throw lifecycleRule('the artifact is deactivated');
+    const b = await this.db.blobs.find(id, field, path ?? '');
     if (!b || !b.content_key) {
-      if (b?.status === 'saving') throw conflict(`${field}${path ? `/${path}` : ''} is being uploaded`);
+      if (b?.status === 'saving') throw uploadInProgress(`${field}${path ? `/${path}` : ''} is being uploaded`);
       throw notFound(`${field}${path ? `/${path}` : ''} has no content`);
     }
     await this.runHooks(type, { event: 'pre_download', principal: p, artifact: a, field, path });
@@ -736,40 +587,14 @@ export class ArtifactEngine {
   async folder(p: Principal, typeName: string, id: string, field: string, prefix: string): Promise<BlobRow[]> {
     const type = this.type(typeName);
     const def = type.fields[field];
-    if (!def || def.kind !== 'folder') throw badRequest(`'${field}' is not a folder field of ${type.name}`);
+    if (!def || def.kind !== 'folder') throw invalidInput(`'${field}' is not a folder field of ${type.name}`);
     await this.get(p, type.name, id);
-    return this.q<BlobRow>(
-      `SELECT * FROM blobs WHERE artifact_id = :id AND field = :field AND starts_with(path, :prefix) ORDER BY path`,
-      { id, field, prefix },
-    );
+    return this.db.blobs.folder(id, field, prefix);
   }
 
-  async blobsOf(ids: string[]): Promise<BlobRow[]> {
-    if (!ids.length) return [];
-    return this.q<BlobRow>(`SELECT * FROM blobs WHERE artifact_id IN (:ids) AND path = ''`, { ids });
-  }
-
-  /** blobsOf and folderStats in one round trip (the list presenter needs both for every page). */
-  async blobSummary(ids: string[]): Promise<{ blobs: BlobRow[]; folders: { artifact_id: string; field: string; count: string; size: string }[] }> {
-    if (!ids.length) return { blobs: [], folders: [] };
-    const rows = await this.q<any>(
-      `SELECT 'b' AS kind__, to_jsonb(b) AS row__, NULL AS count, NULL AS size FROM blobs b WHERE artifact_id IN (:ids) AND path = ''
-       UNION ALL
-       SELECT 'f', jsonb_build_object('artifact_id', artifact_id, 'field', field), count(*), COALESCE(sum(size), 0) FROM blobs WHERE artifact_id IN (:ids) AND path <> '' GROUP BY artifact_id, field`,
-      { ids },
-    );
-    const blobs: BlobRow[] = [];
-    const folders: { artifact_id: string; field: string; count: string; size: string }[] = [];
-    for (const r of rows) {
-      if (r.kind__ === 'b') blobs.push({ ...r.row__, size: String(r.row__.size), reserved: String(r.row__.reserved), content_offset: r.row__.content_offset === null ? null : String(r.row__.content_offset) });
-      else folders.push({ artifact_id: r.row__.artifact_id, field: r.row__.field, count: String(r.count), size: String(r.size) });
-    }
-    return { blobs, folders };
-  }
-
-  async folderStats(ids: string[]): Promise<{ artifact_id: string; field: string; count: string; size: string }[]> {
-    if (!ids.length) return [];
-    return this.q(`SELECT artifact_id, field, count(*) AS count, COALESCE(sum(size), 0) AS size FROM blobs WHERE artifact_id IN (:ids) AND path <> '' GROUP BY artifact_id, field`, { ids });
+  /** The artifacts' blobs and per-folder counts and sizes in one round trip (the list presenter needs both for every page). */
+  blobSummary(ids: string[]) {
+    return this.db.blobs.summary(ids);
   }
 
   async deleteBlob(p: Principal, typeName: string, id: string, field: string, path: string | undefined): Promise<ArtifactRecord> {
@@ -778,14 +603,81 @@ export class ArtifactEngine {
     if (def.system) throw forbidden(`'${field}' is filled by Depot and cannot be changed`);
     await inTransaction(this.sequelize, async (t) => {
       const a = await this.getWritable(p, type.name, id, t);
-      if (a.status !== 'drafted') throw forbidden('blobs can only be removed from a drafted artifact');
-      const [b] = await this.q<BlobRow>('SELECT * FROM blobs WHERE artifact_id = :id AND field = :field AND path = :key FOR UPDATE', { id, field, key: path ?? '' }, t);
+      if (a.status !== 'drafted') throw lifecycleRule('blobs can only be removed from a drafted artifact');
+      const b = await this.db.blobs.find(id, field, path ?? '', { t, lock: true });
       if (!b) throw notFound(`${field}${path ? `/${path}` : ''} has no content`);
-      if (b.status === 'saving') throw conflict(`${field}${path ? `/${path}` : ''} is being uploaded`);
-      await this.exec('DELETE FROM blobs WHERE id = :bid', { bid: b.id }, t);
-      await this.exec('UPDATE artifacts SET revision = revision + 1, updated_at = now() WHERE id = :id', { id }, t);
+      if (b.status === 'saving') throw uploadInProgress(`${field}${path ? `/${path}` : ''} is being uploaded`);
+      await this.db.blobs.delete(t, b.id);
+      await this.db.artifacts.bumpRevision(id, t);
     });
     return this.get(p, type.name, id);
+  }
+
+  // ── operations for a type's own state machine and for API facades ─────────────────────────────
+  // Types and facades (onboarding, SOL005) never write rows: they call these, inside their own
+  // transaction when they need several to commit together (see transaction()).
+
+  /**
+   * Sets fields the type owns (system fields, or fields a facade validated itself, e.g. SOL005's
+   * userDefinedData), optionally removing others and renaming or re-versioning the artifact. Bumps
+   * the revision. The status is not touched: activate()/deactivate() own it.
+   */
+  async setSystemFields(id: string, fields: Record<string, unknown>, opts: { remove?: string[]; name?: string; version?: string; t?: Transaction } = {}): Promise<ArtifactRecord> {
+    const a = await this.db.artifacts.findById(id, opts.t);
+    if (!a) throw notFound(`no artifact with id ${id}`);
+    return this.change(opts.t, a, { fields, removeFields: opts.remove, name: opts.name, version: opts.version });
+  }
+
+  /**
+   * drafted or deactivated → active, by the type's own state machine (a type whose activation is
+   * `system` is activated only this way). Activation needs settled blobs and every requiredOnActivate
+   * field, as for a client's PATCH; `fields`, `name` and `version` change in the same statement.
+   */
+  async activate(t: Transaction, a: ArtifactRecord, opts: { fields?: Record<string, unknown>; name?: string; version?: string } = {}): Promise<ArtifactRecord> {
+    if (a.status === 'active') throw new DomainError('LIFECYCLE_CONFLICT', `the artifact is already active`);
+    await this.checkActivation(this.type(a.type_name), a, t);
+    return this.change(t, a, { ...opts, status: 'active' });
+  }
+
+  /** active → deactivated (its fields may change in the same statement). */
+  async deactivate(t: Transaction, a: ArtifactRecord, opts: { fields?: Record<string, unknown> } = {}): Promise<ArtifactRecord> {
+    if (a.status !== 'active') throw new DomainError('LIFECYCLE_CONFLICT', `the artifact is ${a.status}, not active`);
+    if (await this.db.blobs.anySaving(a.id, t)) throw uploadInProgress('a blob of this artifact is being uploaded; retry when it is done');
+    return this.change(t, a, { ...opts, status: 'deactivated' });
+  }
+
+  /** One statement for every change above; the type's `updated` hook runs in the same transaction. */
+  private async change(t: Transaction | undefined, a: ArtifactRecord, c: Omit<ArtifactChange, 'version'> & { version?: string }): Promise<ArtifactRecord> {
+    const type = this.type(a.type_name);
+    const after = await this.db.artifacts.change(t, a.id, { ...c, version: c.version === undefined ? undefined : this.version(c.version, type) });
+    if (!after) throw notFound(`no ${type.name} artifact with id ${a.id}`);
+    if (t && c.status) await type.inTransaction?.updated?.(this.sequelize, t, a, after);
+    return after;
+  }
+
+  /** Loads an artifact for the system (no visibility rule), locked for update inside a transaction. */
+  async load(id: string, t?: Transaction): Promise<ArtifactRecord | undefined> {
+    return this.db.artifacts.findById(id, t, !!t);
+  }
+
+  /** An active blob (or folder entry) of an artifact, for the type's own processing. */
+  storedBlob(artifactId: string, field: string, path = ''): Promise<BlobRow | undefined> {
+    return this.db.blobs.find(artifactId, field, path, { activeOnly: true });
+  }
+
+  /** Records a blob whose bytes are already in the store (e.g. a file unpacked from a CSAR). */
+  async attachContent(t: Transaction | undefined, artifactId: string, field: string, path: string, c: StoredContent): Promise<void> {
+    await this.db.blobs.attach(t, artifactId, field, path, c);
+  }
+
+  /** The blob's bytes become these object ranges (same bytes, e.g. a package whose images are objects of their own). */
+  async attachSegments(t: Transaction | undefined, blobId: string, key: string, segments: Segment[]): Promise<void> {
+    await this.db.blobs.setSegments(t, blobId, key, segments);
+  }
+
+  /** Forgets every entry of a folder field (their bytes go to the garbage collector). */
+  async resetFolder(t: Transaction | undefined, artifactId: string, field: string): Promise<void> {
+    await this.db.blobs.deleteField(t, artifactId, field);
   }
 
   /**
@@ -793,13 +685,8 @@ export class ArtifactEngine {
    * restored, or the row removed, so the upload can be retried. Runs at start and periodically.
    */
   async reapStaleUploads(staleSeconds: number): Promise<number> {
-    const rows = await this.q<{ id: string }>(
-      `SELECT id FROM blobs WHERE status = 'saving' AND heartbeat_at < now() - (:s * interval '1 second')`, { s: staleSeconds },
-    );
-    for (const r of rows) {
-      await this.exec(`DELETE FROM blobs WHERE id = :id AND status = 'saving' AND content_key IS NULL`, { id: r.id });
-      await this.exec(`UPDATE blobs SET status = 'active', reserved = 0 WHERE id = :id AND status = 'saving'`, { id: r.id });
-    }
+    const rows = await this.db.blobs.stale(staleSeconds);
+    for (const id of rows) await this.db.blobs.reap(id);
     if (rows.length) this.log.warn({ count: rows.length }, 'rolled back uploads abandoned by a stopped process');
     return rows.length;
   }
@@ -819,18 +706,24 @@ function segmentRanges(segments: { key: string; offset: number; length: number }
   return out;
 }
 
-export function matchesEtag(header: string, etag: string): boolean {
+function matchesEtag(header: string, etag: string): boolean {
   return header.split(',').map((s) => s.trim().replace(/^W\//, '')).some((s) => s === '*' || s === etag);
 }
 
 export function checkFolderPath(path: string): void {
-  if (path.length > 2048) throw badRequest('folder path longer than 2048 characters');
+  if (path.length > 2048) throw invalidInput('folder path longer than 2048 characters');
   const segs = path.split('/');
   if (path.startsWith('/') || segs.some((s) => s === '' || s === '.' || s === '..') || /[\\\u0000-\u001f]/.test(path)) {
-    throw badRequest(`invalid folder path ${JSON.stringify(path)}: relative segments separated by '/', no '.', '..', empty segments, backslashes or control characters`);
+    throw invalidInput(`invalid folder path ${JSON.stringify(path)}: relative segments separated by '/', no '.', '..', empty segments, backslashes or control characters`);
   }
 }
 
 /** The read-only cross-type view `/artifacts/all` (Glare's `all`): base fields only. */
 export const ALL_TYPE: ArtifactTypeDef = { name: 'all', displayName: 'All artifacts', schemaVersion: '1.0', fields: {} };
-void BASE_FIELDS;
+
+const uploadInProgress = (detail: string) => new DomainError('UPLOAD_IN_PROGRESS', detail);
+
+/** Optimistic concurrency: a given If-Match must name the artifact's current ETag. */
+export function requireIfMatch(ifMatch: string | undefined, a: ArtifactRecord): void {
+  if (ifMatch && !matchesEtag(ifMatch, etagOf(a))) throw new DomainError('PRECONDITION_FAILED', `If-Match ${ifMatch} does not match the current ETag ${etagOf(a)}`);
+}

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import type { Finding } from '../common/findings';
 import type { HookConfig } from '../config';
 import type { Hook, HookContext, HookEvent } from './types';
-import { HttpError } from '../http/problem';
+import { DomainError } from '../common/errors';
 
 /**
  * Operator hooks from the config file (ARCHITECTURE §6). A command hook gets the event as JSON on
@@ -80,8 +80,8 @@ export class HookChain {
       try {
         all.push(...((await hook(ctx)) ?? []));
       } catch (e: any) {
-        // A hook that answers with an HTTP error (e.g. 403) means exactly that, not a finding.
-        if (e instanceof HttpError) throw e;
+        // A hook that answers with a domain error (e.g. FORBIDDEN) means exactly that, not a finding.
+        if (e instanceof DomainError) throw e;
         all.push({ rule: 'HOOK-FAILED', severity: 'error', message: `hook failed: ${e?.message ?? e}` });
       }
     }

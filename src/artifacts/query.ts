@@ -1,25 +1,34 @@
-import { BASE_COLUMNS, FieldDef, FilterOp, filterOpsOf, isBinary } from './fields';
+import { FieldDef, FilterOp, filterOpsOf, isBinary } from './fields';
 import { ArtifactTypeDef, allFields } from './types';
 import { parseVersion, VersionError } from './version';
-import { badRequest } from '../http/problem';
+import { invalidInput } from '../common/errors';
 
 /**
- * Glare's list query language, compiled to SQL over the `artifacts` table:
+ * Glare's list query language, parsed into conditions (compiled to SQL by src/db/list-query.ts):
  *   field=[and:|or:][op:]value   op ∈ eq neq in gt gte lt lte like (per the field's filter_ops)
  *   dict.key=[op:]value, dict=key, list=value (any element), tags=a,b (all), tags-any=a,b (any)
  *   version=latest, version ranges, sort=key[:asc|desc][,...], limit, marker
- * All `or:` terms form one group ANDed with the rest, as in Glare. Values are always bound
- * parameters; `like` keeps SQL wildcards, which is the documented meaning of that operator.
+ * All `or:` terms form one group ANDed with the rest, as in Glare. Values stay values (the compiler
+ * binds them as parameters); `like` keeps SQL wildcards, which is the documented meaning of that operator.
  */
 export interface SortKey {
   field: string;
   dir: 'asc' | 'desc';
 }
 
-export interface CompiledQuery {
-  where: string[];
-  orGroup: string[];
-  replacements: Record<string, unknown>;
+export type Condition =
+  /** tags=a,b (every one) or tags-any=a,b (any one). */
+  | { kind: 'tags'; mode: 'all' | 'any'; values: string[] }
+  /** dict=key or dict=in:k1,k2: the dict has one of the keys. */
+  | { kind: 'hasKey'; field: string; keys: string[] }
+  /** list=value or list=in:v1,v2: some element equals one of the values. */
+  | { kind: 'contains'; field: string; element: FieldDef['kind']; values: unknown[] }
+  /** field op value(s), or dict.key op value(s) with `key`; `def` is the compared value's field (or element). */
+  | { kind: 'compare'; field: string; def: FieldDef; key?: string; op: FilterOp; values: unknown[] };
+
+export interface ListQuery {
+  where: Condition[];
+  orGroup: Condition[];
   sort: SortKey[];
   limit: number;
   marker?: string;
@@ -27,7 +36,6 @@ export interface CompiledQuery {
 }
 
 const OPS: FilterOp[] = ['eq', 'neq', 'in', 'gt', 'gte', 'lt', 'lte', 'like'];
-const SQL_OP: Record<string, string> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=', like: 'LIKE' };
 const RESERVED = new Set(['sort', 'limit', 'marker', 'tags', 'tags-any', 'force']);
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 1000;
@@ -44,8 +52,8 @@ export function splitList(raw: string, param: string): string[] {
       cur += '"';
       i++;
     } else if (c === '"') {
-      if (!quoted && cur !== '') throw badRequest(`${param}: misplaced quote at position ${i}`);
-      if (quoted && raw[i + 1] !== undefined && raw[i + 1] !== ',') throw badRequest(`${param}: misplaced quote at position ${i}`);
+      if (!quoted && cur !== '') throw invalidInput(`${param}: misplaced quote at position ${i}`);
+      if (quoted && raw[i + 1] !== undefined && raw[i + 1] !== ',') throw invalidInput(`${param}: misplaced quote at position ${i}`);
       quoted = !quoted;
       wasQuoted = true;
     } else if (c === ',' && !quoted) {
@@ -54,27 +62,9 @@ export function splitList(raw: string, param: string): string[] {
       wasQuoted = false;
     } else cur += c;
   }
-  if (quoted) throw badRequest(`${param}: unbalanced quote`);
+  if (quoted) throw invalidInput(`${param}: unbalanced quote`);
   if (cur !== '' || wasQuoted || raw.endsWith(',')) out.push(cur);
   return out;
-}
-
-/** SQL expression of a field, typed for comparison. */
-export function columnOf(name: string, def: FieldDef): string {
-  if (name === 'version') return 'a.version_key';
-  if (BASE_COLUMNS.has(name)) return `a.${name}`;
-  const text = `(a.fields->>'${name}')`;
-  switch (def.kind) {
-    case 'integer':
-    case 'float':
-      return `${text}::numeric`;
-    case 'boolean':
-      return `${text}::boolean`;
-    case 'datetime':
-      return `${text}::timestamptz`;
-    default:
-      return text;
-  }
 }
 
 function coerce(def: FieldDef, value: string, param: string): unknown {
@@ -82,47 +72,41 @@ function coerce(def: FieldDef, value: string, param: string): unknown {
     case 'integer':
     case 'float': {
       const n = Number(value);
-      if (value.trim() === '' || !Number.isFinite(n) || (def.kind === 'integer' && !Number.isInteger(n))) throw badRequest(`${param}: ${JSON.stringify(value)} is not a valid ${def.kind}`);
+      if (value.trim() === '' || !Number.isFinite(n) || (def.kind === 'integer' && !Number.isInteger(n))) throw invalidInput(`${param}: ${JSON.stringify(value)} is not a valid ${def.kind}`);
       return n;
     }
     case 'boolean':
-      if (!['true', 'false'].includes(value.toLowerCase())) throw badRequest(`${param}: ${JSON.stringify(value)} is not a boolean`);
+      if (!['true', 'false'].includes(value.toLowerCase())) throw invalidInput(`${param}: ${JSON.stringify(value)} is not a boolean`);
       return value.toLowerCase() === 'true';
     case 'datetime':
-      if (Number.isNaN(Date.parse(value))) throw badRequest(`${param}: ${JSON.stringify(value)} is not an ISO 8601 date-time`);
+      if (Number.isNaN(Date.parse(value))) throw invalidInput(`${param}: ${JSON.stringify(value)} is not an ISO 8601 date-time`);
       return new Date(value).toISOString();
     case 'version':
       try {
         return parseVersion(value).key;
       } catch (e) {
-        throw badRequest(`${param}: ${(e as VersionError).message}`);
+        throw invalidInput(`${param}: ${(e as VersionError).message}`);
       }
     default:
-      if (value === '') throw badRequest(`${param}: empty value`);
-      if (def.enum && !def.enum.includes(value)) throw badRequest(`${param}: ${JSON.stringify(value)} is not one of ${def.enum.join(', ')}`);
+      if (value === '') throw invalidInput(`${param}: empty value`);
+      if (def.enum && !def.enum.includes(value)) throw invalidInput(`${param}: ${JSON.stringify(value)} is not one of ${def.enum.join(', ')}`);
       return value;
   }
 }
 
-export function compileQuery(type: ArtifactTypeDef, params: URLSearchParams): CompiledQuery {
+export function parseListQuery(type: ArtifactTypeDef, params: URLSearchParams): ListQuery {
   const fields = allFields(type);
-  const q: CompiledQuery = { where: [], orGroup: [], replacements: {}, sort: [], limit: DEFAULT_LIMIT, latest: false };
-  let n = 0;
-  const bind = (v: unknown) => {
-    const name = `p${n++}`;
-    q.replacements[name] = v;
-    return `:${name}`;
-  };
+  const q: ListQuery = { where: [], orGroup: [], sort: [], limit: DEFAULT_LIMIT, latest: false };
 
   for (const [param, raw] of params) {
     if (param === 'limit') {
       const l = Number(raw);
-      if (!/^\d+$/.test(raw) || !Number.isSafeInteger(l)) throw badRequest(`limit: ${JSON.stringify(raw)} is not a non-negative integer`);
+      if (!/^\d+$/.test(raw) || !Number.isSafeInteger(l)) throw invalidInput(`limit: ${JSON.stringify(raw)} is not a non-negative integer`);
       q.limit = Math.min(l, MAX_LIMIT);
       continue;
     }
     if (param === 'marker') {
-      if (!/^[0-9a-f-]{36}$/.test(raw)) throw badRequest(`marker: ${JSON.stringify(raw)} is not an artifact id`);
+      if (!/^[0-9a-f-]{36}$/.test(raw)) throw invalidInput(`marker: ${JSON.stringify(raw)} is not an artifact id`);
       q.marker = raw;
       continue;
     }
@@ -142,9 +126,8 @@ export function compileQuery(type: ArtifactTypeDef, params: URLSearchParams): Co
 
     if (param === 'tags' || param === 'tags-any') {
       if (value === '') continue;
-      if (/^(eq|neq|in|gt|gte|lt|lte|like):/.test(value)) throw badRequest(`${param}: tags are filtered without an operator`);
-      const tags = splitList(value, param);
-      target.push(`jsonb_exists_${param === 'tags' ? 'all' : 'any'}(a.tags, ARRAY[${tags.map(bind).join(',')}]::text[])`);
+      if (/^(eq|neq|in|gt|gte|lt|lte|like):/.test(value)) throw invalidInput(`${param}: tags are filtered without an operator`);
+      target.push({ kind: 'tags', mode: param === 'tags' ? 'all' : 'any', values: splitList(value, param) });
       continue;
     }
     if (param === 'version' && value === 'latest') {
@@ -156,8 +139,8 @@ export function compileQuery(type: ArtifactTypeDef, params: URLSearchParams): Co
     const fieldName = dot >= 0 ? param.slice(0, dot) : param;
     const key = dot >= 0 ? param.slice(dot + 1) : undefined;
     const def = fields[fieldName];
-    if (!def || RESERVED.has(fieldName)) throw badRequest(`unknown filter '${param}': ${type.name} has no such field`);
-    if (isBinary(def) || (fieldName === 'description')) throw badRequest(`field '${fieldName}' cannot be filtered`);
+    if (!def || RESERVED.has(fieldName)) throw invalidInput(`unknown filter '${param}': ${type.name} has no such field`);
+    if (isBinary(def) || (fieldName === 'description')) throw invalidInput(`field '${fieldName}' cannot be filtered`);
 
     let op: FilterOp = 'eq';
     const m = /^([a-z]+):(.*)$/s.exec(value);
@@ -165,50 +148,47 @@ export function compileQuery(type: ArtifactTypeDef, params: URLSearchParams): Co
       op = m[1] as FilterOp;
       value = m[2];
     } else if (m && def.kind !== 'datetime' && !/^\d/.test(value) && !/^[a-z]+:\/\//.test(value)) {
-      throw badRequest(`${param}: unknown operator '${m[1]}' (use one of ${OPS.join(', ')})`);
+      throw invalidInput(`${param}: unknown operator '${m[1]}' (use one of ${OPS.join(', ')})`);
     }
 
     if (def.kind === 'dict') {
       const elem: FieldDef = { kind: def.element ?? 'string' };
-      const col = fieldName === 'metadata' ? 'a.metadata' : `(a.fields->'${fieldName}')`;
       if (key === undefined) {
-        if (op !== 'eq' && op !== 'in') throw badRequest(`${param}: a dict is filtered by key with eq or in only`);
-        const keys = op === 'in' ? splitList(value, param) : [value];
-        target.push(`jsonb_exists_any(${col}, ARRAY[${keys.map(bind).join(',')}]::text[])`);
+        if (op !== 'eq' && op !== 'in') throw invalidInput(`${param}: a dict is filtered by key with eq or in only`);
+        target.push({ kind: 'hasKey', field: fieldName, keys: op === 'in' ? splitList(value, param) : [value] });
         continue;
       }
-      if (!filterOpsOf(def).includes(op) && !(op === 'like' && elem.kind === 'string')) throw badRequest(`${param}: operator ${op} is not supported for this field`);
-      const expr = elem.kind === 'integer' || elem.kind === 'float' ? `(${col}->>${bind(key)})::numeric` : `(${col}->>${bind(key)})`;
-      target.push(condition(expr, op, value, elem, param, bind));
+      if (!filterOpsOf(def).includes(op) && !(op === 'like' && elem.kind === 'string')) throw invalidInput(`${param}: operator ${op} is not supported for this field`);
+      target.push({ kind: 'compare', field: fieldName, def: elem, key, op, values: operands(op, value, elem, param) });
       continue;
     }
-    if (key !== undefined) throw badRequest(`${param}: field '${fieldName}' is not a dict`);
+    if (key !== undefined) throw invalidInput(`${param}: field '${fieldName}' is not a dict`);
 
     if (def.kind === 'list') {
-      const elem: FieldDef = { kind: def.element ?? 'string' };
-      if (!['eq', 'in'].includes(op)) throw badRequest(`${param}: a list is filtered with eq or in`);
-      const col = fieldName === 'tags' ? 'a.tags' : `(a.fields->'${fieldName}')`;
-      const vals = (op === 'in' ? splitList(value, param) : [value]).map((v) => coerce(elem, v, param));
-      target.push(`(${vals.map((v) => `${col} @> jsonb_build_array(${bind(v)}::${elem.kind === 'string' || elem.kind === 'link' ? 'text' : elem.kind === 'boolean' ? 'boolean' : 'numeric'})`).join(' OR ')})`);
+      const element = def.element ?? 'string';
+      if (!['eq', 'in'].includes(op)) throw invalidInput(`${param}: a list is filtered with eq or in`);
+      const values = (op === 'in' ? splitList(value, param) : [value]).map((v) => coerce({ kind: element }, v, param));
+      target.push({ kind: 'contains', field: fieldName, element, values });
       continue;
     }
-    if (!filterOpsOf(def).includes(op)) throw badRequest(`${param}: operator ${op} is not supported for field '${fieldName}' (supported: ${filterOpsOf(def).join(', ') || 'none'})`);
-    target.push(condition(columnOf(fieldName, def), op, value, def, param, bind));
+    if (!filterOpsOf(def).includes(op)) throw invalidInput(`${param}: operator ${op} is not supported for field '${fieldName}' (supported: ${filterOpsOf(def).join(', ') || 'none'})`);
+    target.push({ kind: 'compare', field: fieldName, def, op, values: operands(op, value, def, param) });
   }
   return q;
 }
 
-function condition(col: string, op: FilterOp, value: string, def: FieldDef, param: string, bind: (v: unknown) => string): string {
+/** The compared values of one condition: several for `in`, the raw pattern for `like`, else one coerced value. */
+function operands(op: FilterOp, value: string, def: FieldDef, param: string): unknown[] {
   if (op === 'in') {
     const vals = splitList(value, param).map((v) => coerce(def, v, param));
-    if (!vals.length) throw badRequest(`${param}: in: needs at least one value`);
-    return `${col} IN (${vals.map(bind).join(',')})`;
+    if (!vals.length) throw invalidInput(`${param}: in: needs at least one value`);
+    return vals;
   }
   if (op === 'like') {
-    if (value === '') throw badRequest(`${param}: empty value`);
-    return `${col} LIKE ${bind(value)}`;
+    if (value === '') throw invalidInput(`${param}: empty value`);
+    return [value];
   }
-  return `${col} ${SQL_OP[op]} ${bind(coerce(def, value, param))}`;
+  return [coerce(def, value, param)];
 }
 
 export function parseSort(raw: string, fields: Record<string, FieldDef>): SortKey[] {
@@ -216,11 +196,11 @@ export function parseSort(raw: string, fields: Record<string, FieldDef>): SortKe
   for (const part of raw.split(',')) {
     const [field, dir = 'desc', extra] = part.split(':');
     const def = fields[field];
-    if (!field || extra !== undefined) throw badRequest(`sort: cannot read ${JSON.stringify(part)} (use key[:asc|desc])`);
-    if (!def) throw badRequest(`sort: unknown field '${field}'`);
-    if (!def.sortable) throw badRequest(`sort: field '${field}' is not sortable`);
-    if (dir !== 'asc' && dir !== 'desc') throw badRequest(`sort: direction must be asc or desc, got ${JSON.stringify(dir)}`);
-    if (keys.some((k) => k.field === field)) throw badRequest(`sort: field '${field}' given twice`);
+    if (!field || extra !== undefined) throw invalidInput(`sort: cannot read ${JSON.stringify(part)} (use key[:asc|desc])`);
+    if (!def) throw invalidInput(`sort: unknown field '${field}'`);
+    if (!def.sortable) throw invalidInput(`sort: field '${field}' is not sortable`);
+    if (dir !== 'asc' && dir !== 'desc') throw invalidInput(`sort: direction must be asc or desc, got ${JSON.stringify(dir)}`);
+    if (keys.some((k) => k.field === field)) throw invalidInput(`sort: field '${field}' given twice`);
     keys.push({ field, dir });
   }
   return keys;

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { readJson, rejectBody } from '../http/body';
-import { badRequest, forbidden, notFound } from '../http/problem';
+import { forbidden, invalidInput, notFound } from '../common/errors';
 import { sendContent } from '../http/range';
 import type { ArtifactEngine } from './engine';
 import { etagOf } from './engine';
@@ -101,9 +101,9 @@ export function artifactRoutes(engine: ArtifactEngine): Router {
 
   r.put(blobPath, async (ctx) => {
     const len = ctx.get('Content-Length');
-    if (len && !/^\d+$/.test(len)) throw badRequest('Content-Length must be a non-negative integer');
+    if (len && !/^\d+$/.test(len)) throw invalidInput('Content-Length must be a non-negative integer');
     const type = (ctx.get('Content-Type') || '').trim();
-    if (!type) throw badRequest('missing Content-Type (e.g. application/octet-stream)');
+    if (!type) throw invalidInput('missing Content-Type (e.g. application/octet-stream)');
     const record = await engine.upload(principal(ctx), ctx.params.type, ctx.params.id, ctx.params.field, pathOf(ctx), ctx.req, {
       contentType: type,
       contentLength: len ? Number(len) : undefined,
@@ -151,14 +151,14 @@ export function artifactRoutes(engine: ArtifactEngine): Router {
   });
   r.put('/quotas/:project', async (ctx) => {
     const body = await readJson(ctx, ['application/json']);
-    if (!Array.isArray(body)) throw badRequest('expected a JSON array of {type_name?, maxArtifacts?, maxBytes?}');
+    if (!Array.isArray(body)) throw invalidInput('expected a JSON array of {type_name?, maxArtifacts?, maxBytes?}');
     for (const [i, q] of body.entries()) {
-      if (!q || typeof q !== 'object') throw badRequest(`[${i}]: expected an object`);
-      if (q.type_name !== undefined && !engine.types.get(q.type_name)) throw badRequest(`[${i}].type_name: unknown type ${q.type_name}`);
+      if (!q || typeof q !== 'object') throw invalidInput(`[${i}]: expected an object`);
+      if (q.type_name !== undefined && !engine.types.get(q.type_name)) throw invalidInput(`[${i}].type_name: unknown type ${q.type_name}`);
       for (const k of ['maxArtifacts', 'maxBytes']) {
-        if (q[k] !== undefined && q[k] !== null && (!Number.isInteger(q[k]) || q[k] < -1)) throw badRequest(`[${i}].${k}: expected an integer >= -1`);
+        if (q[k] !== undefined && q[k] !== null && (!Number.isInteger(q[k]) || q[k] < -1)) throw invalidInput(`[${i}].${k}: expected an integer >= -1`);
       }
-      for (const k of Object.keys(q)) if (!['type_name', 'maxArtifacts', 'maxBytes'].includes(k)) throw badRequest(`[${i}]: unknown key ${k}`);
+      for (const k of Object.keys(q)) if (!['type_name', 'maxArtifacts', 'maxBytes'].includes(k)) throw invalidInput(`[${i}]: unknown key ${k}`);
     }
     await engine.setQuotas(principal(ctx), ctx.params.project, body);
     ctx.status = 204;

@@ -1,6 +1,6 @@
 import type { Sequelize, Transaction } from 'sequelize';
 import type { Finding } from '../common/findings';
-import type { Principal } from '../http/auth';
+import type { Principal } from '../common/principal';
 import { BASE_FIELDS, FieldDef } from './fields';
 
 /** Events at which hooks run (ARCHITECTURE §6). */
@@ -50,8 +50,8 @@ export interface HookContext {
 export type Hook = (ctx: HookContext) => Promise<Finding[] | void>;
 
 /**
- * An artifact type: its fields (declared once), default store and built-in hooks. One folder per
- * type under src/types/, registered in src/types/index.ts.
+ * An artifact type: its fields (declared once), default store and built-in hooks. A module under
+ * src/modules/ brings it; src/modules/index.ts lists the modules.
  */
 export interface ArtifactTypeDef {
   name: string;
@@ -62,6 +62,12 @@ export interface ArtifactTypeDef {
   defaultStore?: string;
   defaultMaxBlobSize?: number;
   hooks?: Partial<Record<HookEvent, Hook[]>>;
+  /**
+   * Who activates a drafted artifact: clients through the generic PATCH (the default), or only the
+   * type's own state machine through ArtifactEngine.activate (`system`, e.g. onboarding of a VNF
+   * package): a client's activation is then refused with `detail`, whichever API it comes through.
+   */
+  activation?: { by: 'client' } | { by: 'system'; detail: string };
   /** Build metadata of `version` distinguishes artifacts (see version.ts). */
   versionBuildSignificant?: boolean;
   /**
@@ -72,10 +78,6 @@ export interface ArtifactTypeDef {
     updated?(sequelize: Sequelize, t: Transaction, before: ArtifactRecord, after: ArtifactRecord): Promise<void>;
     deleting?(sequelize: Sequelize, t: Transaction, a: ArtifactRecord): Promise<void>;
   };
-  /**
-   * Types whose blobs are written by Depot itself (e.g. a VNF package's folder is filled by
-   * onboarding) declare those fields system; the generic upload route refuses them.
-   */
 }
 
 export class TypeRegistry {

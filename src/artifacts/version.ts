@@ -43,8 +43,3 @@ export function parseVersion(input: unknown, buildSignificant = false): ParsedVe
   const key = `${nums.map(pad).join('.')}${pre ? `-${preKey}` : '~'}${buildKey}`;
   return { normalized, key };
 }
-
-/** Sort key of the lowest version satisfying `op v` bound, used for range filters. */
-export function versionKey(input: unknown): string {
-  return parseVersion(input).key;
-}

@@ -60,6 +60,11 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   };
 }
 
+/** Answers when the database does (readiness). */
+export async function ping(sequelize: Sequelize): Promise<void> {
+  await sequelize.query('SELECT 1');
+}
+
 /**
  * Runs `fn` in a transaction, retrying on serialization failures and deadlocks: concurrency is
  * arbitrated by PostgreSQL (row locks, advisory locks, unique indexes), never by process memory.

@@ -3,19 +3,10 @@ import * as path from 'node:path';
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import YAML from 'yaml';
 import type { Context, Next } from 'koa';
+import type { Principal, Role } from '../common/principal';
 import { HttpError } from './problem';
 
-export type Role = 'reader' | 'member' | 'admin';
 const RANK: Record<Role, number> = { reader: 0, member: 1, admin: 2 };
-
-/** Who is calling: a user acting in one project with a role there (ARCHITECTURE §2). */
-export interface Principal {
-  user: string;
-  project: string;
-  role: Role;
-  /** Admins act across projects (see every artifact, publish, force deletes). */
-  isAdmin: boolean;
-}
 
 export interface TokenEntry {
   token: string;
@@ -26,10 +17,6 @@ export interface TokenEntry {
 
 export function highestRole(roles: Role[]): Role {
   return roles.reduce<Role>((best, r) => (RANK[r] > RANK[best] ? r : best), 'reader');
-}
-
-export function hasRole(p: Principal, needed: Role): boolean {
-  return RANK[p.role] >= RANK[needed];
 }
 
 /**
@@ -83,7 +70,7 @@ export class Authenticator {
       const token = (/^Bearer\s+(\S+)$/i.exec(auth)?.[1]) ?? (ctx.get('X-Auth-Token') || undefined);
       const principal = this.identify(token);
       if (!principal) {
-        throw new HttpError(401, 'Unauthorized', token ? 'the token is not valid' : 'a token is required (Authorization: Bearer <token> or X-Auth-Token)', {}, {
+        throw new HttpError('UNAUTHENTICATED', token ? 'the token is not valid' : 'a token is required (Authorization: Bearer <token> or X-Auth-Token)', {
           'WWW-Authenticate': 'Bearer realm="depot"',
         });
       }

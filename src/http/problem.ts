@@ -1,77 +1,89 @@
 import type { Context, Next } from 'koa';
+import { DomainError, ErrorCode, invalidInput, tooLarge } from '../common/errors';
+import { databaseError } from '../db/errors';
 
 /**
- * RFC 9457 / SOL013 ProblemDetails. Every error leaves the service in this shape; `detail` names the
- * field, file or line at fault, and extension members (e.g. `findings`) carry the rest.
+ * HTTP-only problems: raised by the HTTP layer itself (authentication, content negotiation,
+ * methods, ranges, readiness), never by the domain.
  */
+export type HttpCode =
+  | 'UNAUTHENTICATED' | 'METHOD_NOT_ALLOWED' | 'NOT_ACCEPTABLE' | 'UNSUPPORTED_MEDIA_TYPE' | 'RANGE_NOT_SATISFIABLE'
+  | 'NOT_IMPLEMENTED' | 'NOT_READY' | 'INTERNAL_ERROR';
+export type ProblemCode = ErrorCode | HttpCode;
+
+/** The one mapping of error codes to HTTP: status and title (documented in docs/errors.md). */
+export const PROBLEMS: Record<ProblemCode, { status: number; title: string }> = {
+  INVALID_INPUT: { status: 400, title: 'Invalid input' },
+  UNAUTHENTICATED: { status: 401, title: 'Not authenticated' },
+  FORBIDDEN: { status: 403, title: 'Forbidden' },
+  LIFECYCLE_RULE: { status: 403, title: 'Not allowed in this lifecycle state' },
+  QUOTA_EXCEEDED: { status: 403, title: 'Artifact quota exceeded' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable' },
+  LIFECYCLE_CONFLICT: { status: 409, title: 'Not in the state this operation needs' },
+  UPLOAD_IN_PROGRESS: { status: 409, title: 'Upload in progress' },
+  UPLOAD_ROLLED_BACK: { status: 409, title: 'Upload rolled back' },
+  PATCH_TEST_FAILED: { status: 409, title: 'JSON Patch test failed' },
+  UNIQUE_VIOLATION: { status: 409, title: 'Already exists' },
+  FOREIGN_KEY_VIOLATION: { status: 409, title: 'Reference violated' },
+  LINKED: { status: 409, title: 'Linked from other artifacts' },
+  PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
+  TOO_LARGE: { status: 413, title: 'Content too large' },
+  STORAGE_QUOTA_EXCEEDED: { status: 413, title: 'Storage quota exceeded' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  RANGE_NOT_SATISFIABLE: { status: 416, title: 'Range not satisfiable' },
+  HOOK_REJECTED: { status: 422, title: 'Rejected by a hook' },
+  CALLBACK_FAILED: { status: 422, title: 'Callback endpoint test failed' },
+  INTERNAL_ERROR: { status: 500, title: 'Internal error' },
+  NOT_IMPLEMENTED: { status: 501, title: 'Not implemented' },
+  NOT_READY: { status: 503, title: 'Not ready' },
+};
+
+/** The ProblemDetails `type` of a code: stable, one per code, e.g. .../problems/invalid-input. */
+export const problemType = (code: ProblemCode) => `https://depot.invalid/problems/${code.toLowerCase().replace(/_/g, '-')}`;
+
 export class HttpError extends Error {
   constructor(
-    readonly status: number,
-    readonly title: string,
+    readonly code: ProblemCode,
     readonly detail: string,
-    readonly extra: Record<string, unknown> = {},
     readonly headers: Record<string, string> = {},
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(detail);
   }
 }
 
-export const badRequest = (detail: string, extra?: Record<string, unknown>) => new HttpError(400, 'Bad Request', detail, extra);
-export const forbidden = (detail: string) => new HttpError(403, 'Forbidden', detail);
-export const notFound = (detail: string) => new HttpError(404, 'Not Found', detail);
-export const conflict = (detail: string, extra?: Record<string, unknown>) => new HttpError(409, 'Conflict', detail, extra);
-export const preconditionFailed = (detail: string) => new HttpError(412, 'Precondition Failed', detail);
-export const tooLarge = (detail: string) => new HttpError(413, 'Content Too Large', detail);
-export const unsupportedMediaType = (detail: string) => new HttpError(415, 'Unsupported Media Type', detail);
-export const notAcceptable = (detail: string) => new HttpError(406, 'Not Acceptable', detail);
+// Request-shape helpers of the HTTP layer (body, headers).
+export const badRequest = invalidInput;
+export { tooLarge };
+export const unsupportedMediaType = (detail: string) => new HttpError('UNSUPPORTED_MEDIA_TYPE', detail);
+export const notAcceptable = (detail: string) => new HttpError('NOT_ACCEPTABLE', detail);
 
-const TITLES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
-  406: 'Not Acceptable', 409: 'Conflict', 412: 'Precondition Failed', 413: 'Content Too Large',
-  415: 'Unsupported Media Type', 416: 'Range Not Satisfiable', 422: 'Unprocessable Content', 500: 'Internal Server Error',
-  501: 'Not Implemented', 503: 'Service Unavailable',
-};
-
-/** Database errors that are the client's doing map to 4xx; anything unexpected is a logged 500. */
-function fromDatabase(err: any): HttpError | undefined {
-  const code = err?.original?.code ?? err?.parent?.code;
-  if (code === '23505') return conflict(`an artifact with this name and version already exists (${err?.original?.constraint ?? 'unique'})`);
-  if (code === '23503') return conflict('the artifact is referenced by other artifacts (links); remove the links first');
-  if (code === '22P02' || code === '22003' || code === '22001') return badRequest(`invalid value: ${err?.original?.message ?? err.message}`);
-  return undefined;
-}
+/** Koa's own errors (status + expose) carry no code: the first code with that status stands for them. */
+const codeOfStatus = (status: number) => (Object.keys(PROBLEMS) as ProblemCode[]).find((c) => PROBLEMS[c].status === status);
 
 export function problemMiddleware(log: { error: (o: object, m: string) => void }) {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw notFound(`no resource at ${ctx.path}`);
+      if (ctx.status === 404 && ctx.body === undefined) throw new DomainError('NOT_FOUND', `no resource at ${ctx.path}`);
     } catch (raw: any) {
-      let err: HttpError | undefined = raw instanceof HttpError ? raw : fromDatabase(raw);
-      if (!err && typeof raw?.status === 'number' && raw.status >= 400 && raw.status < 500 && raw.expose) {
-        err = new HttpError(raw.status, TITLES[raw.status] ?? 'Error', raw.message);
+      let err: HttpError | DomainError | undefined = raw instanceof HttpError || raw instanceof DomainError ? raw : databaseError(raw);
+      if (!err && typeof raw?.status === 'number' && raw.status >= 400 && raw.status < 500 && raw.expose && codeOfStatus(raw.status)) {
+        err = new HttpError(codeOfStatus(raw.status)!, raw.message);
       }
       if (!err) {
         log.error({ err: raw, path: ctx.path, method: ctx.method }, 'unhandled error');
-        err = new HttpError(500, 'Internal Server Error', `unexpected error (request ${ctx.state.requestId ?? '-'}); see the service log`);
+        err = new HttpError('INTERNAL_ERROR', `unexpected error (request ${ctx.state.requestId ?? '-'}); see the service log`);
       }
       // A half-read request body must not hold the connection open.
       if (!ctx.req.readableEnded) ctx.req.resume();
-      ctx.status = err.status;
-      for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
+      const { status, title } = PROBLEMS[err.code];
+      ctx.status = status;
+      if (err instanceof HttpError) for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
       ctx.type = 'application/problem+json';
-      ctx.body = {
-        type: err.extra.type ?? 'about:blank',
-        title: err.title,
-        status: err.status,
-        detail: err.detail,
-        instance: ctx.originalUrl,
-        ...err.extra,
-      };
+      ctx.body = { type: problemType(err.code), title, status, detail: err.detail, instance: ctx.originalUrl, code: err.code, ...err.extra };
     }
   };
-}
-
-export function methodNotAllowed(allowed: string[]): HttpError {
-  return new HttpError(405, 'Method Not Allowed', `allowed methods: ${allowed.join(', ')}`, {}, { Allow: allowed.join(', ') });
 }

@@ -63,7 +63,7 @@ export async function sendContent(ctx: Context, c: Sendable): Promise<void> {
   if (rangeHeader && (!ifRange || (etag && ifRange.trim() === etag))) {
     const r = parseRange(rangeHeader, c.size);
     if (r === 'unsatisfiable') {
-      throw new HttpError(416, 'Range Not Satisfiable', `range ${rangeHeader} is outside the ${c.size} bytes of the content`, {}, { 'Content-Range': `bytes */${c.size}` });
+      throw new HttpError('RANGE_NOT_SATISFIABLE', `range ${rangeHeader} is outside the ${c.size} bytes of the content`, { 'Content-Range': `bytes */${c.size}` });
     }
     range = r;
   }

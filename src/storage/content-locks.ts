@@ -1,5 +1,6 @@
-import { Sequelize, Transaction } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
 import { inTransaction } from '../db/database';
+import { ContentRepository } from '../db/repositories/content';
 
 /**
  * Mutual exclusion between "publish content K and reference it" (uploads) and "K is unreferenced,
@@ -10,14 +11,18 @@ import { inTransaction } from '../db/database';
  */
 export class ContentLocks {
   private readonly local = new Map<string, Promise<unknown>>();
+  /** Which objects blob rows reference: what the collector checks under the lock. */
+  readonly content: ContentRepository;
 
-  constructor(private readonly sequelize: Sequelize, private readonly embedded: boolean) {}
+  constructor(private readonly sequelize: Sequelize, private readonly embedded: boolean) {
+    this.content = new ContentRepository(sequelize);
+  }
 
   async with<T>(store: string, key: string, fn: (t: Transaction | undefined) => Promise<T>): Promise<T> {
     const id = `${store}:${key}`;
     if (!this.embedded) {
       return inTransaction(this.sequelize, async (t) => {
-        await this.sequelize.query('SELECT pg_advisory_xact_lock(hashtextextended(:id, 0))', { replacements: { id }, transaction: t });
+        await this.content.lock(t, id);
         return fn(t);
       });
     }

@@ -1,4 +1,3 @@
-import { QueryTypes, Sequelize } from 'sequelize';
 import type { ContentLocks } from './content-locks';
 import type { StoreRegistry } from './registry';
 
@@ -18,7 +17,7 @@ export interface GcReport {
  * upload holds while it publishes and references the same bytes.
  */
 export async function collectGarbage(
-  sequelize: Sequelize, stores: StoreRegistry, locks: ContentLocks,
+  stores: StoreRegistry, locks: ContentLocks,
   opts: { graceMs: number; storeNames: string[]; /** Staging untouched this long belongs to a dead upload (uploadStaleSeconds). */ stagingGraceMs?: number },
 ): Promise<GcReport[]> {
   const reports: GcReport[] = [];
@@ -35,16 +34,11 @@ export async function collectGarbage(
     let batch: { key: string; size: number }[] = [];
     const flush = async () => {
       if (!batch.length) return;
-      const rows = await sequelize.query<{ content_key: string }>(
-        `SELECT DISTINCT content_key FROM blobs WHERE store = :store AND content_key IN (:keys)
-         UNION SELECT DISTINCT s->>'key' FROM blobs, jsonb_array_elements(segments) s WHERE segments IS NOT NULL AND store = :store AND s->>'key' IN (:keys)`,
-        { replacements: { store: name, keys: batch.map((b) => b.key) }, type: QueryTypes.SELECT },
-      );
-      const used = new Set(rows.map((r) => r.content_key));
+      const used = await locks.content.referenced(name, batch.map((b) => b.key));
       for (const o of batch) {
         if (used.has(o.key)) continue;
         await locks.with(name, o.key, async (t) => {
-          const [ref] = await sequelize.query(`SELECT 1 FROM blobs WHERE store = :store AND (content_key = :key OR segments @> jsonb_build_array(jsonb_build_object('key', :key::text))) LIMIT 1`, { replacements: { store: name, key: o.key }, type: QueryTypes.SELECT, transaction: t });
+          const ref = await locks.content.isReferenced(name, o.key, t);
           const info = await store.driver.stat(o.key);
           if (ref || !info || info.mtime.getTime() >= cutoff) return;
           await store.driver.delete(o.key);
@@ -76,7 +70,6 @@ export async function collectGarbage(
  * Names of every store that may hold content: the stores the types are configured with, the ones
  * declared in the config file, and any a blob row still points at (a type may have moved store).
  */
-export async function storesInUse(sequelize: Sequelize, configured: Iterable<string>): Promise<string[]> {
-  const rows = await sequelize.query<{ store: string }>('SELECT DISTINCT store FROM blobs', { type: QueryTypes.SELECT });
-  return [...new Set([...configured, ...rows.map((r) => r.store)])].sort();
+export async function storesInUse(locks: ContentLocks, configured: Iterable<string>): Promise<string[]> {
+  return [...new Set([...configured, ...(await locks.content.stores())])].sort();
 }

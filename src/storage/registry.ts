@@ -18,10 +18,6 @@ const drivers: Record<string, DriverFactory> = {
   s3: ({ options }) => new S3BlobStore(parseS3Options(options)),
 };
 
-export function registerDriver(name: string, factory: DriverFactory): void {
-  drivers[name] = factory;
-}
-
 export class StoreRegistry {
   private readonly stores = new Map<string, ContentStore>();
 

@@ -6,9 +6,9 @@ import YAML from 'yaml';
 import pino from 'pino';
 import { buildConfig, DepotConfig } from '../../src/config';
 import { Depot, startDepot } from '../../src/service';
+import type { DepotModule } from '../../src/modules/module';
 import { openDatabase } from '../../src/db/database';
 import { migrate } from '../../src/db/migrate';
-import '../../src/types/vnf-package/register';
 
 /**
  * Real service, real database, real HTTP over loopback. With DEPOT_TEST_DATABASE_URL (set by
@@ -50,7 +50,7 @@ export function testDatabaseUrl(): string | undefined {
   return url || undefined;
 }
 
-export async function startTestDepot(file: Record<string, unknown> = {}, opts: { dataDir?: string; users?: TestDepot['users'] } = {}): Promise<TestDepot> {
+export async function startTestDepot(file: Record<string, unknown> = {}, opts: { dataDir?: string; users?: TestDepot['users']; modules?: DepotModule[] } = {}): Promise<TestDepot> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'depot-test-'));
   const databaseUrl = testDatabaseUrl();
   if (!databaseUrl && !fs.existsSync(path.join(dataDir, 'pg'))) fs.cpSync(path.join(await embeddedTemplate(), 'pg'), path.join(dataDir, 'pg'), { recursive: true });
@@ -64,7 +64,7 @@ export async function startTestDepot(file: Record<string, unknown> = {}, opts: {
   fs.writeFileSync(tokensFile, YAML.stringify({ tokens: raw }));
   const users = (opts.users ?? Object.fromEntries(raw.map((u) => [u.user, { token: u.token, user: u.user, project: u.project }]))) as TestDepot['users'];
   const config = buildConfig(file, { host: '127.0.0.1', port: 0, dataDir, databaseUrl, auth: 'tokens', tokensFile, logLevel: 'silent' });
-  const depot = await startDepot(config, { log: pino({ level: process.env.DEPOT_TEST_LOG ?? 'silent' }) });
+  const depot = await startDepot(config, { log: pino({ level: process.env.DEPOT_TEST_LOG ?? 'silent' }), modules: opts.modules });
   return {
     depot,
     url: depot.url,

@@ -35,16 +35,18 @@ describe('VNF packages: onboarding of built CSARs (SOL004)', function () {
     'exit 0',
   ].join('\n');
 
+  const FILE_CONFIG = {
+    types: { vnf_packages: { hooks: [{ event: 'post_upload', command: ['/bin/sh', '-c', HOOK, 'hook', '{dir}'], timeoutSeconds: 5 }] } },
+    onboarding: { maxEntries: 200, maxUncompressedBytes: '64MiB' },
+  };
+
   before(async function () {
     // The run-wide embedded database template must not land in (and vanish with) the private TMPDIR.
     if (!testDatabaseUrl()) await embeddedTemplate();
     savedTmp = process.env.TMPDIR;
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-vp-tmp-'));
     process.env.TMPDIR = tmp;
-    d = await startTestDepot({
-      types: { vnf_packages: { hooks: [{ event: 'post_upload', command: ['/bin/sh', '-c', HOOK, 'hook', '{dir}'], timeoutSeconds: 5 }] } },
-      onboarding: { maxEntries: 200, maxUncompressedBytes: '64MiB' },
-    });
+    d = await startTestDepot(FILE_CONFIG);
   });
   after(async () => {
     await d?.close();
@@ -285,10 +287,22 @@ describe('VNF packages: onboarding of built CSARs (SOL004)', function () {
 
   describe('strict policy (onboarding.policy: strict)', () => {
     let strict: TestDepot;
+    // Two services with different onboarding configurations on one database would take each other's
+    // jobs (replicas share their configuration and their stores): the file's service pauses meanwhile.
     before(async () => {
+      await d.depot.close();
       strict = await startTestDepot({ onboarding: { policy: 'strict' } });
     });
-    after(async () => strict?.close());
+    after(async () => {
+      await strict?.close();
+      const { dataDir, users } = d;
+      d = await startTestDepot(FILE_CONFIG, { dataDir, users });
+      const close = d.close;
+      d.close = async () => {
+        await close();
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      };
+    });
 
     it('formalities become errors: an unlisted file → CSAR-FILE-UNLISTED, no manifest → CSAR-MANIFEST-MISSING', async () => {
       const { files } = packageFiles({});

@@ -7,8 +7,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { QueryTypes } from 'sequelize';
 import { startTestDepot, TestDepot, testDatabaseUrl, TestUser } from '../helpers/depot';
-import { matchesFilter, type PackageEvent, type PkgmNotificationsFilter } from '../../src/types/vnf-package/notifications';
-import { canonicalFilter } from '../../src/types/vnf-package/subscriptions';
+import { matchesFilter, type PackageEvent, type PkgmNotificationsFilter } from '../../src/modules/vnf-packages/notifications';
+import { canonicalFilter } from '../../src/modules/vnf-packages/api/subscriptions';
 import { buildPackage, onboard, problem, V1, V2 } from './helpers';
 
 /**

@@ -15,11 +15,11 @@ import { csarIngest, streamedRecord, type StreamedFile, type StreamIndex } from 
 import { inTransaction } from '../../db/database';
 import type { JobQueue, JobRow } from '../../jobs/queue';
 import { fetchUriToWritable, FetchUriError, redactUri } from '../../net/fetch-uri';
-import type { Principal } from '../../http/auth';
-import { conflict, HttpError, notFound } from '../../http/problem';
+import { DomainError, isDomainError, lifecycleConflict, notFound } from '../../common/errors';
+import type { Principal } from '../../common/principal';
 import { validateVnfd, VnfdFacts } from '../../tosca';
-import { packageEvent, recordPackageEvent } from './notifications';
-import { VNF_PACKAGES } from './type';
+import { packageEvent, recordPackageEvent } from '../../modules/vnf-packages/notifications';
+import { VNF_PACKAGES } from '../../modules/vnf-packages/type';
 
 /** Stored entries at least this large are kept once, as objects of their own (see decompose). */
 const DECOMPOSE_MIN_BYTES = 1 << 20;
@@ -94,7 +94,7 @@ export class OnboardingService {
     return inTransaction(this.sequelize, async (t) => {
       const a = await this.engine.getWritable(p, VNF_PACKAGES, id, t);
       const state = a.fields.onboardingState as OnboardingState;
-      if (!from.includes(state)) throw conflict(`onboardingState is ${state}; this needs ${from.join(' or ')}`);
+      if (!from.includes(state)) throw lifecycleConflict(`onboardingState is ${state}; this needs ${from.join(' or ')}`);
       await this.setFields(t, id, { onboardingState: to });
       await extra(t, a);
       return a;
@@ -130,7 +130,7 @@ export class OnboardingService {
     try {
       index = await this.uploadPackage(p, id, body, contentLength);
     } catch (err: any) {
-      const message = err instanceof HttpError ? err.detail : `upload failed: ${err?.message ?? err}`;
+      const message = err instanceof DomainError ? err.detail : `upload failed: ${err?.message ?? err}`;
       await this.fail(id, [{ rule: 'VNFPKG-UPLOAD-FAILED', severity: 'error', message }]);
       throw err;
     }
@@ -189,7 +189,7 @@ export class OnboardingService {
       if (uploaded.status === 'rejected') throw uploaded.reason;
       index = uploaded.value;
     } catch (err: any) {
-      const message = err instanceof FetchUriError ? `fetching ${redactUri(uri)} failed (${err.code}): ${err.message}` : err instanceof HttpError ? err.detail : `fetching ${redactUri(uri)} failed: ${err?.message ?? err}`;
+      const message = err instanceof FetchUriError ? `fetching ${redactUri(uri)} failed (${err.code}): ${err.message}` : err instanceof DomainError ? err.detail : `fetching ${redactUri(uri)} failed: ${err?.message ?? err}`;
       await this.fail(id, [{ rule: 'VNFPKG-FETCH-FAILED', severity: 'error', message }]);
       return;
     }
@@ -543,7 +543,7 @@ export class OnboardingService {
 
   async packageOf(p: Principal, id: string): Promise<ArtifactRecord> {
     const a = await this.engine.get(p, VNF_PACKAGES, id).catch((e) => {
-      if (e instanceof HttpError && e.status === 404) throw notFound(`no VNF package with id ${id}`);
+      if (isDomainError(e, 'NOT_FOUND')) throw notFound(`no VNF package with id ${id}`);
       throw e;
     });
     return a;

@@ -1,4 +1,5 @@
 import type { ArtifactTypeDef } from '../../artifacts/types';
+import type { DepotModule } from '../module';
 
 /** Glance-like VM images. MD5 and SHA-512 are computed on upload because Glance clients check them. */
 export const imagesType: ArtifactTypeDef = {
@@ -21,3 +22,5 @@ export const imagesType: ArtifactTypeDef = {
     image: { kind: 'blob', requiredOnActivate: true, digests: ['md5', 'sha512'], description: 'The image file' },
   },
 };
+
+export const imagesModule: DepotModule = { name: 'images', types: [imagesType] };

@@ -1,7 +1,5 @@
-import type { ArtifactRecord } from '../../artifacts/types';
-
-export type ApiMajor = 1 | 2;
-export const API_VERSIONS: Record<ApiMajor, string> = { 1: '1.3.0', 2: '2.1.0' };
+import type { ArtifactRecord } from '../../../artifacts/types';
+import type { ApiMajor } from '../sol005';
 
 const drop = (o: Record<string, unknown>) => {
   for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];

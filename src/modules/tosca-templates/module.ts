@@ -1,5 +1,6 @@
 import type { ArtifactTypeDef, Hook } from '../../artifacts/types';
 import { memoryFiles, validateToscaTemplate } from '../../tosca';
+import type { DepotModule } from '../module';
 
 const MAX_TEMPLATE = 10 * 2 ** 20;
 
@@ -34,3 +35,5 @@ export const toscaTemplatesType: ArtifactTypeDef = {
   },
   hooks: { post_upload: [validateTemplate] },
 };
+
+export const toscaTemplatesModule: DepotModule = { name: 'tosca-templates', types: [toscaTemplatesType] };

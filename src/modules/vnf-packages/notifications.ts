@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { QueryTypes, Sequelize, Transaction } from 'sequelize';
+import type { Sequelize, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import type { ArtifactRecord } from '../../artifacts/types';
+import { OutboxItem, OutboxRepository } from '../../db/repositories/outbox';
+import { SubscriptionsRepository } from '../../db/repositories/subscriptions';
+import { WorkerPool } from '../../jobs/pool';
 import { FetchUriError, redactUri, requestUri } from '../../net/fetch-uri';
-import { API_VERSIONS, ApiMajor } from './presenter';
+import { API_VERSIONS, ApiMajor } from './sol005';
 
 /*
  * SOL005 notifications (sol005.md §4.8) through a transactional outbox. A package state change
@@ -114,26 +117,14 @@ const wakers = new Set<Wake>();
  * about it. The dispatchers of this process are woken after the commit.
  */
 export async function recordPackageEvent(sequelize: Sequelize, t: Transaction, e: PackageEvent): Promise<number> {
-  // Who may see the package is read here, in the transaction (callers may hold a record without shares).
-  const [seen] = await sequelize.query<{ owner: string; visibility: string; shared: string[] }>(
-    `SELECT a.owner, a.visibility, COALESCE((SELECT json_agg(s.project) FROM artifact_shares s WHERE s.artifact_id = a.id), '[]') AS shared FROM artifacts a WHERE a.id = :id`,
-    { replacements: { id: e.vnfPkgId }, type: QueryTypes.SELECT, transaction: t },
-  );
-  if (seen) e = { ...e, owner: seen.owner, visibility: seen.visibility, sharedWith: typeof seen.shared === 'string' ? JSON.parse(seen.shared) : seen.shared };
-  const subs = await sequelize.query<{ id: string; api_major: number; filter: PkgmNotificationsFilter | null }>(
-    `SELECT id, api_major, filter FROM pkgm_subscriptions
-      WHERE all_projects OR project = :owner OR :public OR project IN (:shared) ORDER BY created_at, id`,
-    { replacements: { owner: e.owner, public: e.visibility === 'public', shared: e.sharedWith.length ? e.sharedWith : [''] }, type: QueryTypes.SELECT, transaction: t },
-  );
+  const subs = await new SubscriptionsRepository(sequelize).listAudience(t, e.vnfPkgId, e);
+  const outbox = new OutboxRepository(sequelize);
   const id = randomUUID();
   const timeStamp = new Date().toISOString();
   let n = 0;
   for (const s of subs) {
-    if (!matchesFilter(s.filter, e)) continue;
-    const body = notificationBody(e, id, timeStamp, s.id, s.api_major as ApiMajor);
-    await sequelize.query(`INSERT INTO pkgm_notifications (notification_id, subscription_id, body) VALUES (:id, :sub, :body)`, {
-      replacements: { id, sub: s.id, body: JSON.stringify(body) }, transaction: t,
-    });
+    if (!matchesFilter(s.filter as PkgmNotificationsFilter | null, e)) continue;
+    await outbox.add(t, id, s.id, notificationBody(e, id, timeStamp, s.id, s.api_major as ApiMajor));
     n++;
   }
   if (n) t.afterCommit(() => wakers.forEach((w) => w()));
@@ -151,16 +142,6 @@ export interface DispatcherOptions {
   pollMs?: number;
 }
 
-interface Claimed {
-  seq: string;
-  subscription_id: string;
-  body: Record<string, unknown>;
-  attempts: number;
-  callback_uri: string;
-  api_major: number;
-  authentication: { paramsBasic?: { userName?: string; password?: string } } | null;
-}
-
 /**
  * Delivers the outbox: POST {callbackUri} with the notification, `Version`, Basic auth if the
  * subscription has credentials. Any 2xx is success; otherwise the row goes back to `pending` with
@@ -170,88 +151,56 @@ interface Claimed {
  * claimed again once the lease runs out (at-least-once delivery; the notification id is stable).
  */
 export class NotificationDispatcher {
-  private timer?: NodeJS.Timeout;
   private sweeper?: NodeJS.Timeout;
-  private running = 0;
-  private stopped = true;
-  private readonly idle = new Set<() => void>();
+  private readonly outbox: OutboxRepository;
+  private readonly pool: WorkerPool<OutboxItem>;
   private readonly wake: Wake = () => this.kick();
 
   constructor(
-    private readonly sequelize: Sequelize,
+    sequelize: Sequelize,
     private readonly log: Logger,
     private readonly opts: DispatcherOptions,
-  ) {}
+  ) {
+    const outbox = (this.outbox = new OutboxRepository(sequelize));
+    this.pool = new WorkerPool<OutboxItem>(
+      {
+        claim: () => outbox.claimNext(opts.leaseSeconds),
+        renew: (row) => outbox.renewLease(row.seq, opts.leaseSeconds),
+        run: (row) => this.deliver(row),
+        describe: (row) => ({ seq: row.seq, subscription: row.subscription_id }),
+      },
+      log,
+      { name: 'notifications', workers: opts.workers, leaseSeconds: opts.leaseSeconds, pollMs: opts.pollMs ?? 500 },
+    );
+  }
 
   start(): void {
-    this.stopped = false;
     wakers.add(this.wake);
-    this.timer = setInterval(() => void this.pump(), this.opts.pollMs ?? 500);
-    this.timer.unref();
-    this.sweeper = setInterval(() => void this.sweep(), 10 * 60_000);
-    this.sweeper.unref();
-    this.kick();
+    this.pool.start();
+    if (!this.sweeper) {
+      this.sweeper = setInterval(() => void this.sweep(), 10 * 60_000);
+      this.sweeper.unref();
+    }
   }
 
   /** Delivered notifications are kept a week (for inspection), then go; dead letters stay. */
   private async sweep(): Promise<void> {
-    await this.sequelize
-      .query(`DELETE FROM pkgm_notifications WHERE state = 'delivered' AND delivered_at < now() - interval '7 days'`)
-      .catch((err) => this.log.warn({ err }, 'notification outbox sweep failed'));
+    await this.outbox.sweepDelivered(7).catch((err) => this.log.warn({ err }, 'notification outbox sweep failed'));
   }
 
+  /** Takes no new notification and resolves when the deliveries running in this process have ended. */
   async stop(): Promise<void> {
-    this.stopped = true;
     wakers.delete(this.wake);
-    if (this.timer) clearInterval(this.timer);
     if (this.sweeper) clearInterval(this.sweeper);
-    if (this.running) await new Promise<void>((resolve) => this.idle.add(resolve));
+    this.sweeper = undefined;
+    await this.pool.stop();
   }
 
   kick(): void {
-    if (!this.stopped) setImmediate(() => void this.pump());
+    this.pool.kick();
   }
 
-  private async claim(): Promise<Claimed | undefined> {
-    const [row] = await this.sequelize.query<Claimed>(
-      `WITH c AS (
-         UPDATE pkgm_notifications SET state = 'sending', attempts = attempts + 1, lease_until = now() + (:lease * interval '1 second')
-          WHERE seq = (
-            SELECT n.seq FROM pkgm_notifications n
-             WHERE n.next_attempt_at <= now() AND (n.state = 'pending' OR (n.state = 'sending' AND n.lease_until < now()))
-               AND NOT EXISTS (SELECT 1 FROM pkgm_notifications o WHERE o.subscription_id = n.subscription_id AND o.seq < n.seq AND o.state IN ('pending', 'sending'))
-             ORDER BY n.next_attempt_at, n.seq FOR UPDATE SKIP LOCKED LIMIT 1)
-          RETURNING seq, subscription_id, body, attempts)
-       SELECT c.seq, c.subscription_id, c.body, c.attempts, s.callback_uri, s.api_major, s.authentication
-         FROM c JOIN pkgm_subscriptions s ON s.id = c.subscription_id`,
-      { replacements: { lease: this.opts.leaseSeconds }, type: QueryTypes.SELECT },
-    );
-    return row;
-  }
-
-  private async pump(): Promise<void> {
-    while (!this.stopped && this.running < this.opts.workers) {
-      let row: Claimed | undefined;
-      try {
-        row = await this.claim();
-      } catch (err) {
-        this.log.error({ err }, 'notification claim failed');
-        return;
-      }
-      if (!row) return;
-      this.running++;
-      void this.deliver(row)
-        .catch((err) => this.log.error({ err, seq: row!.seq }, 'notification delivery bookkeeping failed'))
-        .finally(() => {
-          this.running--;
-          if (!this.running) for (const f of this.idle) f();
-          if (!this.running) this.idle.clear();
-          this.kick();
-        });
-    }
-  }
-
-  private async deliver(row: Claimed): Promise<void> {
+  private async deliver(row: OutboxItem): Promise<void> {
     const major = (row.api_major === 1 ? 1 : 2) as ApiMajor;
     let error: string | undefined;
     try {
@@ -269,21 +218,14 @@ export class NotificationDispatcher {
     } catch (e) {
       error = e instanceof FetchUriError ? e.message : `delivery failed: ${(e as Error)?.message ?? e}`;
     }
-    if (error === undefined) {
-      await this.sequelize.query(`UPDATE pkgm_notifications SET state = 'delivered', delivered_at = now(), lease_until = NULL, last_error = NULL WHERE seq = :seq`, { replacements: { seq: row.seq } });
-      return;
-    }
+    if (error === undefined) return this.outbox.markDelivered(row.seq);
     if (row.attempts >= this.opts.maxAttempts) {
       this.log.warn({ seq: row.seq, subscription: row.subscription_id, attempts: row.attempts, error }, 'notification dead-lettered');
-      await this.sequelize.query(`UPDATE pkgm_notifications SET state = 'dead', lease_until = NULL, last_error = :error WHERE seq = :seq`, { replacements: { seq: row.seq, error } });
-      return;
+      return this.outbox.markDead(row.seq, error);
     }
     const delay = Math.min(this.opts.retryBaseSeconds * 2 ** (row.attempts - 1), this.opts.retryMaxSeconds);
     this.log.info({ seq: row.seq, subscription: row.subscription_id, attempts: row.attempts, retryInSeconds: delay, error }, 'notification delivery failed; will retry');
-    await this.sequelize.query(
-      `UPDATE pkgm_notifications SET state = 'pending', lease_until = NULL, last_error = :error, next_attempt_at = now() + (:delay * interval '1 second') WHERE seq = :seq`,
-      { replacements: { seq: row.seq, error, delay } },
-    );
+    await this.outbox.retryLater(row.seq, error, delay);
     // wake up for the retry without waiting for a poll far later than it
     setTimeout(() => this.kick(), delay * 1000 + 5).unref();
   }

@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
-import { badRequest, notAcceptable } from '../../http/problem';
-import { API_VERSIONS, ApiMajor } from './presenter';
+import { invalidInput } from '../../../common/errors';
+import { notAcceptable } from '../../../http/problem';
+import { API_VERSIONS, ApiMajor } from '../sol005';
 
 /**
  * SOL013 `Version` header for everything under /vnfpkgm/v{major}: every response says which version
@@ -14,7 +15,7 @@ export function versionHeader(major: ApiMajor) {
     const asked = ctx.get('Version');
     if (asked) {
       const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(asked.trim());
-      if (!m) throw badRequest(`Version header ${JSON.stringify(asked)} is not MAJOR.MINOR.PATCH`);
+      if (!m) throw invalidInput(`Version header ${JSON.stringify(asked)} is not MAJOR.MINOR.PATCH`);
       if (Number(m[1]) !== served || Number(m[2]) > servedMinor) throw notAcceptable(`API version ${asked} is not served under /vnfpkgm/v${major} (it serves ${API_VERSIONS[major]})`);
     }
     await next();

@@ -3,24 +3,24 @@ import type { Context } from 'koa';
 import type { Readable } from 'node:stream';
 import Busboy from '@fastify/busboy';
 import yazl from 'yazl';
-import type { ArtifactEngine, BlobRow } from '../../artifacts/engine';
-import { etagOf, matchesEtag } from '../../artifacts/engine';
-import type { ArtifactRecord } from '../../artifacts/types';
-import { inTransaction } from '../../db/database';
-import { readJson } from '../../http/body';
-import { badRequest, conflict, HttpError, notAcceptable, notFound, preconditionFailed } from '../../http/problem';
-import { sendContent } from '../../http/range';
-import { requestValidator } from '../../http/schemas';
-import { sol013 } from '../../http/sol013';
+import type { ArtifactEngine, BlobRow } from '../../../artifacts/engine';
+import { etagOf, requireIfMatch } from '../../../artifacts/engine';
+import type { ArtifactRecord } from '../../../artifacts/types';
+import { lifecycleConflict, notFound } from '../../../common/errors';
+import { readJson } from '../../../http/body';
+import { badRequest, notAcceptable, unsupportedMediaType } from '../../../http/problem';
+import { sendContent } from '../../../http/range';
+import { requestValidator } from '../../../http/schemas';
+import { sol013 } from '../../../http/sol013';
 import {
   applySelectors, compileFilter, decodeNextpageMarker, encodeNextpageMarker, linkHeader, parseFilter, parseSelectors,
   VNF_PKG_INFO_ATTRIBUTES, VNF_PKG_INFO_DEFAULT_EXCLUDED, VNF_PKG_INFO_FILTER_SCHEMA, VNF_PKG_INFO_MANDATORY, FilterAst,
-} from '../../sol013';
-import { packageEvent, recordPackageEvent } from './notifications';
-import type { OnboardingService } from './onboarding';
-import { API_VERSIONS, ApiMajor, presentVnfPkgInfo } from './presenter';
+} from '../../../sol013';
+import type { OnboardingService } from '../../../types/vnf-package/onboarding';
+import { presentVnfPkgInfo } from './presenter';
+import { API_VERSIONS, ApiMajor } from '../sol005';
 import { versionHeader } from './api-version';
-import { VNF_PACKAGES } from './type';
+import { VNF_PACKAGES } from '../type';
 
 const PAGE_SIZE = 100;
 const validateCreate = requestValidator('sol005/CreateVnfPkgInfoRequest.json');
@@ -94,7 +94,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
 
     const load = (ctx: Context) => onboarding.packageOf(principal(ctx), ctx.params.id);
     const requireOnboarded = (a: ArtifactRecord) => {
-      if (a.fields.onboardingState !== 'ONBOARDED') throw conflict(`the VNF package is ${a.fields.onboardingState}, not ONBOARDED`);
+      if (a.fields.onboardingState !== 'ONBOARDED') throw lifecycleConflict(`the VNF package is ${a.fields.onboardingState}, not ONBOARDED`);
     };
     const present = (a: ArtifactRecord) => presentVnfPkgInfo(a, major);
 
@@ -162,24 +162,17 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
       validateModifications(body);
       const udd = body.userDefinedData;
       const ifMatch = ctx.get('If-Match');
-      const updated = await inTransaction(engine.sequelize, async (t) => {
+      const updated = await engine.transaction(async (t) => {
         const a = await engine.getWritable(principal(ctx), VNF_PACKAGES, ctx.params.id, t);
-        if (ifMatch && !matchesEtag(ifMatch, etagOf(a))) throw preconditionFailed(`If-Match ${ifMatch} does not match the current ETag ${etagOf(a)}`);
-        let status = a.status;
-        if (body.operationalState !== undefined) {
-          requireOnboarded(a);
-          const current = a.status === 'active' ? 'ENABLED' : 'DISABLED';
-          if (current === body.operationalState) throw conflict(`operationalState is already ${current}`);
-          status = body.operationalState === 'ENABLED' ? 'active' : 'deactivated';
-        }
-        const merged = udd === undefined ? a.fields.userDefinedData : mergePatch(a.fields.userDefinedData ?? {}, udd);
-        await engine.sequelize.query(
-          `UPDATE artifacts SET status = :status, fields = jsonb_set(fields, '{userDefinedData}', :udd::jsonb), revision = revision + 1, updated_at = now() WHERE id = :id`,
-          { replacements: { status, udd: JSON.stringify(merged ?? null), id: a.id }, transaction: t },
-        );
-        // SOL005 VnfPackageChangeNotification, in the outbox of this very transaction.
-        if (status !== a.status) await recordPackageEvent(engine.sequelize, t, packageEvent({ ...a, status }, 'VnfPackageChangeNotification', 'OP_STATE_CHANGE'));
-        return { ...a, status, revision: a.revision + 1 };
+        requireIfMatch(ifMatch, a);
+        const fields = { userDefinedData: (udd === undefined ? a.fields.userDefinedData : mergePatch(a.fields.userDefinedData ?? {}, udd)) ?? null };
+        if (body.operationalState === undefined) return engine.setSystemFields(a.id, fields, { t });
+        requireOnboarded(a);
+        const current = a.status === 'active' ? 'ENABLED' : 'DISABLED';
+        if (current === body.operationalState) throw lifecycleConflict(`operationalState is already ${current}`);
+        // The SOL005 VnfPackageChangeNotification is written by the type's `updated` hook (type.ts),
+        // in the outbox of this very transaction, as for a status change through the generic API.
+        return body.operationalState === 'ENABLED' ? engine.activate(t, a, { fields }) : engine.deactivate(t, a, { fields });
       });
       ctx.set('ETag', etagOf(updated));
       ctx.body = body;
@@ -188,9 +181,9 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
     group.delete('/vnf_packages/:id', async (ctx) => {
       const a = await load(ctx);
       const state = a.fields.onboardingState;
-      if (state === 'UPLOADING' || state === 'PROCESSING') throw conflict(`the VNF package is ${state}; wait until it is ONBOARDED or ERROR`);
-      if (state === 'ONBOARDED' && a.status === 'active') throw conflict('the VNF package is ENABLED; disable it first (PATCH operationalState DISABLED)');
-      if (a.fields.usageState === 'IN_USE') throw conflict('the VNF package is IN_USE');
+      if (state === 'UPLOADING' || state === 'PROCESSING') throw lifecycleConflict(`the VNF package is ${state}; wait until it is ONBOARDED or ERROR`);
+      if (state === 'ONBOARDED' && a.status === 'active') throw lifecycleConflict('the VNF package is ENABLED; disable it first (PATCH operationalState DISABLED)');
+      if (a.fields.usageState === 'IN_USE') throw lifecycleConflict('the VNF package is IN_USE');
       // PKG_DELETE is written by the type's inTransaction.deleting (type.ts), whichever API deletes.
       await engine.delete(principal(ctx), VNF_PACKAGES, a.id, { ifMatch: ctx.get('If-Match') || undefined });
       ctx.status = 204;
@@ -213,7 +206,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
         if (len && !/^\d+$/.test(len)) throw badRequest('Content-Length must be a non-negative integer');
         length = len ? Number(len) : undefined;
       } else {
-        throw new HttpError(415, 'Unsupported Media Type', `Content-Type ${type || '(none)'}: send the CSAR as application/zip, or as the "file" part of multipart/form-data`);
+        throw unsupportedMediaType(`Content-Type ${type || '(none)'}: send the CSAR as application/zip, or as the "file" part of multipart/form-data`);
       }
       await onboarding.upload(principal(ctx), ctx.params.id, body, length);
       accepted(ctx);

@@ -1,20 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { QueryTypes } from 'sequelize';
+import { SettingsRepository } from '../../db/repositories/settings';
+import { SubscriptionsRepository } from '../../db/repositories/subscriptions';
 import { JobQueue } from '../../jobs/queue';
-import { registerExtension } from '../../service';
+import { OnboardingService } from '../../types/vnf-package/onboarding';
+import type { DepotModule } from '../module';
+import { vnfPackageRoutes } from './api/routes';
+import { subscriptionRoutes } from './api/subscriptions';
 import { NotificationDispatcher } from './notifications';
-import { OnboardingService } from './onboarding';
-import { vnfPackageRoutes } from './routes';
-import { subscriptionRoutes } from './subscriptions';
 import { vnfPackagesType } from './type';
 
 /**
- * VNF packages plug into the service here: the artifact type, the SOL005 routers, the durable
- * onboarding jobs and the recovery of uploads interrupted by a crash.
+ * VNF packages: the artifact type, the SOL005 routers, the durable onboarding jobs, the
+ * notification dispatcher and the recovery of uploads interrupted by a crash.
  */
-registerExtension({
+export const vnfPackagesModule: DepotModule = {
+  name: 'vnf-packages',
+  types: [vnfPackagesType],
   setup({ engine, config, log, db }) {
-    engine.types.register(vnfPackagesType);
     const queue = new JobQueue(engine.sequelize, log, {
       workers: config.onboarding.workers,
       leaseSeconds: config.onboarding.jobLeaseSeconds,
@@ -25,13 +27,9 @@ registerExtension({
     queue.register('vnf_package.fetch', { run: (job) => onboarding.runFetch(job), onGiveUp: (job, reason) => onboarding.giveUp(job, reason) });
     // Paging markers are signed with a key kept in the database, so that a marker issued by one
     // Depot process is honoured by every other one (and after a restart).
-    const secret = (async () => {
-      await engine.sequelize.query(`INSERT INTO settings (key, value) VALUES ('sol013.marker_key', :v) ON CONFLICT (key) DO NOTHING`, {
-        replacements: { v: randomBytes(32).toString('base64') },
-      });
-      const [row] = await engine.sequelize.query<{ value: string }>(`SELECT value FROM settings WHERE key = 'sol013.marker_key'`, { type: QueryTypes.SELECT });
-      return Buffer.from(row.value, 'base64');
-    })();
+    const secret = new SettingsRepository(engine.sequelize)
+      .getOrInit('sol013.marker_key', () => randomBytes(32).toString('base64'))
+      .then((v) => Buffer.from(v, 'base64'));
     secret.catch((err) => log.error({ err }, 'cannot read the paging-marker key'));
     // SOL005 notifications: the outbox is filled by the state changes, delivered in the background.
     const n = config.notifications;
@@ -41,7 +39,9 @@ registerExtension({
     });
     let timer: NodeJS.Timeout | undefined;
     return {
-      routers: [vnfPackageRoutes(engine, onboarding, secret), subscriptionRoutes(engine.sequelize, config, log, secret)],
+      routers: [vnfPackageRoutes(engine, onboarding, secret), subscriptionRoutes(new SubscriptionsRepository(engine.sequelize), config, log, secret)],
+      // SOL013: a client learns the served API versions before it has credentials.
+      publicPaths: [/^\/vnfpkgm\/(v\d+\/)?api_versions\/?$/],
       start() {
         queue.start();
         dispatcher.start();
@@ -58,4 +58,4 @@ registerExtension({
       },
     };
   },
-});
+};

@@ -1,20 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { QueryTypes, Sequelize } from 'sequelize';
 import type { Logger } from 'pino';
-import type { DepotConfig } from '../../config';
-import { readJson } from '../../http/body';
-import { badRequest, forbidden, HttpError, notFound } from '../../http/problem';
-import { requestValidator } from '../../http/schemas';
-import { sol013 } from '../../http/sol013';
-import type { Principal } from '../../http/auth';
-import { FetchUriError, redactUri, requestUri } from '../../net/fetch-uri';
+import type { DepotConfig } from '../../../config';
+import { readJson } from '../../../http/body';
+import { DomainError, forbidden, notFound } from '../../../common/errors';
+import { badRequest } from '../../../http/problem';
+import { requestValidator } from '../../../http/schemas';
+import { sol013 } from '../../../http/sol013';
+import type { Principal } from '../../../common/principal';
+import { SubscriptionRow, SubscriptionsRepository } from '../../../db/repositories/subscriptions';
+import { FetchUriError, redactUri, requestUri } from '../../../net/fetch-uri';
 import {
   AttributeDeclaration, compileFilter, decodeNextpageMarker, encodeNextpageMarker, FilterAst, filterSchemaFromDeclaration, linkHeader, parseFilter,
-} from '../../sol013';
-import type { PkgmNotificationsFilter } from './notifications';
-import { API_VERSIONS, ApiMajor } from './presenter';
+} from '../../../sol013';
+import type { PkgmNotificationsFilter } from '../notifications';
+import { API_VERSIONS, ApiMajor } from '../sol005';
 import { versionHeader } from './api-version';
 
 /*
@@ -44,16 +45,6 @@ export const PKGM_SUBSCRIPTION_ATTRIBUTES: AttributeDeclaration = {
   _links: { self: { href: 'string' } },
 };
 const FILTER_SCHEMA = filterSchemaFromDeclaration(PKGM_SUBSCRIPTION_ATTRIBUTES);
-
-interface SubscriptionRow {
-  id: string;
-  project: string;
-  api_major: number;
-  callback_uri: string;
-  filter: PkgmNotificationsFilter | null;
-  created_at: Date;
-}
-
 
 /** Canonical JSON: keys sorted, lists (OR semantics, order-free) sorted and deduplicated; {} = no filter. */
 export function canonicalFilter(v: unknown): string {
@@ -94,10 +85,11 @@ function checkFilterRules(filter: Record<string, unknown> | undefined): void {
   if (alternatives.length > 1) throw badRequest(`filter.${alternatives.join(', filter.')} are alternatives (SOL005 PkgmNotificationsFilter): give at most one`);
 }
 
-export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, log: Logger, markerKey: Promise<Buffer>): Router {
+export function subscriptionRoutes(subscriptions: SubscriptionsRepository, config: DepotConfig, log: Logger, markerKey: Promise<Buffer>): Router {
   const r = new Router();
   const principal = (ctx: Context) => ctx.state.principal as Principal;
-  const visible = (p: Principal) => (p.isAdmin ? '' : 'AND project = :project');
+  /** whose subscriptions the principal sees: an admin every project's */
+  const scope = (p: Principal) => (p.isAdmin ? undefined : p.project);
 
   for (const major of [1, 2] as ApiMajor[]) {
     const prefix = `/vnfpkgm/v${major}`;
@@ -106,10 +98,7 @@ export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, lo
 
     const find = async (p: Principal, id: string): Promise<SubscriptionRow> => {
       if (!UUID.test(id)) throw notFound(`no subscription with id ${id}`);
-      const [row] = await sequelize.query<SubscriptionRow>(
-        `SELECT id, project, api_major, callback_uri, filter, created_at FROM pkgm_subscriptions WHERE id = :id AND api_major = :major ${visible(p)}`,
-        { replacements: { id, major, project: p.project }, type: QueryTypes.SELECT },
-      );
+      const row = await subscriptions.find(id, major, scope(p));
       if (!row) throw notFound(`no subscription with id ${id}`);
       return row;
     };
@@ -136,13 +125,7 @@ export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, lo
       let cursor = after;
       // Filtered in memory (SOL013 semantics on the JSON representation), read in keyset batches.
       scan: for (;;) {
-        // created_at::text keeps the microseconds (a JS Date would cut them and repeat rows)
-        const rows = await sequelize.query<SubscriptionRow & { ck: string }>(
-          `SELECT id, project, api_major, callback_uri, filter, created_at, created_at::text AS ck FROM pkgm_subscriptions
-            WHERE api_major = :major ${visible(p)} ${cursor ? 'AND (created_at, id) > (:t::timestamptz, :after::uuid)' : ''}
-            ORDER BY created_at, id LIMIT 500`,
-          { replacements: { major, project: p.project, t: cursor?.t ?? null, after: cursor?.id ?? null }, type: QueryTypes.SELECT },
-        );
+        const rows = await subscriptions.listAfter(major, scope(p), cursor, 500);
         for (const row of rows) {
           const info = present(row, major);
           if (!match(info)) continue;
@@ -182,13 +165,7 @@ export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, lo
       }
       // The callbackUri is shown in every PkgmSubscription: credentials belong in authentication.
       if (parsed.username || parsed.password) throw badRequest('callbackUri must not carry credentials (user:password@); give them in authentication.paramsBasic');
-      const existing = async () => {
-        const [row] = await sequelize.query<{ id: string }>(
-          `SELECT id FROM pkgm_subscriptions WHERE project = :project AND api_major = :major AND callback_uri = :uri AND filter_key = :key LIMIT 1`,
-          { replacements: { project: p.project, major, uri: callbackUri, key: filterKey }, type: QueryTypes.SELECT },
-        );
-        return row?.id;
-      };
+      const existing = () => subscriptions.findSame(p.project, major, callbackUri, filterKey);
       const seeOther = (id: string) => {
         ctx.status = 303;
         ctx.set('Location', `${prefix}/subscriptions/${id}`);
@@ -209,32 +186,23 @@ export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, lo
           totalTimeoutMs: config.notifications.timeoutSeconds * 1000,
           connectTimeoutMs: Math.min(config.notifications.timeoutSeconds * 1000, 5000),
         });
-        if (res.status !== 204) throw new HttpError(422, 'Unprocessable Content', `the notification endpoint test failed: GET ${redactUri(callbackUri)} answered HTTP ${res.status}, expected 204`);
+        if (res.status !== 204) throw new DomainError('CALLBACK_FAILED', `the notification endpoint test failed: GET ${redactUri(callbackUri)} answered HTTP ${res.status}, expected 204`);
       } catch (e) {
-        if (e instanceof HttpError) throw e;
+        if (e instanceof DomainError) throw e;
         const detail = e instanceof FetchUriError ? e.message : 'the endpoint could not be reached';
-        throw new HttpError(422, 'Unprocessable Content', `the notification endpoint test failed: ${detail}`);
+        throw new DomainError('CALLBACK_FAILED', `the notification endpoint test failed: ${detail}`);
       }
 
       const id = randomUUID();
-      try {
-        await sequelize.query(
-          `INSERT INTO pkgm_subscriptions (id, project, created_by, all_projects, api_major, callback_uri, filter, filter_key, authentication)
-           VALUES (:id, :project, :user, :all, :major, :uri, :filter, :key, :auth)`,
-          {
-            replacements: {
-              id, project: p.project, user: p.user, all: p.isAdmin, major, uri: callbackUri, filter: filter ? JSON.stringify(filter) : null, key: filterKey,
-              auth: body.authentication ? JSON.stringify({ authType: body.authentication.authType, paramsBasic: basic }) : null,
-            },
-          },
-        );
-      } catch (err: any) {
-        // Two identical requests raced past the duplicate check: the unique index decides.
-        if ((err?.original?.code ?? err?.parent?.code) === '23505') {
-          const other = await existing();
-          if (other) return seeOther(other);
-        }
-        throw err;
+      const created = await subscriptions.create({
+        id, project: p.project, createdBy: p.user, allProjects: p.isAdmin, apiMajor: major, callbackUri, filter, filterKey,
+        authentication: body.authentication ? { authType: body.authentication.authType, paramsBasic: basic } : null,
+      });
+      if (!created) {
+        // Two identical requests raced past the duplicate check: the unique index decided.
+        const other = await existing();
+        if (other) return seeOther(other);
+        throw new DomainError('UNIQUE_VIOLATION', 'an identical subscription was created and deleted meanwhile; repeat the request', { constraint: 'pkgm_subscriptions_unique' });
       }
       log.info({ subscription: id, project: p.project, callback: redactUri(callbackUri), major }, 'SOL005 subscription created');
       ctx.status = 201;
@@ -251,7 +219,7 @@ export function subscriptionRoutes(sequelize: Sequelize, config: DepotConfig, lo
       const s = await find(p, ctx.params.id);
       if (p.role === 'reader' && !p.isAdmin) throw forbidden('role reader may not delete subscriptions');
       // Undelivered notifications go with it (ON DELETE CASCADE): none is sent after the deletion.
-      await sequelize.query(`DELETE FROM pkgm_subscriptions WHERE id = :id`, { replacements: { id: s.id } });
+      await subscriptions.delete(s.id);
       ctx.status = 204;
     });
 

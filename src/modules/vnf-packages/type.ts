@@ -1,5 +1,4 @@
 import type { ArtifactTypeDef, Hook } from '../../artifacts/types';
-import { forbidden } from '../../http/problem';
 import { validateVnfd } from '../../tosca';
 import { packageEvent, recordPackageEvent } from './notifications';
 
@@ -14,11 +13,6 @@ export const vnfdValidationHook: Hook = async (ctx) => {
   const { findings, facts } = await validateVnfd(ctx.files, ctx.entry);
   if (ctx.results) ctx.results.vnfd = facts;
   return findings;
-};
-
-/** Generic activation of a package that is not onboarded would bypass SOL005's state machine. */
-const onlyOnboarded: Hook = async (ctx) => {
-  if (ctx.artifact.fields.onboardingState !== 'ONBOARDED') throw forbidden('a VNF package becomes active by onboarding (PUT .../package_content), not by PATCH');
 };
 
 const system = { system: true, sortable: true } as const;
@@ -40,6 +34,8 @@ export const vnfPackagesType: ArtifactTypeDef = {
   defaultStore: 'fs',
   defaultMaxBlobSize: 64 * 2 ** 30,
   versionBuildSignificant: true,
+  // A package is activated by onboarding alone: a client's activation would bypass SOL005's state machine.
+  activation: { by: 'system', detail: 'a VNF package becomes active by onboarding (PUT .../package_content), not by PATCH' },
   fields: {
     onboardingState: { kind: 'string', ...system, enum: ['CREATED', 'UPLOADING', 'PROCESSING', 'ONBOARDED', 'ERROR'] },
     usageState: { kind: 'string', ...system, enum: ['IN_USE', 'NOT_IN_USE'] },
@@ -63,7 +59,7 @@ export const vnfPackagesType: ArtifactTypeDef = {
     package: { kind: 'blob', system: true, requiredOnActivate: true, description: 'The CSAR as uploaded' },
     content: { kind: 'folder', system: true, description: 'The unpacked CSAR: every file individually downloadable' },
   },
-  hooks: { post_upload: [vnfdValidationHook], pre_activate: [onlyOnboarded] },
+  hooks: { post_upload: [vnfdValidationHook] },
   // SOL005 change notifications also when the generic API (/artifacts/vnf_packages) changes the
   // status (= operationalState) of an onboarded package or deletes one (SOL005's DELETE too).
   inTransaction: {

@@ -1,4 +1,5 @@
 import type { ArtifactTypeDef } from '../../artifacts/types';
+import type { DepotModule } from '../module';
 
 /** Any file plus a tree of files at arbitrary nested paths. */
 export const filesType: ArtifactTypeDef = {
@@ -14,3 +15,5 @@ export const filesType: ArtifactTypeDef = {
     size_hint: { kind: 'integer', sortable: true },
   },
 };
+
+export const filesModule: DepotModule = { name: 'files', types: [filesType] };

@@ -1,0 +1,75 @@
+import { QueryTypes, Sequelize, Transaction } from 'sequelize';
+
+/** A claimed notification with what delivering it needs from its subscription. */
+export interface OutboxItem {
+  seq: string;
+  subscription_id: string;
+  body: Record<string, unknown>;
+  attempts: number;
+  callback_uri: string;
+  api_major: number;
+  authentication: { paramsBasic?: { userName?: string; password?: string } } | null;
+}
+
+const lease = `now() + (:lease * interval '1 second')`;
+
+/**
+ * The `pkgm_notifications` table: the transactional outbox of SOL005 notifications. A row goes
+ * pending → sending (claimed under a lease) → delivered | pending again later | dead.
+ */
+export class OutboxRepository {
+  constructor(private readonly sequelize: Sequelize) {}
+
+  /** One notification for one subscription, in the transaction of the state change it reports. */
+  async add(t: Transaction, notificationId: string, subscriptionId: string, body: Record<string, unknown>): Promise<void> {
+    await this.sequelize.query(`INSERT INTO pkgm_notifications (notification_id, subscription_id, body) VALUES (:id, :sub, :body)`, {
+      replacements: { id: notificationId, sub: subscriptionId, body: JSON.stringify(body) }, transaction: t,
+    });
+  }
+
+  /**
+   * Takes the due row that is the oldest open one of its subscription (a subscriber sees its
+   * notifications in order), pending or sending under a lease that ran out (its process died).
+   */
+  async claimNext(leaseSeconds: number): Promise<OutboxItem | undefined> {
+    const [row] = await this.sequelize.query<OutboxItem>(
+      `WITH c AS (
+         UPDATE pkgm_notifications SET state = 'sending', attempts = attempts + 1, lease_until = ${lease}
+          WHERE seq = (
+            SELECT n.seq FROM pkgm_notifications n
+             WHERE n.next_attempt_at <= now() AND (n.state = 'pending' OR (n.state = 'sending' AND n.lease_until < now()))
+               AND NOT EXISTS (SELECT 1 FROM pkgm_notifications o WHERE o.subscription_id = n.subscription_id AND o.seq < n.seq AND o.state IN ('pending', 'sending'))
+             ORDER BY n.next_attempt_at, n.seq FOR UPDATE SKIP LOCKED LIMIT 1)
+          RETURNING seq, subscription_id, body, attempts)
+       SELECT c.seq, c.subscription_id, c.body, c.attempts, s.callback_uri, s.api_major, s.authentication
+         FROM c JOIN pkgm_subscriptions s ON s.id = c.subscription_id`,
+      { replacements: { lease: leaseSeconds }, type: QueryTypes.SELECT },
+    );
+    return row;
+  }
+
+  async renewLease(seq: string, leaseSeconds: number): Promise<void> {
+    await this.sequelize.query(`UPDATE pkgm_notifications SET lease_until = ${lease} WHERE seq = :seq AND state = 'sending'`, { replacements: { seq, lease: leaseSeconds } });
+  }
+
+  async markDelivered(seq: string): Promise<void> {
+    await this.sequelize.query(`UPDATE pkgm_notifications SET state = 'delivered', delivered_at = now(), lease_until = NULL, last_error = NULL WHERE seq = :seq`, { replacements: { seq } });
+  }
+
+  /** Gives the row up: it is kept, with the last error, for inspection. */
+  async markDead(seq: string, error: string): Promise<void> {
+    await this.sequelize.query(`UPDATE pkgm_notifications SET state = 'dead', lease_until = NULL, last_error = :error WHERE seq = :seq`, { replacements: { seq, error } });
+  }
+
+  async retryLater(seq: string, error: string, delaySeconds: number): Promise<void> {
+    await this.sequelize.query(
+      `UPDATE pkgm_notifications SET state = 'pending', lease_until = NULL, last_error = :error, next_attempt_at = now() + (:delay * interval '1 second') WHERE seq = :seq`,
+      { replacements: { seq, error, delay: delaySeconds } },
+    );
+  }
+
+  /** Deletes delivered rows older than `days`; dead letters stay. */
+  async sweepDelivered(days: number): Promise<void> {
+    await this.sequelize.query(`DELETE FROM pkgm_notifications WHERE state = 'delivered' AND delivered_at < now() - (:days * interval '1 day')`, { replacements: { days } });
+  }
+}
