@@ -34,8 +34,9 @@ export interface InspectOptions {
   extraAlgorithms?: HashAlgorithm[];
   /**
    * Digests already computed for an entry (while the upload streamed): when they cover every
-   * algorithm the entry needs, the entry is not read again and `onEntry` is not called for it.
-   * Not consulted for the inner CSAR of a security option 2 package.
+   * algorithm the entry needs, the entry is not read again and `onEntry` is not called for it;
+   * otherwise it is read for the missing algorithms only. Not consulted for the inner CSAR of a
+   * security option 2 package.
    */
   reuse?: (entry: CsarEntry, algorithms: ReadonlySet<HashAlgorithm>) => CsarDigests | undefined;
   /** Cap for TOSCA.meta and manifest reads; default 16 MiB. */
@@ -335,13 +336,17 @@ async function hashPass(
   for (const entry of archive.entries) {
     const algorithms = new Set<HashAlgorithm>(['sha256', ...extra, ...(wanted.get(entry.name) ?? [])]);
     const known = reuse?.(entry, algorithms);
-    if (known && [...algorithms].every((a) => known[a] !== undefined)) {
+    const missing = known ? [...algorithms].filter((a) => known[a] === undefined) : [...algorithms];
+    if (known && !missing.length) {
       result.digests.set(entry.name, known);
       continue;
     }
     let opened: Awaited<ReturnType<CsarArchive['openDigestingEntry']>>;
     try {
-      opened = await archive.openDigestingEntry(entry.name, algorithms);
+      // Only what is not known yet is computed (e.g. a SHA-512 the manifest asks for); the CRC-32
+      // is checked all the same.
+      opened = await archive.openDigestingEntry(entry.name, missing);
+      if (known) Object.assign(opened.digests, known);
     } catch (err) {
       if (!(err instanceof CsarError)) throw err;
       result.findings.push(finding(err.rule, 'error', err.message, { file: entry.name }));

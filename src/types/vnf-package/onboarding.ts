@@ -2,22 +2,23 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
 import { QueryTypes, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import type { ArtifactEngine, BlobRow } from '../../artifacts/engine';
 import type { ArtifactRecord } from '../../artifacts/types';
 import { Finding, formatFinding, hasErrors } from '../../common/findings';
 import type { DepotConfig } from '../../config';
-import { checkSoftwareImages, crossCheckManifest, CsarError, csarFiles, CsarInspection, inspectCsar, parseToscaMeta, spanSource, TOSCA_META_PATH, normaliseAlgorithm } from '../../csar';
-import type { CsarArchive, CsarDigests, CsarEntry, CsarLimits, CsarSource, HashAlgorithm } from '../../csar';
-import { csarIngest, streamedRecord, type StreamedFile, type StreamIndex } from '../../packages/ingest';
+import type { CsarInspection } from '../../csar';
+import type { CsarLimits } from '../../csar';
+import { csarIngest, type StreamIndex } from '../../packages/ingest';
+import { openStoredCsar, type StoredCsar } from '../../packages/stored-csar';
+import { VnfPackageProfile } from './profile';
 import { inTransaction } from '../../db/database';
 import type { JobQueue, JobRow } from '../../jobs/queue';
 import { fetchUriToWritable, FetchUriError, redactUri } from '../../net/fetch-uri';
 import { DomainError, isDomainError, lifecycleConflict, notFound } from '../../common/errors';
 import type { Principal } from '../../common/principal';
-import { validateVnfd, VnfdFacts } from '../../tosca';
+import type { VnfdFacts } from '../../tosca';
 import { packageEvent, recordPackageEvent } from '../../modules/vnf-packages/notifications';
 import { VNF_PACKAGES } from '../../modules/vnf-packages/type';
 
@@ -67,7 +68,12 @@ export class OnboardingService {
     private readonly queue: JobQueue,
     private readonly config: DepotConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.profile = new VnfPackageProfile(engine);
+  }
+
+  /** What is VNF-specific in processing: the VNFD and VnfPkgInfo's fields (src/packages/profile.ts). */
+  private readonly profile: VnfPackageProfile;
 
   private get sequelize() {
     return this.engine.sequelize;
@@ -236,148 +242,39 @@ export class OnboardingService {
     let temp: string | undefined;
     let dir: string | undefined;
     if (hookConfigs.some((h) => h.event === 'post_upload' && h.command)) {
+      // Operator command hooks read the package unpacked in {dir}: every file is materialised.
       temp = await fs.promises.mkdtemp(nodePath.join(os.tmpdir(), 'depot-onboard-'));
       dir = nodePath.join(temp, 'package');
     }
-    // The stored package is read in place (composite: skeleton ranges and entry objects as one
-    // archive); only stores without local files need a temporary copy (which reads every byte).
-    const content = this.engine.contentOf(pkg);
-    const spans = content.files();
-    let source: CsarSource;
-    if (spans) {
-      source = await spanSource(spans);
-    } else {
-      temp ??= await fs.promises.mkdtemp(nodePath.join(os.tmpdir(), 'depot-onboard-'));
-      const local = nodePath.join(temp, 'package.csar');
-      await pipeline(await content.open(), fs.createWriteStream(local));
-      source = await spanSource([{ path: local, start: 0, end: Number(pkg.size) - 1 }]);
-    }
-    const index = (job.payload as { stream?: StreamIndex }).stream;
     try {
-      const result = await this.examine(id, artifact, source, pkg.store, index, dir);
-      if (hasErrors(result.findings)) return await this.fail(id, result.findings);
-      if (!result.inspection.signedPackage && !pkg.segments && spans?.length === 1) await this.decompose(pkg, spans[0].path, result.inspection);
-      await this.complete(id, artifact, pkg, result);
+      const stored = await openStoredCsar({
+        engine: this.engine, artifactId: id, pkg, folder: 'content', contentTypeOf, dir,
+        index: (job.payload as { stream?: StreamIndex }).stream, limits: this.limits(), strict: this.config.onboarding.policy === 'strict',
+      });
+      try {
+        const result = await this.examine(artifact, stored, dir);
+        if (hasErrors(result.findings)) return await this.fail(id, result.findings);
+        if (!result.inspection.signedPackage && stored.singleFile) await this.decompose(pkg, stored.singleFile, result.inspection);
+        await this.complete(id, artifact, pkg, result);
+      } finally {
+        await stored.close();
+      }
     } finally {
-      await source.close();
       if (temp) await fs.promises.rm(temp, { recursive: true, force: true });
     }
   }
 
-  /**
-   * Checks the stored CSAR: its central directory, structure and manifest, reading only the small
-   * files; an entry whose digests streamed by during the upload (same local header, sizes and CRC-32
-   * as the central directory records) is not read again, its content object is attached as it is.
-   * Then the VNFD, validated once (post_upload hooks), and its image checksums against those digests.
-   */
-  private async examine(id: string, artifact: ArtifactRecord, source: CsarSource, storeName: string, index: StreamIndex | undefined, dir?: string) {
-    const strict = this.config.onboarding.policy === 'strict';
-    const limits = this.limits();
-    const store = this.engine.stores.get(storeName);
-    // Operator command hooks read the package unpacked in {dir}: every file is then materialised.
-    const streamed = new Map<string, StreamedFile>();
-    if (index && !dir) {
-      const present = await Promise.all(index.files.map(async (f) => !!f.key && !!(await store.driver.stat(f.key).catch(() => null))));
-      index.files.forEach((f, i) => present[i] && streamed.set(f.name, f));
-    }
-    const matching = (entry: CsarEntry) => streamedRecord(streamed, entry);
-    const reused: StreamedFile[] = [];
-    const inspection: CsarInspection = await inspectCsar(source, {
-      limits,
-      strict,
-      keepOpen: true,
-      reuse: (entry, algorithms) => {
-        const f = matching(entry);
-        if (!f || ![...algorithms].every((a) => f.digests[a])) return undefined;
-        reused.push(f);
-        return f.digests as CsarDigests;
-      },
-      onEntry: async (entry: CsarEntry, stream: Readable, digests: Partial<Record<HashAlgorithm, string>>) => {
-        const f = matching(entry);
-        if (f?.split && f.key && !dir) {
-          // Fallback for a digest the upload did not compute (e.g. a SHA-512 the manifest asks for,
-          // listed after the image): this entry alone is read again; its object is already stored.
-          await finished(stream.resume());
-          reused.push(f);
-          return;
-        }
-        const sinks: Promise<unknown>[] = [];
-        const copies: PassThrough[] = [];
-        // pipe() does not forward errors: when the archive lies about an entry (a bomb that inflates
-        // past its declared size, a bad CRC) the copies waited for an end that never came and the
-        // single onboarding worker hung forever, every later package stuck in PROCESSING (found by
-        // test/vnf-package/onboarding.test.ts). Fail the copies with the entry's error — also one
-        // raised before they exist (during the mkdir below); inspectCsar turns a CsarError into the
-        // entry's finding.
-        let failed: Error | undefined;
-        stream.on('error', (err) => {
-          failed = err;
-          stream.unpipe();
-          for (const s of copies) s.destroy(err);
-        });
-        const feed = <T extends PassThrough>(copy: T): T => {
-          copies.push(copy);
-          if (failed) copy.destroy(failed);
-          else stream.pipe(copy);
-          return copy;
-        };
-        if (dir) {
-          const file = nodePath.join(dir, ...entry.name.split('/'));
-          await fs.promises.mkdir(nodePath.dirname(file), { recursive: true });
-          const copy = feed(new PassThrough());
-          sinks.push(pipeline(copy, fs.createWriteStream(file, { mode: 0o644 })));
-        }
-        // Every file becomes a content-addressed object: the same image in two package versions
-        // is stored once (and decompose() then drops it from the CSAR copy).
-        const body = feed(new PassThrough({ highWaterMark: 1 << 20 }));
-        sinks.push(
-          // `stream` already computes the entry's SHA-256 (for the manifest check) over exactly these
-          // bytes; the store takes it as the content key instead of hashing the image once more.
-          store.stage(body, { sha256: () => digests.sha256 }).then(async (staged) => {
-            await this.engine.locks.with(store.name, staged.key, async (t) => {
-              await staged.commit();
-              const attach = (tx: Transaction) =>
-                this.engine.attachContent(tx, id, 'content', entry.name, { store: store.name, key: staged.key, size: staged.size, digests: { sha256: staged.key }, contentType: contentTypeOf(entry.name) });
-              if (t) await attach(t);
-              else await inTransaction(this.sequelize, attach);
-            });
-          }),
-        );
-        await Promise.all(sinks);
-      },
-    });
-    const archive = inspection.archive!;
-    try {
-      return await this.examineDescriptor(id, artifact, inspection, archive, reused, store.name, index, dir);
-    } finally {
-      await archive.close();
-    }
-  }
-
-  private async examineDescriptor(id: string, artifact: ArtifactRecord, inspection: CsarInspection, archive: CsarArchive, reused: StreamedFile[], storeName: string, index: StreamIndex | undefined, dir?: string) {
-    if (reused.length) {
-      await inTransaction(this.sequelize, async (t) => {
-        for (const f of reused) {
-          await this.engine.attachContent(t, id, 'content', f.name, { store: storeName, key: f.key!, size: f.size, digests: { sha256: f.key! }, contentType: contentTypeOf(f.name) });
-        }
-      });
-    }
-    const findings = [...inspection.findings, ...(index && !inspection.signedPackage ? index.findings : [])];
-    const results: Record<string, unknown> = {};
+  /** The archive's findings, what the stream saw, and the VNF profile's (the VNFD, validated once). */
+  private async examine(artifact: ArtifactRecord, stored: StoredCsar, dir?: string): Promise<{ findings: Finding[]; inspection: CsarInspection; facts?: VnfdFacts }> {
+    const { inspection, archive } = stored;
+    const findings = [...inspection.findings, ...stored.streamFindings];
     let facts: VnfdFacts | undefined;
-    if (inspection.entryDefinitions && !inspection.signedPackage && !archive.fatal) {
-      findings.push(...(await this.engine.hooks(this.engine.type(VNF_PACKAGES)).run({ event: 'post_upload', artifact, field: 'package', files: csarFiles(archive), entry: inspection.entryDefinitions, results, dir })));
-      facts = results.vnfd as VnfdFacts | undefined;
-      if (facts) await this.imageDigests(facts, inspection, archive);
-    } else if (inspection.signedPackage) {
+    if (inspection.signedPackage) {
       findings.push({ rule: 'VNFPKG-OPTION2-UNSUPPORTED', severity: 'error', message: `security option 2 package (${inspection.signedPackage.csar} + ${inspection.signedPackage.signature}): signature verification is not available yet` });
-    }
-    if (facts) {
-      if (inspection.manifest) findings.push(...crossCheckManifest(inspection.manifest, facts));
-      findings.push(...checkSoftwareImages(facts.softwareImages, inspection.digests, inspection.entries));
-      for (const [k, v] of [['descriptor_id', facts.vnfdId], ['provider', facts.vnfProvider], ['product_name', facts.vnfProductName], ['software_version', facts.vnfSoftwareVersion], ['descriptor_version', facts.vnfdVersion]] as const) {
-        if (!v && !findings.some((f) => f.rule.startsWith('SOL001-VNF'))) findings.push({ rule: 'VNFPKG-VNFD-IDENTITY', severity: 'error', message: `the VNF node has no ${k}`, file: inspection.entryDefinitions });
-      }
+    } else if (archive && !archive.fatal && inspection.entryDefinitions) {
+      const r = await this.profile.examine({ artifact, inspection, archive, dir });
+      findings.push(...r.findings);
+      facts = r.facts;
     }
     return { findings, inspection, facts };
   }
@@ -426,91 +323,11 @@ export class OnboardingService {
     });
   }
 
-  /**
-   * sw_image_data checksums in another algorithm than the digests at hand (SHA-256, and what the
-   * manifest asked for): the image entry alone is read once more to compute it. This is the one
-   * second read of image bytes a streamed onboarding can need (docs/benchmarks.md, Onboarding).
-   */
-  private async imageDigests(facts: VnfdFacts, inspection: CsarInspection, archive: CsarArchive): Promise<void> {
-    for (const img of facts.softwareImages) {
-      const algorithm = img.checksum && normaliseAlgorithm(img.checksum.algorithm);
-      const name = img.imagePath?.replace(/^\.\//, '');
-      const have = name ? inspection.digests.get(name) : undefined;
-      if (!algorithm || !name || !have || have[algorithm] || !archive.getEntry(name)) continue;
-      try {
-        const { stream, digests } = await archive.openDigestingEntry(name, [algorithm]);
-        await finished(stream.resume());
-        Object.assign(have, digests);
-      } catch (err) {
-        if (!(err instanceof CsarError)) throw err;
-        inspection.findings.push({ rule: err.rule, severity: 'error', message: err.message, file: name });
-      }
-    }
-  }
-
   /** Fills VnfPkgInfo and flips to ONBOARDED in one transaction (or ERROR on a clash). */
   private async complete(id: string, artifact: ArtifactRecord, pkg: BlobRow, r: Awaited<ReturnType<OnboardingService['examine']>>): Promise<void> {
     const { inspection, facts } = r;
     const f = facts!;
-    const digests = inspection.digests;
-    const entryNames = new Set(inspection.entries.map((e) => e.name));
-    const imagePaths = new Set(f.softwareImages.map((i) => i.imagePath?.replace(/^\.\//, '')).filter(Boolean) as string[]);
-    const descriptorFiles = f.descriptorFiles;
-    const manifestPath = inspection.manifest?.path;
-    const excluded = new Set<string>([...descriptorFiles, ...imagePaths, TOSCA_META_PATH, ...(manifestPath ? [manifestPath] : [])]);
-    const setOf = new Map<string, string>();
-    for (const [set, sources] of Object.entries(inspection.manifest?.nonManoArtifactSets ?? {})) for (const s of sources) setOf.set(s.source, set);
-    const declared = inspection.manifest?.entries ?? inspection.meta?.artifacts ?? [];
-    const changeLog = inspection.meta?.keys['ETSI-Entry-Change-Log']?.value;
-    const classify = (p: string) => (p === changeLog || /^ChangeLog/i.test(p) ? 'HISTORY' : /^Tests\//i.test(p) ? 'TESTING' : /^Licenses\//i.test(p) ? 'LICENSE' : undefined);
-    const additionalArtifacts: Record<string, unknown>[] = [];
-    const sources = declared.length ? declared.map((d) => d.source) : [...entryNames];
-    for (const source of sources) {
-      const path = source.replace(/^\.\//, '');
-      if (excluded.has(path) || /\.(cms|cert|sig)$/i.test(path) || additionalArtifacts.some((a) => a.artifactPath === path || a.artifactURI === path)) continue;
-      const entry = declared.find((d) => d.source === source);
-      const external = /^[a-z][a-z0-9+.-]*:\/\//i.test(source);
-      if (!external && !entryNames.has(path)) continue;
-      const algorithm = entry?.algorithm ? entry.algorithm.toUpperCase().replace(/^SHA(\d)/, 'SHA-$1') : 'SHA-256';
-      const hash = entry?.hash ?? digests.get(path)?.sha256;
-      additionalArtifacts.push({
-        ...(external ? { artifactURI: source } : { artifactPath: path }),
-        checksum: { algorithm, hash },
-        isEncrypted: false,
-        ...(setOf.has(source) && { nonManoArtifactSetId: setOf.get(source) }),
-        ...(classify(path) && { artifactClassification: classify(path) }),
-        metadata: { contentType: contentTypeOf(path), ...(entryNames.has(path) && { size: inspection.entries.find((e) => e.name === path)!.size }) },
-      });
-    }
-    const now = new Date().toISOString();
-    const softwareImages = f.softwareImages.map((img) => {
-      const path = img.imagePath?.replace(/^\.\//, '');
-      const external = !!path && /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
-      const fileEntry = path && !external ? inspection.entries.find((e) => e.name === path) : undefined;
-      return {
-        id: img.id, name: img.name, provider: img.provider, version: img.version,
-        checksum: img.checksum ? { algorithm: img.checksum.algorithm.toUpperCase().replace(/^SHA(\d)/, 'SHA-$1'), hash: img.checksum.hash } : { algorithm: 'SHA-256', hash: path ? digests.get(path)?.sha256 : undefined },
-        isEncrypted: false,
-        containerFormat: img.containerFormat?.toUpperCase(), diskFormat: img.diskFormat?.toUpperCase(),
-        createdAt: now, minDisk: img.minDisk ?? 0, minRam: img.minRam ?? 0, size: fileEntry?.size ?? img.size ?? 0,
-        ...(external ? { imageUri: path } : path ? { imagePath: path } : {}),
-      };
-    });
-    const md = inspection.manifest?.metadata;
-    const csv = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
-    const fields: Record<string, unknown> = {
-      onboardingState: 'ONBOARDED',
-      usageState: 'NOT_IN_USE',
-      vnfdId: f.vnfdId, vnfProvider: f.vnfProvider, vnfProductName: f.vnfProductName, vnfSoftwareVersion: f.vnfSoftwareVersion, vnfdVersion: f.vnfdVersion,
-      vnfmInfo: f.vnfmInfo ?? [],
-      compatibleSpecificationVersions: csv(md?.compatible_specification_versions?.value),
-      packageSecurityOption: inspection.packageSecurityOption,
-      checksum: { algorithm: 'SHA-256', hash: pkg.digests.sha256 },
-      softwareImages,
-      additionalArtifacts,
-      onboardingFindings: r.findings,
-      descriptor: { files: descriptorFiles, meta: entryNames.has(TOSCA_META_PATH) ? TOSCA_META_PATH : undefined, manifest: manifestPath, entry: inspection.entryDefinitions },
-    };
+    const fields: Record<string, unknown> = { onboardingState: 'ONBOARDED', usageState: 'NOT_IN_USE', ...this.profile.fields({ facts: f, inspection, pkg, findings: r.findings }) };
     const name = `${f.vnfProvider}/${f.vnfProductName}`.slice(0, 255);
     const version = packageVersion(f.vnfSoftwareVersion!, f.vnfdVersion!);
     const parsed = this.engine.version(version, this.engine.type(VNF_PACKAGES));
@@ -567,14 +384,4 @@ export function packageVersion(software: string, descriptor: string): string {
     : (String(software).match(/\d+/g) ?? ['0']).slice(0, 3).concat(['0', '0']).slice(0, 3).map(Number).join('.');
   const build = String(descriptor).replace(/[^0-9A-Za-z.-]/g, '-').replace(/\.{2,}/g, '.').replace(/^\.|\.$/g, '') || '0';
   return `${base}+vnfd.${build}`;
-}
-
-/** Entry-Definitions from TOSCA.meta, or the single root YAML (SOL004 §4.1 option 2). */
-export async function findEntryDefinitions(archive: CsarArchive): Promise<string | undefined> {
-  if (archive.getEntry(TOSCA_META_PATH)) {
-    const { meta } = parseToscaMeta((await archive.readEntry(TOSCA_META_PATH, 1 << 20)).toString('utf8'), 'warning');
-    return meta.keys['Entry-Definitions']?.value;
-  }
-  const roots = archive.entries.filter((e) => !e.name.includes('/') && /\.ya?ml$/i.test(e.name));
-  return roots.length === 1 ? roots[0].name : undefined;
 }
