@@ -421,7 +421,7 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
     while (left > 0 && (await q.more())) {
       const parts = q.take(Math.min(left, q.buffered));
       for (const b of parts) left -= b.length;
-      entry.compressedSize += compressedSize - left - entry.compressedSize;
+      entry.compressedSize = compressedSize - left;
       await toSkeleton(parts);
     }
     entry.problem = `compression method ${method} is not decoded while streaming`;

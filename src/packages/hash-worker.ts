@@ -2,11 +2,11 @@ import { createHash, type Hash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 
 /**
- * Hashing off the main thread: the whole-package SHA-256 of an upload runs here while the main
- * thread hashes the entries (content keys) and moves the bytes, so a 2-CPU machine hashes both at
- * once. Bytes travel through a small ring of shared buffers (no allocation per chunk, at most
- * SLOTS × SLOT_BYTES in flight), and a hash can be forked (Hash.copy) to continue two ways.
- * The worker is plain JavaScript evaluated from a string: it runs the same under tsx and compiled.
+ * Hashing off the main thread, for an upload's whole-package SHA-256 while the main thread hashes
+ * the entries and moves the bytes (opt-in: see hashFeed for when it pays). Bytes travel through a
+ * small ring of shared buffers (no allocation per chunk, at most SLOTS × SLOT_BYTES in flight), and
+ * a hash can be forked (Hash.copy) to continue two ways. The worker is plain JavaScript evaluated
+ * from a string: it runs the same under tsx and compiled.
  */
 const SLOTS = 4;
 const SLOT_BYTES = 4 << 20;
