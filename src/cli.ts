@@ -15,7 +15,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`usage: depot <${Object.keys(COMMANDS).join('|')}> ...\n`);
     return 2;
   }
-  return run(rest);
+  try {
+    return await run(rest);
+  } catch (err: any) {
+    // By name, not instanceof: importing the config module here would load it for `validate` too.
+    if (err?.name !== 'ConfigError') throw err;
+    process.stderr.write(`config error: ${err.message}\n`);
+    return 2;
+  }
 }
 
 if (require.main === module) {

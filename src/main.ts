@@ -1,4 +1,4 @@
-import { loadConfig } from './config';
+import { ConfigError, loadConfig } from './config';
 import { defaultModules } from './modules';
 import { createLogger, startDepot } from './service';
 
@@ -21,7 +21,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  // eslint-disable-next-line no-console
-  console.error(`Depot failed to start: ${err?.stack ?? err}`);
+  // A configuration mistake is the operator's to fix: one line naming the file (or variable) and
+  // the key, exit status 2. Anything else is a failure worth its stack.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`config error: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`Depot failed to start: ${err?.stack ?? err}\n`);
   process.exit(1);
 });

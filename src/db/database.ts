@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Sequelize, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
+import { pgDriver } from './pg-driver';
 
 /**
  * The database port. With no DEPOT_DATABASE_URL, Depot runs on embedded PostgreSQL: PGlite (WASM)
@@ -25,6 +26,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) {
     const sequelize = new Sequelize(opts.url, {
       dialect: 'postgres',
+      dialectModule: pgDriver(),
       logging: false,
       pool: { max: 10, min: 0, idle: 10_000 },
     });
@@ -42,6 +44,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const port = Number(conn.split(':').pop());
   const sequelize = new Sequelize('postgres', 'postgres', '', {
     dialect: 'postgres',
+    dialectModule: pgDriver(),
     host: '127.0.0.1',
     port,
     logging: false,

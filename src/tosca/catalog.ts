@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { PACKAGE_ROOT } from '../common/package-root';
 import { DEFAULT_LIMITS, YValue, loadYaml } from './yaml';
 
 /**
  * The built-in type catalog (repo folder `tosca/`): TOSCA normative types, always in scope, and the
  * ETSI SOL001 type files a VNFD imports by file name or forge URL. The network is never used.
  */
-export const CATALOG_DIR = path.resolve(__dirname, '../../tosca');
+export const CATALOG_DIR = path.join(PACKAGE_ROOT, 'tosca');
 export const NORMATIVE = 'tosca_normative_types.yaml';
 const ETSI_FILE = /(?:^|\/)(etsi_nfv_sol001_(?:common|vnfd)_types\.yaml)$/;
 const ETSI_URL = /SOL001\/(?:raw|-\/raw)\/v?(\d+)\.(\d+)\.(\d+)\/(etsi_nfv_sol001_(?:common|vnfd)_types\.yaml)$/;

@@ -1,0 +1,141 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import YAML from 'yaml';
+import { checkFile, ConfigError, show } from './schema';
+import { DRIVERS } from './sections';
+
+export { ConfigError } from './schema';
+export { parseSize } from './size';
+
+// The one place that reads the environment and the config file (ARCHITECTURE §2). Everything else
+// receives a `DepotConfig`, so tests can build one without touching process.env. Both are checked
+// before anything starts: an unknown key, a wrong type or an unreadable value is a ConfigError naming
+// the file (or the variable) and the key; sections.ts holds the file's schema and defaults.
+
+export interface HookConfig {
+  event: string;
+  command?: string[];
+  module?: string;
+  timeoutSeconds: number;
+}
+
+export interface TypeConfig {
+  store?: string;
+  maxBlobSize?: number;
+  hooks: HookConfig[];
+}
+
+export interface QuotaConfig {
+  maxArtifacts?: number;
+  maxBytes?: number;
+}
+
+export interface DepotConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl?: string;
+  auth: 'tokens' | 'none';
+  tokensFile: string;
+  logLevel: string;
+  types: Record<string, TypeConfig>;
+  /** Quotas per project: `default` applies to projects without their own entry; keys may be `project` or `project:type`. */
+  quotas: Record<string, QuotaConfig>;
+  stores: Record<string, Record<string, unknown>>;
+  onboarding: {
+    policy: 'default' | 'strict';
+    maxEntries: number;
+    maxUncompressedBytes: number;
+    maxCompressionRatio: number;
+    workers: number;
+    /** Lease of a running job; a job whose lease ran out (its process died) is claimed again. */
+    jobLeaseSeconds: number;
+    maxAttempts: number;
+  };
+  uploadFromUri: {
+    /** CIDRs or host names that may be fetched although they are not public (e.g. an internal mirror). */
+    allow: string[];
+    timeoutSeconds: number;
+    maxBytes: number;
+    maxRedirects: number;
+  };
+  /** SOL005 notification delivery (src/modules/vnf-packages/notifications.ts). */
+  notifications: {
+    /** Callback targets allowed although not public (CIDRs, addresses, host names, "*.suffix"); default: none. */
+    allow: string[];
+    workers: number;
+    /** Delivery attempts before a notification is dead-lettered. */
+    maxAttempts: number;
+    /** Backoff: retryBaseSeconds * 2^(attempt-1), capped at retryMaxSeconds. */
+    retryBaseSeconds: number;
+    retryMaxSeconds: number;
+    /** Whole HTTP exchange with the subscriber (delivery and the endpoint test at subscription). */
+    timeoutSeconds: number;
+  };
+  /** A blob left in `saving` longer than this without progress is considered abandoned by a dead process. */
+  uploadStaleSeconds: number;
+  /** In-process garbage collection period (0: off); unreferenced content older than an hour goes. */
+  gcIntervalSeconds: number;
+}
+
+type Base = Pick<DepotConfig, 'host' | 'port' | 'dataDir' | 'databaseUrl' | 'auth' | 'tokensFile' | 'logLevel'>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Environment variables (README: Configuration) and the file DEPOT_CONFIG names. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): DepotConfig {
+  const get = (name: string): string | undefined => (env[name] === '' ? undefined : env[name]);
+  const bad = (name: string, rule: string) => new ConfigError(`${name}: must be ${rule}, got ${show(env[name])}`);
+  const port = get('DEPOT_PORT') ?? '9890';
+  if (!/^\d+$/.test(port) || Number(port) > 65535) throw bad('DEPOT_PORT', 'an integer in [0, 65535]');
+  const auth = get('DEPOT_AUTH') ?? 'tokens';
+  if (auth !== 'tokens' && auth !== 'none') throw bad('DEPOT_AUTH', 'one of tokens, none');
+  const logLevel = get('DEPOT_LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw bad('DEPOT_LOG_LEVEL', `one of ${LOG_LEVELS.join(', ')}`);
+  const databaseUrl = get('DEPOT_DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/./.test(databaseUrl)) throw bad('DEPOT_DATABASE_URL', 'a postgres:// URL');
+  const dataDir = path.resolve(get('DEPOT_DATA_DIR') ?? './data');
+  const file = get('DEPOT_CONFIG');
+  return buildConfig(file === undefined ? {} : readConfigFile(file), {
+    host: get('DEPOT_HOST') ?? '127.0.0.1',
+    port: Number(port),
+    dataDir,
+    databaseUrl,
+    auth,
+    tokensFile: path.resolve(get('DEPOT_TOKENS_FILE') ?? path.join(dataDir, 'tokens.yaml')),
+    logLevel,
+  }, file);
+}
+
+function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err: any) {
+    throw new ConfigError(`DEPOT_CONFIG: cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
+  try {
+    return YAML.parse(text);
+  } catch (err: any) {
+    const at = err.linePos?.[0] ? `line ${err.linePos[0].line}, column ${err.linePos[0].col}: ` : '';
+    throw new ConfigError(`${file}: ${at}${String(err.message).split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+}
+
+/**
+ * The configuration file's part on top of `base`; exported so tests build configurations from plain
+ * objects. `source` names the file in errors.
+ */
+export function buildConfig(file: any, base: Base, source = 'configuration file'): DepotConfig {
+  const checked = checkFile(file, source);
+  // What the schema cannot see: a command or a module per hook, and stores that exist.
+  for (const [name, t] of Object.entries<TypeConfig>(checked.types)) {
+    t.hooks.forEach((h, i) => {
+      if (!h.command && !h.module) throw new ConfigError(`${source}: types.${name}.hooks[${i}]: give a command or a module`);
+    });
+    if (t.store !== undefined && !DRIVERS.includes(t.store) && !(t.store in checked.stores)) {
+      throw new ConfigError(`${source}: types.${name}.store: no store "${t.store}" (drivers: ${DRIVERS.join(', ')}; declared under stores: ${Object.keys(checked.stores).join(', ') || 'none'})`);
+    }
+  }
+  return { ...base, ...checked };
+}
