@@ -12,16 +12,17 @@ import * as zlib from 'node:zlib';
  * Onboarding benchmark (issue: "onboarding a 1 GiB and a 4 GiB CSAR"): a CSAR holding a stored
  * (method 0) image of random bytes is uploaded to a Depot child process on the real PostgreSQL
  * with one streaming PUT (application/zip); the time from upload start to ONBOARDED is compared with
- * `sha256sum` of the same file (target ≤ 1.5×), and the server's peak RSS (VmHWM of the process
- * that listens) with 150 MB.
+ * `sha256sum` of the same file (target ≤ 1.0×), and the server's peak RSS (VmHWM of the process
+ * that listens) with 150 MB. The 1 GiB package is also onboarded with a SHA-512 manifest (figure
+ * printed, no target: the manifest follows the image, so processing hashes the image once more).
  *
  * BENCH_ONBOARDING_GIB=1,4 (default) picks the image sizes; BENCH_ONBOARDING_RUNS (default 2) the
- * runs per size (best time, highest RSS are reported); BENCH_KEEP=1 keeps the temp dir;
+ * runs per size (best time, highest RSS are reported); BENCH_ONBOARDING_SHA512=0 skips the SHA-512 run; BENCH_KEEP=1 keeps the temp dir;
  * BENCH_NODE_ARGS is passed to the server's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 const repoRoot = path.resolve(__dirname, '..');
 const GiB = 1024 ** 3;
-const TARGET_RATIO = 1.5;
+const TARGET_RATIO = 1.0;
 const TARGET_RSS_MB = 150;
 const RUNS = Math.max(1, Number(process.env.BENCH_ONBOARDING_RUNS ?? 2));
 const FIXTURE = path.join(repoRoot, 'test/fixtures/tosca/valid/single_file_v3');
@@ -52,13 +53,15 @@ export async function benchOnboarding(): Promise<void> {
   if (free < needed) throw new Error(`onboarding bench needs ~${(needed / GiB).toFixed(1)} GiB free in ${os.tmpdir()}, has ${(free / GiB).toFixed(1)} GiB`);
   const dbBase = ensurePostgres();
   const results: Result[] = [];
+  const variants: { gib: number; algorithm: 'SHA-256' | 'SHA-512' }[] = sizes.map((gib) => ({ gib, algorithm: 'SHA-256' }));
+  if (sizes.includes(1) && process.env.BENCH_ONBOARDING_SHA512 !== '0') variants.splice(1, 0, { gib: 1, algorithm: 'SHA-512' });
   try {
-    for (const gib of sizes) {
-      const label = `${gib} GiB`;
+    for (const { gib, algorithm } of variants) {
+      const label = `${gib} GiB${algorithm === 'SHA-512' ? ' (SHA-512 manifest, no target)' : ''}`;
       const csar = path.join(work, `bench-${gib}g.csar`);
       process.stdout.write(`  ${label}: generating CSAR... `);
       const t0 = Date.now();
-      await writeBenchCsar(csar, Math.round(gib * GiB));
+      await writeBenchCsar(csar, Math.round(gib * GiB), algorithm);
       console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s`);
       // Best of RUNS for both times (other load on a shared machine only adds time); the highest
       // peak RSS of all runs. Each run: a fresh server on a fresh database.
@@ -103,7 +106,7 @@ function printTable(results: Result[]): void {
       r.uploadS.toFixed(2),
       (r.onboardS - r.uploadS).toFixed(2),
       r.onboardS.toFixed(2),
-      `${ratio.toFixed(2)}× ${ratio <= TARGET_RATIO ? 'ok' : 'MISSED'}`,
+      `${ratio.toFixed(2)}× ${r.label.includes('no target') ? '' : ratio <= TARGET_RATIO ? 'ok' : 'MISSED'}`,
       `${r.rssMb.toFixed(0)} ${r.rssMb <= TARGET_RSS_MB ? 'ok' : 'MISSED'}`,
       `${r.idleMb.toFixed(0)} / ${r.uploadRssMb.toFixed(0)} / ${r.processingRssMb.toFixed(0)}`,
       `${r.cpuS.toFixed(1)} / ${r.sha256sumCpuS.toFixed(1)}`,
@@ -286,7 +289,7 @@ function timeSha256sum(file: string): { wall: number; cpu: number } {
  * ZIP64 records wherever a size or offset needs them. The image (random bytes, generated in 4 MiB
  * chunks, never held in memory) comes first so its SHA-256 is known for the VNFD and the manifest.
  */
-export async function writeBenchCsar(file: string, imageBytes: number): Promise<void> {
+export async function writeBenchCsar(file: string, imageBytes: number, manifestAlgorithm: 'SHA-256' | 'SHA-512' = 'SHA-256'): Promise<void> {
   const fd = fs.openSync(file, 'w');
   const central: Buffer[] = [];
   let pos = 0;
@@ -352,6 +355,7 @@ export async function writeBenchCsar(file: string, imageBytes: number): Promise<
 
   // 1. the image, streamed: random bytes hashed (SHA-256, CRC-32) as they are written.
   const sha = crypto.createHash('sha256');
+  const sha512 = manifestAlgorithm === 'SHA-512' ? crypto.createHash('sha512') : undefined;
   addEntry(IMAGE_PATH, undefined, { size: imageBytes, crc: 0 }, () => {
     const chunk = Buffer.allocUnsafe(4 << 20);
     let crc = 0;
@@ -360,6 +364,7 @@ export async function writeBenchCsar(file: string, imageBytes: number): Promise<
       const part = chunk.subarray(0, n);
       crypto.randomFillSync(part);
       sha.update(part);
+      sha512?.update(part);
       crc = zlib.crc32(part, crc);
       write(part);
       left -= n;
@@ -375,10 +380,13 @@ export async function writeBenchCsar(file: string, imageBytes: number): Promise<
     .replace(/size: 17 B/, `size: ${imageBytes} B`)
     .replace(/descriptor_id: \S+/, `descriptor_id: ${crypto.randomUUID()}`);
   const meta = 'TOSCA-Meta-File-Version: 1.0\nCSAR-Version: 1.1\nCreated-By: Depot bench\nEntry-Definitions: Definitions/vnfd.yaml\nETSI-Entry-Manifest: manifest.mf\n';
-  const digests: [string, string][] = [[IMAGE_PATH, imageSha], ['Definitions/vnfd.yaml', crypto.createHash('sha256').update(vnfd).digest('hex')]];
+  const digests: [string, string, string][] = [
+    [IMAGE_PATH, manifestAlgorithm, sha512 ? sha512.digest('hex') : imageSha],
+    ['Definitions/vnfd.yaml', 'SHA-256', crypto.createHash('sha256').update(vnfd).digest('hex')],
+  ];
   const manifest =
     'metadata:\n  vnf_provider_id: Depot\n  vnf_product_name: Depot Test VNF\n  vnf_release_date_time: 2026-11-24T10:00:00+01:00\n  vnf_package_version: 1.0\n\n' +
-    digests.map(([p, h]) => `Source: ${p}\nAlgorithm: SHA-256\nHash: ${h}\n`).join('\n');
+    digests.map(([p, a, h]) => `Source: ${p}\nAlgorithm: ${a}\nHash: ${h}\n`).join('\n');
   addEntry('TOSCA-Metadata/TOSCA.meta', Buffer.from(meta), undefined);
   addEntry('Definitions/vnfd.yaml', Buffer.from(vnfd), undefined);
   addEntry('manifest.mf', Buffer.from(manifest), undefined);

@@ -12,7 +12,7 @@ import type { ArtifactChange } from '../db/repositories/artifacts';
 import type { BlobRow, Segment, StoredContent } from '../db/repositories/blobs';
 import type { IncomingLink } from '../db/repositories/links';
 import type { ByteRange, FileSpan } from '../storage/blob-store';
-import { SizeLimitError } from '../storage/content-store';
+import { SizeLimitError, type ContentStore } from '../storage/content-store';
 import type { ContentLocks } from '../storage/content-locks';
 import type { StoreRegistry } from '../storage/registry';
 import { FieldDef, isBinary } from './fields';
@@ -24,6 +24,15 @@ import { ArtifactRecord, ArtifactTypeDef, HookContext, HookEvent, TypeRegistry, 
 import { parseVersion, VersionError } from './version';
 
 export type { BlobRow, Segment, StoredContent };
+
+/** Bytes staged for a blob: one object (`key`), or a composite of objects (`segments`, see migration 02). */
+export type Staged = Awaited<ReturnType<ContentStore['stage']>> & { segments?: { key: string; offset: number; length: number }[] };
+
+/**
+ * Replaces ContentStore.stage for one upload (the package pipeline splits a CSAR while it streams):
+ * same contract, plus optional segments when the blob is a composite whose `key` is the first object.
+ */
+export type Ingest = (body: Readable, opts: Parameters<ContentStore['stage']>[1] & { limit: number }) => Promise<Staged>;
 
 export interface BlobContent {
   blob: BlobRow;
@@ -432,7 +441,7 @@ export class ArtifactEngine {
    */
   async upload(
     p: Principal, typeName: string, id: string, field: string, path: string | undefined, body: Readable,
-    opts: { contentType?: string; contentLength?: number; ifMatch?: string; system?: boolean; hooks?: boolean } = {},
+    opts: { contentType?: string; contentLength?: number; ifMatch?: string; system?: boolean; hooks?: boolean; ingest?: Ingest } = {},
   ): Promise<ArtifactRecord> {
     const type = this.type(typeName);
     const def = this.binaryField(type, field, path);
@@ -472,10 +481,10 @@ export class ArtifactEngine {
     const rowId = reservation.blobId;
     const rollback = () => this.db.blobs.rollback(rowId, !!previous?.content_key);
     let lastBeat = Date.now();
-    let pendingStage: Awaited<ReturnType<typeof store.stage>> | undefined;
+    let pendingStage: Staged | undefined;
     try {
       if (opts.hooks !== false) await this.runHooks(type, { event: 'pre_upload', principal: p, artifact: reservation.artifact, field, path });
-      const staged = await store.stage(body, {
+      const staged: Staged = await (opts.ingest ?? ((b, o) => store.stage(b, o)))(body, {
         limit: reservation.reserve,
         algorithms: def.digests ?? [],
         onProgress: () => {
@@ -506,7 +515,7 @@ export class ArtifactEngine {
           // Only a row still `saving`: if the stale-upload reaper rolled this upload back (no progress
           // for uploadStaleSeconds), publishing now would report success for bytes nobody references,
           // or resurrect a row. The staged object is left to the garbage collector.
-          const published = await this.db.blobs.publish(t, rowId, { store: store.name, key: staged.key, size: staged.size, digests: staged.digests, contentType: opts.contentType });
+          const published = await this.db.blobs.publish(t, rowId, { store: store.name, key: staged.key, size: staged.size, digests: staged.digests, contentType: opts.contentType, segments: staged.segments });
           if (!published) throw new DomainError('UPLOAD_ROLLED_BACK', `${field}${path ? `/${path}` : ''}: the upload stalled longer than ${this.config.uploadStaleSeconds} s and was rolled back; retry it`);
         };
         if (lt) await mark(lt);

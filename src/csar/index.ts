@@ -1,5 +1,5 @@
-export { openCsar, DEFAULT_CSAR_LIMITS } from './zip';
-export type { CsarArchive, CsarEntry, CsarLimits, HashAlgorithm, OpenCsarOptions } from './zip';
+export { openCsar, spanSource, DEFAULT_CSAR_LIMITS } from './zip';
+export type { CsarArchive, CsarEntry, CsarLimits, CsarSource, CsarSpan, HashAlgorithm, OpenCsarOptions } from './zip';
 export { inspectCsar } from './inspect';
 export type { CsarDigests, CsarInspection, InspectOptions, PackageSecurityOption, SignedPackage } from './inspect';
 export { parseToscaMeta, TOSCA_META_PATH } from './meta';

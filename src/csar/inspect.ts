@@ -8,7 +8,7 @@ import { checkHashSyntax, isExternalSource, normaliseAlgorithm } from './digest'
 import { CsarError, finding } from './finding';
 import { type Manifest, parseManifest } from './manifest';
 import { type DigestEntry, parseToscaMeta, TOSCA_META_PATH, type ToscaMeta } from './meta';
-import { type CsarArchive, type CsarEntry, type CsarLimits, type HashAlgorithm, openCsar } from './zip';
+import { type CsarArchive, type CsarEntry, type CsarLimits, type CsarSource, type HashAlgorithm, openCsar } from './zip';
 
 export type PackageSecurityOption = 'OPTION_1' | 'OPTION_2';
 
@@ -32,6 +32,13 @@ export interface InspectOptions {
    * checksums (checked later by checkSoftwareImages) use another algorithm than the manifest.
    */
   extraAlgorithms?: HashAlgorithm[];
+  /**
+   * Digests already computed for an entry (while the upload streamed): when they cover every
+   * algorithm the entry needs, the entry is not read again and `onEntry` is not called for it;
+   * otherwise it is read for the missing algorithms only. Not consulted for the inner CSAR of a
+   * security option 2 package.
+   */
+  reuse?: (entry: CsarEntry, algorithms: ReadonlySet<HashAlgorithm>) => CsarDigests | undefined;
   /** Cap for TOSCA.meta and manifest reads; default 16 MiB. */
   maxTextBytes?: number;
   /** Where a deflated inner CSAR of a security option 2 package is unpacked; default os.tmpdir(). */
@@ -76,7 +83,7 @@ const YAML_FILE = /\.ya?ml$/i;
  * Indexes, checks and hashes a SOL004 CSAR in one pass over the archive. Hostile or broken input
  * yields findings; the promise rejects only for I/O failures or an error thrown by `onEntry`.
  */
-export async function inspectCsar(path: string, opts: InspectOptions = {}): Promise<CsarInspection> {
+export async function inspectCsar(path: string | CsarSource, opts: InspectOptions = {}): Promise<CsarInspection> {
   const cleanup: (() => Promise<void>)[] = [];
   const release = async () => {
     for (const step of cleanup.splice(0).reverse()) await step();
@@ -120,7 +127,7 @@ async function inspectInner(
   const entry = outer.getEntry(signed.csar) as CsarEntry;
   if (entry.dataOffset !== undefined) {
     // A stored inner CSAR is read in place, so its own stored entries keep absolute offsets.
-    const inner = await openCsar(outer.path, opts.limits, { slice: { start: entry.dataOffset, length: entry.size } });
+    const inner = await openCsar(outer.source, opts.limits, { slice: { start: entry.dataOffset, length: entry.size } });
     cleanup.push(() => inner.close());
     return { result: withOuter(await inspectArchive(inner, opts, 'OPTION_2')), archive: inner };
   }
@@ -297,7 +304,7 @@ async function inspectArchive(archive: CsarArchive, opts: InspectOptions, option
   }
 
   if (!findings.some((f) => f.rule === 'CSAR-ZIP-TOO-LARGE')) {
-    await hashPass(archive, wanted, opts.extraAlgorithms ?? [], result, opts.onEntry);
+    await hashPass(archive, wanted, opts.extraAlgorithms ?? [], result, opts.onEntry, option === 'OPTION_1' ? opts.reuse : undefined);
   }
 
   for (const c of claims) {
@@ -324,12 +331,22 @@ async function hashPass(
   extra: readonly HashAlgorithm[],
   result: CsarInspection,
   onEntry: InspectOptions['onEntry'],
+  reuse: InspectOptions['reuse'],
 ): Promise<void> {
   for (const entry of archive.entries) {
     const algorithms = new Set<HashAlgorithm>(['sha256', ...extra, ...(wanted.get(entry.name) ?? [])]);
+    const known = reuse?.(entry, algorithms);
+    const missing = known ? [...algorithms].filter((a) => known[a] === undefined) : [...algorithms];
+    if (known && !missing.length) {
+      result.digests.set(entry.name, known);
+      continue;
+    }
     let opened: Awaited<ReturnType<CsarArchive['openDigestingEntry']>>;
     try {
-      opened = await archive.openDigestingEntry(entry.name, algorithms);
+      // Only what is not known yet is computed (e.g. a SHA-512 the manifest asks for); the CRC-32
+      // is checked all the same.
+      opened = await archive.openDigestingEntry(entry.name, missing);
+      if (known) Object.assign(opened.digests, known);
     } catch (err) {
       if (!(err instanceof CsarError)) throw err;
       result.findings.push(finding(err.rule, 'error', err.message, { file: entry.name }));

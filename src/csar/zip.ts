@@ -37,6 +37,8 @@ export interface CsarEntry {
   /** ZIP compression method: 0 stored, 8 deflated. */
   method: number;
   crc32: number;
+  /** Absolute offset of the entry's local header in the archive (what a streamed record is matched by). */
+  headerOffset?: number;
   /**
    * Absolute offset of the entry's bytes in the archive file, for stored entries only: the service
    * serves such files (VM images) straight from the CSAR by range instead of copying them.
@@ -46,7 +48,9 @@ export interface CsarEntry {
 
 /** An archive whose central directory has been read and checked; entry data is read on demand. */
 export interface CsarArchive {
+  /** The file it was opened from; empty when opened from a CsarSource. */
   readonly path: string;
+  readonly source: CsarSource;
   /** Safe regular-file entries, in archive order. Unsafe entries appear only in `findings`. */
   readonly entries: readonly CsarEntry[];
   /** Directory entries (names end with '/'). */
@@ -70,25 +74,89 @@ export interface CsarArchive {
 const READ_CHUNK = 1024 * 1024;
 
 /**
+ * Positional reads of the archive bytes. A plain file, or the spans of several files in order (a
+ * composite package: skeleton ranges and entry objects of the content store), read in place.
+ */
+export interface CsarSource {
+  readonly size: number;
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Bytes [start, end] (inclusive) of a local file. */
+export interface CsarSpan {
+  path: string;
+  start: number;
+  end: number;
+}
+
+/** The concatenation of file spans as one archive (see CsarSource). */
+export async function spanSource(spans: readonly CsarSpan[]): Promise<CsarSource> {
+  const handles = new Map<string, fs.promises.FileHandle>();
+  const table: { fh: fs.promises.FileHandle; at: number; start: number; length: number }[] = [];
+  let at = 0;
+  try {
+    for (const s of spans) {
+      let fh = handles.get(s.path);
+      if (!fh) handles.set(s.path, (fh = await fs.promises.open(s.path, 'r')));
+      table.push({ fh, at, start: s.start, length: s.end - s.start + 1 });
+      at += s.end - s.start + 1;
+    }
+  } catch (err) {
+    for (const fh of handles.values()) await fh.close();
+    throw err;
+  }
+  return {
+    size: at,
+    async read(buffer, offset, length, position) {
+      let done = 0;
+      for (const t of table) {
+        if (done >= length) break;
+        const pos = position + done;
+        if (pos >= t.at + t.length || pos < t.at) continue;
+        const n = Math.min(length - done, t.at + t.length - pos);
+        const { bytesRead } = await t.fh.read(buffer, offset + done, n, t.start + (pos - t.at));
+        done += bytesRead;
+        if (bytesRead < n) break;
+      }
+      return done;
+    },
+    async close() {
+      for (const fh of handles.values()) await fh.close();
+    },
+  };
+}
+
+async function fileSource(path: string): Promise<CsarSource> {
+  const fh = await fs.promises.open(path, 'r');
+  const size = (await fh.stat()).size;
+  return {
+    size,
+    read: async (buffer, offset, length, position) => (await fh.read(buffer, offset, length, position)).bytesRead,
+    close: () => fh.close(),
+  };
+}
+
+/**
  * yauzl's default fd reader issues small reads; 1 MiB positional reads make streaming a multi-GiB
  * image about 13x faster (ecosystem.md §1). `base` lets the same code read a CSAR that is itself a
  * stored entry of an outer (security option 2) ZIP, without copying it out.
  */
-class FdReader extends yauzl.RandomAccessReader {
+class SourceReader extends yauzl.RandomAccessReader {
   constructor(
-    private readonly fd: number,
+    private readonly source: CsarSource,
     private readonly base: number,
   ) {
     super();
   }
 
   override _readStreamForRange(start: number, end: number): Readable {
-    return new RangeStream(this.fd, this.base + start, this.base + end);
+    return new RangeStream(this.source, this.base + start, this.base + end);
   }
 
   // yauzl reads headers through this; a direct pread avoids building a stream for 46 bytes.
   override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead?: number) => void): void {
-    fs.read(this.fd, buffer, offset, length, this.base + position, (err, bytesRead) => callback(err, bytesRead));
+    this.source.read(buffer, offset, length, this.base + position).then((n) => callback(null, n), (err) => callback(err));
   }
 }
 
@@ -99,7 +167,7 @@ class FdReader extends yauzl.RandomAccessReader {
  */
 class RangeStream extends Readable {
   constructor(
-    private readonly fd: number,
+    private readonly source: CsarSource,
     private pos: number,
     private readonly end: number,
   ) {
@@ -112,12 +180,15 @@ class RangeStream extends Readable {
       this.push(null);
       return;
     }
-    fs.read(this.fd, Buffer.allocUnsafe(n), 0, n, this.pos, (err, bytesRead, buf) => {
-      if (err) return this.destroy(err);
-      if (bytesRead === 0) return this.push(null);
-      this.pos += bytesRead;
-      this.push(bytesRead < n ? buf.subarray(0, bytesRead) : buf);
-    });
+    const buf = Buffer.allocUnsafe(n);
+    this.source.read(buf, 0, n, this.pos).then(
+      (bytesRead) => {
+        if (bytesRead === 0) return this.push(null);
+        this.pos += bytesRead;
+        this.push(bytesRead < n ? buf.subarray(0, bytesRead) : buf);
+      },
+      (err) => this.destroy(err),
+    );
   }
 }
 
@@ -165,12 +236,13 @@ export interface OpenCsarOptions {
  * Reads and checks the central directory only. Never throws for hostile or broken archives: every
  * problem becomes a finding, and entries that are unsafe to extract are left out of `entries`.
  */
-export async function openCsar(path: string, limits: Partial<CsarLimits> = {}, options: OpenCsarOptions = {}): Promise<CsarArchive> {
+export async function openCsar(from: string | CsarSource, limits: Partial<CsarLimits> = {}, options: OpenCsarOptions = {}): Promise<CsarArchive> {
   const lim: CsarLimits = { ...DEFAULT_CSAR_LIMITS, ...limits };
-  const fd = await fs.promises.open(path, 'r');
+  const source = typeof from === 'string' ? await fileSource(from) : from;
+  const path = typeof from === 'string' ? from : '';
   const base = options.slice?.start ?? 0;
-  const size = options.slice?.length ?? (await fd.stat()).size;
-  const reader = new FdReader(fd.fd, base);
+  const size = options.slice?.length ?? source.size;
+  const reader = new SourceReader(source, base);
   const findings: Finding[] = [];
   const entries: CsarEntry[] = [];
   const directories: string[] = [];
@@ -254,7 +326,7 @@ export async function openCsar(path: string, limits: Partial<CsarLimits> = {}, o
         continue;
       }
       total += e.uncompressedSize;
-      const entry: CsarEntry = { name, size: e.uncompressedSize, compressedSize: e.compressedSize, method: e.compressionMethod, crc32: e.crc32 };
+      const entry: CsarEntry = { name, size: e.uncompressedSize, compressedSize: e.compressedSize, method: e.compressionMethod, crc32: e.crc32, headerOffset: base + e.relativeOffsetOfLocalHeader };
       if (e.compressionMethod === 0) {
         const local = await z.readLocalFileHeaderPromise(e, { minimal: false });
         const localName = yauzl.getFileNameLowLevel(local.generalPurposeBitFlag, local.fileName, yauzl.parseExtraFields(local.extraField), true);
@@ -310,6 +382,7 @@ export async function openCsar(path: string, limits: Partial<CsarLimits> = {}, o
 
   return {
     path,
+    source,
     entries,
     directories,
     findings,
@@ -326,7 +399,8 @@ export async function openCsar(path: string, limits: Partial<CsarLimits> = {}, o
     },
     async close() {
       zip?.close();
-      await fd.close();
+      // The caller owns a source it passed in (a stored inner CSAR shares its outer's).
+      if (typeof from === 'string') await source.close();
     },
   };
 }

@@ -3,15 +3,9 @@ import * as fs from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { inspectCsar, openCsar } from '../../src/csar';
 import type { Finding } from '../../src/common/findings';
-import { buildCsar, buildZip, cleanupCsars, patchField, renameEntry, sha256, truncate, writeTempZip } from '../helpers/csar-builder';
+import { buildCsar, buildZip, cleanupCsars, patchField, renameEntry, SAMPLE_FILES, sha256, truncate, writeTempZip } from '../helpers/csar-builder';
 
-const META = 'TOSCA-Meta-File-Version: 1.0\nCSAR-Version: 1.1\nCreated-By: test\nEntry-Definitions: Definitions/vnfd.yaml\nETSI-Entry-Manifest: manifest.mf\nETSI-Entry-Change-Log: ChangeLog.txt\nETSI-Entry-Licenses: Licenses\n';
-const BASE = {
-  'TOSCA-Metadata/TOSCA.meta': META,
-  'Definitions/vnfd.yaml': 'tosca_definitions_version: tosca_simple_yaml_1_3\n',
-  'ChangeLog.txt': 'v1\n',
-  'Licenses/LICENSE': 'Apache-2.0\n',
-};
+const BASE = SAMPLE_FILES;
 
 function rules(findings: Finding[]): string[] {
   return findings.map((f) => f.rule);

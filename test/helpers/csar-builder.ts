@@ -2,6 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
 import * as yazl from 'yazl';
 
 /**
@@ -188,4 +189,51 @@ export function patchField(name: string, field: keyof typeof FIELDS, value: numb
 
 export function truncate(length: number): (zip: Buffer) => Buffer {
   return (zip) => zip.subarray(0, length);
+}
+
+/** A minimal archive-level CSAR (TOSCA.meta naming change log and licenses) for zip-level tests. */
+export const SAMPLE_META = 'TOSCA-Meta-File-Version: 1.0\nCSAR-Version: 1.1\nCreated-By: test\nEntry-Definitions: Definitions/vnfd.yaml\nETSI-Entry-Manifest: manifest.mf\nETSI-Entry-Change-Log: ChangeLog.txt\nETSI-Entry-Licenses: Licenses\n';
+export const SAMPLE_FILES: Readonly<Record<string, string>> = Object.freeze({
+  'TOSCA-Metadata/TOSCA.meta': SAMPLE_META,
+  'Definitions/vnfd.yaml': 'tosca_definitions_version: tosca_simple_yaml_1_3\n',
+  'ChangeLog.txt': 'v1\n',
+  'Licenses/LICENSE': 'Apache-2.0\n',
+});
+
+/** Drops the central directory record of `name` (and fixes the end record): an entry only a stream reader sees. */
+export function dropCentral(name: string): (zip: Buffer) => Buffer {
+  return (zip) => {
+    const r = centralRecords(zip).find((c) => c.name === name);
+    if (!r) throw new Error(`no entry ${name}`);
+    const len = 46 + zip.readUInt16LE(r.offset + 28) + zip.readUInt16LE(r.offset + 30) + zip.readUInt16LE(r.offset + 32);
+    const out = Buffer.concat([zip.subarray(0, r.offset), zip.subarray(r.offset + len)]);
+    const eocd = out.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    out.writeUInt16LE(out.readUInt16LE(eocd + 8) - 1, eocd + 8);
+    out.writeUInt16LE(out.readUInt16LE(eocd + 10) - 1, eocd + 10);
+    out.writeUInt32LE(out.readUInt32LE(eocd + 12) - len, eocd + 12);
+    return out;
+  };
+}
+
+/**
+ * A zip written the way streaming writers do (Java's ZipOutputStream, zip to a pipe): entries added
+ * as streams get a data descriptor (sizes and CRC after the data); `buffered` entries do not.
+ */
+export async function streamedZip(files: Record<string, string | Buffer>, opts: { stored?: string[]; buffered?: string[] } = {}): Promise<Buffer> {
+  const z = new yazl.ZipFile();
+  for (const [name, content] of Object.entries(files)) {
+    const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    const compress = !opts.stored?.includes(name);
+    if (opts.buffered?.includes(name)) {
+      z.addBuffer(data, name, { compress });
+    } else {
+      const s = new PassThrough();
+      s.end(data);
+      z.addReadStream(s, name, { compress });
+    }
+  }
+  z.end();
+  const chunks: Buffer[] = [];
+  for await (const c of z.outputStream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
 }

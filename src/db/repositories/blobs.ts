@@ -34,6 +34,8 @@ export interface StoredContent {
   size: number;
   digests: Record<string, string>;
   contentType?: string;
+  /** A composite blob's objects, in order (publish only; see migration 02). */
+  segments?: { key: string; offset: number; length: number }[];
 }
 
 export interface FolderStat {
@@ -123,9 +125,9 @@ export class BlobsRepository {
   /** Publishes an upload's content; false when the row is no longer `saving` (the reaper rolled it back). */
   async publish(t: Transaction | undefined, blobId: string, c: StoredContent): Promise<boolean> {
     const affected = await this.sql.update(
-      `UPDATE blobs SET status = 'active', content_key = :ck, content_offset = NULL, size = :size, reserved = 0, digests = :digests,
+      `UPDATE blobs SET status = 'active', content_key = :ck, content_offset = NULL, segments = :segments::jsonb, size = :size, reserved = 0, digests = :digests,
          content_type = :ct, store = :store, updated_at = now() WHERE id = :id AND status = 'saving'`,
-      { ck: c.key, size: c.size, digests: JSON.stringify(c.digests), ct: c.contentType ?? 'application/octet-stream', store: c.store, id: blobId }, t,
+      { ck: c.key, segments: c.segments ? JSON.stringify(c.segments) : null, size: c.size, digests: JSON.stringify(c.digests), ct: c.contentType ?? 'application/octet-stream', store: c.store, id: blobId }, t,
     );
     return affected > 0;
   }

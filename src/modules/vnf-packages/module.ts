@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { SettingsRepository } from '../../db/repositories/settings';
 import { SubscriptionsRepository } from '../../db/repositories/subscriptions';
 import { JobQueue } from '../../jobs/queue';
+import { warmUp } from '../../tosca';
 import { OnboardingService } from '../../types/vnf-package/onboarding';
 import type { DepotModule } from '../module';
 import { vnfPackageRoutes } from './api/routes';
@@ -45,6 +46,8 @@ export const vnfPackagesModule: DepotModule = {
       start() {
         queue.start();
         dispatcher.start();
+        // The first onboarding should not pay for parsing the TOSCA catalog (docs/onboarding.md).
+        setTimeout(() => void warmUp().catch((err) => log.warn({ err }, 'TOSCA validator warm-up failed')), 100).unref();
         const recover = (stale: number) => onboarding.recoverInterruptedUploads(stale).catch((err) => log.error({ err }, 'upload recovery failed'));
         // Embedded PGlite belongs to this process alone: an UPLOADING package at start is from a dead run.
         void recover(db.embedded ? 0 : config.uploadStaleSeconds);

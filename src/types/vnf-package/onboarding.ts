@@ -2,21 +2,23 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as nodePath from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { QueryTypes, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import type { ArtifactEngine, BlobRow } from '../../artifacts/engine';
 import type { ArtifactRecord } from '../../artifacts/types';
 import { Finding, formatFinding, hasErrors } from '../../common/findings';
 import type { DepotConfig } from '../../config';
-import { checkSoftwareImages, crossCheckManifest, csarFiles, CsarInspection, inspectCsar, openCsar, parseToscaMeta, TOSCA_META_PATH, normaliseAlgorithm } from '../../csar';
-import type { CsarArchive, CsarEntry, CsarLimits, HashAlgorithm } from '../../csar';
+import type { CsarInspection } from '../../csar';
+import type { CsarLimits } from '../../csar';
+import { csarIngest, type StreamIndex } from '../../packages/ingest';
+import { openStoredCsar, type StoredCsar } from '../../packages/stored-csar';
+import { VnfPackageProfile } from './profile';
 import { inTransaction } from '../../db/database';
 import type { JobQueue, JobRow } from '../../jobs/queue';
 import { fetchUriToWritable, FetchUriError, redactUri } from '../../net/fetch-uri';
 import { DomainError, isDomainError, lifecycleConflict, notFound } from '../../common/errors';
 import type { Principal } from '../../common/principal';
-import { validateVnfd, VnfdFacts } from '../../tosca';
+import type { VnfdFacts } from '../../tosca';
 import { packageEvent, recordPackageEvent } from '../../modules/vnf-packages/notifications';
 import { VNF_PACKAGES } from '../../modules/vnf-packages/type';
 
@@ -66,7 +68,12 @@ export class OnboardingService {
     private readonly queue: JobQueue,
     private readonly config: DepotConfig,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.profile = new VnfPackageProfile(engine);
+  }
+
+  /** What is VNF-specific in processing: the VNFD and VnfPkgInfo's fields (src/packages/profile.ts). */
+  private readonly profile: VnfPackageProfile;
 
   private get sequelize() {
     return this.engine.sequelize;
@@ -125,20 +132,29 @@ export class OnboardingService {
   /** PUT package_content: stream the CSAR into the store, then queue processing. */
   async upload(p: Principal, id: string, body: Readable, contentLength?: number): Promise<void> {
     await this.transition(p, id, ['CREATED', 'ERROR'], 'UPLOADING', (t) => this.resetContent(t, id));
+    let index: StreamIndex | undefined;
     try {
-      await this.engine.upload(p, VNF_PACKAGES, id, 'package', undefined, body, { contentType: 'application/zip', contentLength, system: true, hooks: false });
+      index = await this.uploadPackage(p, id, body, contentLength);
     } catch (err: any) {
       const message = err instanceof DomainError ? err.detail : `upload failed: ${err?.message ?? err}`;
       await this.fail(id, [{ rule: 'VNFPKG-UPLOAD-FAILED', severity: 'error', message }]);
       throw err;
     }
-    await this.startProcessing(id);
+    await this.startProcessing(id, index);
   }
 
-  private async startProcessing(id: string): Promise<void> {
+  /** Streams the CSAR into the store, split on the fly (src/packages/ingest.ts); returns what streamed by. */
+  private async uploadPackage(p: Principal, id: string, body: Readable, contentLength?: number): Promise<StreamIndex | undefined> {
+    let index: StreamIndex | undefined;
+    const ingest = csarIngest(this.engine.storeOf(this.engine.type(VNF_PACKAGES)), { limits: this.limits(), onIndex: (i) => (index = i) });
+    await this.engine.upload(p, VNF_PACKAGES, id, 'package', undefined, body, { contentType: 'application/zip', contentLength, system: true, hooks: false, ingest });
+    return index;
+  }
+
+  private async startProcessing(id: string, index?: StreamIndex): Promise<void> {
     await inTransaction(this.sequelize, async (t) => {
       await this.setFields(t, id, { onboardingState: 'PROCESSING' });
-      await this.queue.enqueue(t, 'vnf_package.onboard', id);
+      await this.queue.enqueue(t, 'vnf_package.onboard', id, index ? { stream: index } : {});
     });
     this.queue.kick();
   }
@@ -170,14 +186,20 @@ export class OnboardingService {
       auth: userName !== undefined ? { userName, password: password ?? '' } : undefined,
     });
     fetching.catch((err) => pass.destroy(err));
+    let index: StreamIndex | undefined;
     try {
-      await Promise.all([fetching, this.engine.upload(SYSTEM, VNF_PACKAGES, id, 'package', undefined, pass, { contentType: 'application/zip', system: true, hooks: false })]);
+      // Both settle before the package can go to ERROR: a failed fetch first fails the upload,
+      // whose rollback must be done before a new upload (from ERROR) is accepted.
+      const [fetched, uploaded] = await Promise.allSettled([fetching, this.uploadPackage(SYSTEM, id, pass)]);
+      if (fetched.status === 'rejected') throw fetched.reason;
+      if (uploaded.status === 'rejected') throw uploaded.reason;
+      index = uploaded.value;
     } catch (err: any) {
       const message = err instanceof FetchUriError ? `fetching ${redactUri(uri)} failed (${err.code}): ${err.message}` : err instanceof DomainError ? err.detail : `fetching ${redactUri(uri)} failed: ${err?.message ?? err}`;
       await this.fail(id, [{ rule: 'VNFPKG-FETCH-FAILED', severity: 'error', message }]);
       return;
     }
-    await this.startProcessing(id);
+    await this.startProcessing(id, index);
   }
 
   /** A job that kept dying (or threw) ends the package in ERROR, never stuck in UPLOADING/PROCESSING. */
@@ -216,110 +238,43 @@ export class OnboardingService {
     // Files unpacked by an earlier, interrupted attempt are replaced.
     await this.sequelize.query(`DELETE FROM blobs WHERE artifact_id = :id AND field = 'content'`, { replacements: { id } });
 
-    const store = this.engine.stores.get(pkg.store);
-    // A composite package (an earlier attempt got as far as decompose()) is not one local file.
-    let local = pkg.segments ? undefined : store.driver.localPath?.(pkg.content_key);
-    let temp: string | undefined;
-    if (!local) {
-      // Random access (the zip central directory) needs a file: copy from stores that are not local.
-      temp = await fs.promises.mkdtemp(nodePath.join(os.tmpdir(), 'depot-onboard-'));
-      local = nodePath.join(temp, 'package.csar');
-      await pipeline(await this.engine.contentOf(pkg).open(), fs.createWriteStream(local));
-    }
     const hookConfigs = this.config.types[VNF_PACKAGES]?.hooks ?? [];
+    let temp: string | undefined;
     let dir: string | undefined;
     if (hookConfigs.some((h) => h.event === 'post_upload' && h.command)) {
-      temp ??= await fs.promises.mkdtemp(nodePath.join(os.tmpdir(), 'depot-onboard-'));
+      // Operator command hooks read the package unpacked in {dir}: every file is materialised.
+      temp = await fs.promises.mkdtemp(nodePath.join(os.tmpdir(), 'depot-onboard-'));
       dir = nodePath.join(temp, 'package');
     }
     try {
-      const result = await this.examine(id, artifact, local, pkg.store, dir);
-      if (hasErrors(result.findings)) return await this.fail(id, result.findings);
-      if (!result.inspection.signedPackage && !pkg.segments) await this.decompose(pkg, local, result.inspection);
-      await this.complete(id, artifact, pkg, result);
+      const stored = await openStoredCsar({
+        engine: this.engine, artifactId: id, pkg, folder: 'content', contentTypeOf, dir,
+        index: (job.payload as { stream?: StreamIndex }).stream, limits: this.limits(), strict: this.config.onboarding.policy === 'strict',
+      });
+      try {
+        const result = await this.examine(artifact, stored, dir);
+        if (hasErrors(result.findings)) return await this.fail(id, result.findings);
+        if (!result.inspection.signedPackage && stored.singleFile) await this.decompose(pkg, stored.singleFile, result.inspection);
+        await this.complete(id, artifact, pkg, result);
+      } finally {
+        await stored.close();
+      }
     } finally {
       if (temp) await fs.promises.rm(temp, { recursive: true, force: true });
     }
   }
 
-  /** Reads the CSAR once: structure, manifest, hashes, storing every file; then the VNFD hooks. */
-  private async examine(id: string, artifact: ArtifactRecord, path: string, storeName: string, dir?: string) {
-    const strict = this.config.onboarding.policy === 'strict';
-    const limits = this.limits();
-    // A first, cheap look at the VNFD tells which digests its image checksums need, so the single
-    // hashing pass below computes them alongside SHA-256 (no second read of multi-GiB images).
-    const extraAlgorithms = await this.imageAlgorithms(path, limits);
-    const store = this.engine.stores.get(storeName);
-    const inspection: CsarInspection = await inspectCsar(path, {
-      limits,
-      strict,
-      extraAlgorithms,
-      onEntry: async (entry: CsarEntry, stream: Readable, digests: Partial<Record<HashAlgorithm, string>>) => {
-        const sinks: Promise<unknown>[] = [];
-        const copies: PassThrough[] = [];
-        // pipe() does not forward errors: when the archive lies about an entry (a bomb that inflates
-        // past its declared size, a bad CRC) the copies waited for an end that never came and the
-        // single onboarding worker hung forever, every later package stuck in PROCESSING (found by
-        // test/vnf-package/onboarding.test.ts). Fail the copies with the entry's error — also one
-        // raised before they exist (during the mkdir below); inspectCsar turns a CsarError into the
-        // entry's finding.
-        let failed: Error | undefined;
-        stream.on('error', (err) => {
-          failed = err;
-          stream.unpipe();
-          for (const s of copies) s.destroy(err);
-        });
-        const feed = <T extends PassThrough>(copy: T): T => {
-          copies.push(copy);
-          if (failed) copy.destroy(failed);
-          else stream.pipe(copy);
-          return copy;
-        };
-        if (dir) {
-          const file = nodePath.join(dir, ...entry.name.split('/'));
-          await fs.promises.mkdir(nodePath.dirname(file), { recursive: true });
-          const copy = feed(new PassThrough());
-          sinks.push(pipeline(copy, fs.createWriteStream(file, { mode: 0o644 })));
-        }
-        // Every file becomes a content-addressed object: the same image in two package versions
-        // is stored once (and decompose() then drops it from the CSAR copy).
-        const body = feed(new PassThrough({ highWaterMark: 1 << 20 }));
-        sinks.push(
-          // `stream` already computes the entry's SHA-256 (for the manifest check) over exactly these
-          // bytes; the store takes it as the content key instead of hashing the image once more.
-          store.stage(body, { sha256: () => digests.sha256 }).then(async (staged) => {
-            await this.engine.locks.with(store.name, staged.key, async (t) => {
-              await staged.commit();
-              const attach = (tx: Transaction) =>
-                this.engine.attachContent(tx, id, 'content', entry.name, { store: store.name, key: staged.key, size: staged.size, digests: { sha256: staged.key }, contentType: contentTypeOf(entry.name) });
-              if (t) await attach(t);
-              else await inTransaction(this.sequelize, attach);
-            });
-          }),
-        );
-        await Promise.all(sinks);
-      },
-    });
-    const findings = [...inspection.findings];
-    const results: Record<string, unknown> = {};
+  /** The archive's findings, what the stream saw, and the VNF profile's (the VNFD, validated once). */
+  private async examine(artifact: ArtifactRecord, stored: StoredCsar, dir?: string): Promise<{ findings: Finding[]; inspection: CsarInspection; facts?: VnfdFacts }> {
+    const { inspection, archive } = stored;
+    const findings = [...inspection.findings, ...stored.streamFindings];
     let facts: VnfdFacts | undefined;
-    if (inspection.entryDefinitions && !inspection.signedPackage) {
-      const archive = await openCsar(path, limits);
-      try {
-        findings.push(...(await this.engine.hooks(this.engine.type(VNF_PACKAGES)).run({ event: 'post_upload', artifact, field: 'package', files: csarFiles(archive), entry: inspection.entryDefinitions, results, dir })));
-      } finally {
-        await archive.close();
-      }
-      facts = results.vnfd as VnfdFacts | undefined;
-    } else if (inspection.signedPackage) {
+    if (inspection.signedPackage) {
       findings.push({ rule: 'VNFPKG-OPTION2-UNSUPPORTED', severity: 'error', message: `security option 2 package (${inspection.signedPackage.csar} + ${inspection.signedPackage.signature}): signature verification is not available yet` });
-    }
-    if (facts) {
-      if (inspection.manifest) findings.push(...crossCheckManifest(inspection.manifest, facts));
-      findings.push(...checkSoftwareImages(facts.softwareImages, inspection.digests, inspection.entries));
-      for (const [k, v] of [['descriptor_id', facts.vnfdId], ['provider', facts.vnfProvider], ['product_name', facts.vnfProductName], ['software_version', facts.vnfSoftwareVersion], ['descriptor_version', facts.vnfdVersion]] as const) {
-        if (!v && !findings.some((f) => f.rule.startsWith('SOL001-VNF'))) findings.push({ rule: 'VNFPKG-VNFD-IDENTITY', severity: 'error', message: `the VNF node has no ${k}`, file: inspection.entryDefinitions });
-      }
+    } else if (archive && !archive.fatal && inspection.entryDefinitions) {
+      const r = await this.profile.examine({ artifact, inspection, archive, dir });
+      findings.push(...r.findings);
+      facts = r.facts;
     }
     return { findings, inspection, facts };
   }
@@ -368,90 +323,11 @@ export class OnboardingService {
     });
   }
 
-  private async imageAlgorithms(path: string, limits: Partial<CsarLimits>): Promise<HashAlgorithm[]> {
-    let archive: CsarArchive | undefined;
-    try {
-      archive = await openCsar(path, limits);
-      if (archive.fatal) return [];
-      const entry = await findEntryDefinitions(archive);
-      if (!entry) return [];
-      const { facts } = await validateVnfd(csarFiles(archive), entry);
-      const algos = new Set<HashAlgorithm>();
-      for (const img of facts.softwareImages) {
-        const a = img.checksum && normaliseAlgorithm(img.checksum.algorithm);
-        if (a && a !== 'sha256') algos.add(a);
-      }
-      return [...algos];
-    } catch {
-      return []; // the real pass reports whatever is wrong
-    } finally {
-      await archive?.close();
-    }
-  }
-
   /** Fills VnfPkgInfo and flips to ONBOARDED in one transaction (or ERROR on a clash). */
   private async complete(id: string, artifact: ArtifactRecord, pkg: BlobRow, r: Awaited<ReturnType<OnboardingService['examine']>>): Promise<void> {
     const { inspection, facts } = r;
     const f = facts!;
-    const digests = inspection.digests;
-    const entryNames = new Set(inspection.entries.map((e) => e.name));
-    const imagePaths = new Set(f.softwareImages.map((i) => i.imagePath?.replace(/^\.\//, '')).filter(Boolean) as string[]);
-    const descriptorFiles = f.descriptorFiles;
-    const manifestPath = inspection.manifest?.path;
-    const excluded = new Set<string>([...descriptorFiles, ...imagePaths, TOSCA_META_PATH, ...(manifestPath ? [manifestPath] : [])]);
-    const setOf = new Map<string, string>();
-    for (const [set, sources] of Object.entries(inspection.manifest?.nonManoArtifactSets ?? {})) for (const s of sources) setOf.set(s.source, set);
-    const declared = inspection.manifest?.entries ?? inspection.meta?.artifacts ?? [];
-    const changeLog = inspection.meta?.keys['ETSI-Entry-Change-Log']?.value;
-    const classify = (p: string) => (p === changeLog || /^ChangeLog/i.test(p) ? 'HISTORY' : /^Tests\//i.test(p) ? 'TESTING' : /^Licenses\//i.test(p) ? 'LICENSE' : undefined);
-    const additionalArtifacts: Record<string, unknown>[] = [];
-    const sources = declared.length ? declared.map((d) => d.source) : [...entryNames];
-    for (const source of sources) {
-      const path = source.replace(/^\.\//, '');
-      if (excluded.has(path) || /\.(cms|cert|sig)$/i.test(path) || additionalArtifacts.some((a) => a.artifactPath === path || a.artifactURI === path)) continue;
-      const entry = declared.find((d) => d.source === source);
-      const external = /^[a-z][a-z0-9+.-]*:\/\//i.test(source);
-      if (!external && !entryNames.has(path)) continue;
-      const algorithm = entry?.algorithm ? entry.algorithm.toUpperCase().replace(/^SHA(\d)/, 'SHA-$1') : 'SHA-256';
-      const hash = entry?.hash ?? digests.get(path)?.sha256;
-      additionalArtifacts.push({
-        ...(external ? { artifactURI: source } : { artifactPath: path }),
-        checksum: { algorithm, hash },
-        isEncrypted: false,
-        ...(setOf.has(source) && { nonManoArtifactSetId: setOf.get(source) }),
-        ...(classify(path) && { artifactClassification: classify(path) }),
-        metadata: { contentType: contentTypeOf(path), ...(entryNames.has(path) && { size: inspection.entries.find((e) => e.name === path)!.size }) },
-      });
-    }
-    const now = new Date().toISOString();
-    const softwareImages = f.softwareImages.map((img) => {
-      const path = img.imagePath?.replace(/^\.\//, '');
-      const external = !!path && /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
-      const fileEntry = path && !external ? inspection.entries.find((e) => e.name === path) : undefined;
-      return {
-        id: img.id, name: img.name, provider: img.provider, version: img.version,
-        checksum: img.checksum ? { algorithm: img.checksum.algorithm.toUpperCase().replace(/^SHA(\d)/, 'SHA-$1'), hash: img.checksum.hash } : { algorithm: 'SHA-256', hash: path ? digests.get(path)?.sha256 : undefined },
-        isEncrypted: false,
-        containerFormat: img.containerFormat?.toUpperCase(), diskFormat: img.diskFormat?.toUpperCase(),
-        createdAt: now, minDisk: img.minDisk ?? 0, minRam: img.minRam ?? 0, size: fileEntry?.size ?? img.size ?? 0,
-        ...(external ? { imageUri: path } : path ? { imagePath: path } : {}),
-      };
-    });
-    const md = inspection.manifest?.metadata;
-    const csv = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
-    const fields: Record<string, unknown> = {
-      onboardingState: 'ONBOARDED',
-      usageState: 'NOT_IN_USE',
-      vnfdId: f.vnfdId, vnfProvider: f.vnfProvider, vnfProductName: f.vnfProductName, vnfSoftwareVersion: f.vnfSoftwareVersion, vnfdVersion: f.vnfdVersion,
-      vnfmInfo: f.vnfmInfo ?? [],
-      compatibleSpecificationVersions: csv(md?.compatible_specification_versions?.value),
-      packageSecurityOption: inspection.packageSecurityOption,
-      checksum: { algorithm: 'SHA-256', hash: pkg.digests.sha256 },
-      softwareImages,
-      additionalArtifacts,
-      onboardingFindings: r.findings,
-      descriptor: { files: descriptorFiles, meta: entryNames.has(TOSCA_META_PATH) ? TOSCA_META_PATH : undefined, manifest: manifestPath, entry: inspection.entryDefinitions },
-    };
+    const fields: Record<string, unknown> = { onboardingState: 'ONBOARDED', usageState: 'NOT_IN_USE', ...this.profile.fields({ facts: f, inspection, pkg, findings: r.findings }) };
     const name = `${f.vnfProvider}/${f.vnfProductName}`.slice(0, 255);
     const version = packageVersion(f.vnfSoftwareVersion!, f.vnfdVersion!);
     const parsed = this.engine.version(version, this.engine.type(VNF_PACKAGES));
@@ -508,14 +384,4 @@ export function packageVersion(software: string, descriptor: string): string {
     : (String(software).match(/\d+/g) ?? ['0']).slice(0, 3).concat(['0', '0']).slice(0, 3).map(Number).join('.');
   const build = String(descriptor).replace(/[^0-9A-Za-z.-]/g, '-').replace(/\.{2,}/g, '.').replace(/^\.|\.$/g, '') || '0';
   return `${base}+vnfd.${build}`;
-}
-
-/** Entry-Definitions from TOSCA.meta, or the single root YAML (SOL004 §4.1 option 2). */
-export async function findEntryDefinitions(archive: CsarArchive): Promise<string | undefined> {
-  if (archive.getEntry(TOSCA_META_PATH)) {
-    const { meta } = parseToscaMeta((await archive.readEntry(TOSCA_META_PATH, 1 << 20)).toString('utf8'), 'warning');
-    return meta.keys['Entry-Definitions']?.value;
-  }
-  const roots = archive.entries.filter((e) => !e.name.includes('/') && /\.ya?ml$/i.test(e.name));
-  return roots.length === 1 ? roots[0].name : undefined;
 }

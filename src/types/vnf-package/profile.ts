@@ -1,0 +1,116 @@
+import { finished } from 'node:stream/promises';
+import type { ArtifactEngine } from '../../artifacts/engine';
+import type { Finding } from '../../common/findings';
+import { checkSoftwareImages, crossCheckManifest, CsarError, csarFiles, normaliseAlgorithm, TOSCA_META_PATH } from '../../csar';
+import type { CsarArchive, CsarInspection } from '../../csar';
+import type { PackageProfile } from '../../packages/profile';
+import type { VnfdFacts } from '../../tosca';
+import { VNF_PACKAGES } from '../../modules/vnf-packages/type';
+import { contentTypeOf } from './onboarding';
+
+/**
+ * The VNF package profile of the package pipeline: the VNFD (validated once, through the type's
+ * post_upload hook chain, which also runs operator hooks) and VnfPkgInfo's fields from its facts.
+ */
+export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
+  constructor(private readonly engine: ArtifactEngine) {}
+
+  async examine({ artifact, inspection, archive, dir }: Parameters<PackageProfile<VnfdFacts>['examine']>[0]): Promise<{ findings: Finding[]; facts?: VnfdFacts }> {
+    const findings: Finding[] = [];
+    const results: Record<string, unknown> = {};
+    findings.push(...(await this.engine.hooks(this.engine.type(VNF_PACKAGES)).run({ event: 'post_upload', artifact, field: 'package', files: csarFiles(archive), entry: inspection.entryDefinitions, results, dir })));
+    const facts = results.vnfd as VnfdFacts | undefined;
+    if (!facts) return { findings };
+    findings.push(...(await this.imageDigests(facts, inspection, archive)));
+    if (inspection.manifest) findings.push(...crossCheckManifest(inspection.manifest, facts));
+    findings.push(...checkSoftwareImages(facts.softwareImages, inspection.digests, inspection.entries));
+    for (const [k, v] of [['descriptor_id', facts.vnfdId], ['provider', facts.vnfProvider], ['product_name', facts.vnfProductName], ['software_version', facts.vnfSoftwareVersion], ['descriptor_version', facts.vnfdVersion]] as const) {
+      if (!v && !findings.some((f) => f.rule.startsWith('SOL001-VNF'))) findings.push({ rule: 'VNFPKG-VNFD-IDENTITY', severity: 'error', message: `the VNF node has no ${k}`, file: inspection.entryDefinitions });
+    }
+    return { findings, facts };
+  }
+
+  fields({ facts: f, inspection, pkg, findings }: Parameters<PackageProfile<VnfdFacts>['fields']>[0]): Record<string, unknown> {
+      const digests = inspection.digests;
+      const entryNames = new Set(inspection.entries.map((e) => e.name));
+      const imagePaths = new Set(f.softwareImages.map((i) => i.imagePath?.replace(/^\.\//, '')).filter(Boolean) as string[]);
+      const descriptorFiles = f.descriptorFiles;
+      const manifestPath = inspection.manifest?.path;
+      const excluded = new Set<string>([...descriptorFiles, ...imagePaths, TOSCA_META_PATH, ...(manifestPath ? [manifestPath] : [])]);
+      const setOf = new Map<string, string>();
+      for (const [set, sources] of Object.entries(inspection.manifest?.nonManoArtifactSets ?? {})) for (const s of sources) setOf.set(s.source, set);
+      const declared = inspection.manifest?.entries ?? inspection.meta?.artifacts ?? [];
+      const changeLog = inspection.meta?.keys['ETSI-Entry-Change-Log']?.value;
+      const classify = (p: string) => (p === changeLog || /^ChangeLog/i.test(p) ? 'HISTORY' : /^Tests\//i.test(p) ? 'TESTING' : /^Licenses\//i.test(p) ? 'LICENSE' : undefined);
+      const additionalArtifacts: Record<string, unknown>[] = [];
+      const sources = declared.length ? declared.map((d) => d.source) : [...entryNames];
+      for (const source of sources) {
+        const path = source.replace(/^\.\//, '');
+        if (excluded.has(path) || /\.(cms|cert|sig)$/i.test(path) || additionalArtifacts.some((a) => a.artifactPath === path || a.artifactURI === path)) continue;
+        const entry = declared.find((d) => d.source === source);
+        const external = /^[a-z][a-z0-9+.-]*:\/\//i.test(source);
+        if (!external && !entryNames.has(path)) continue;
+        const algorithm = entry?.algorithm ? entry.algorithm.toUpperCase().replace(/^SHA(\d)/, 'SHA-$1') : 'SHA-256';
+        const hash = entry?.hash ?? digests.get(path)?.sha256;
+        additionalArtifacts.push({
+          ...(external ? { artifactURI: source } : { artifactPath: path }),
+          checksum: { algorithm, hash },
+          isEncrypted: false,
+          ...(setOf.has(source) && { nonManoArtifactSetId: setOf.get(source) }),
+          ...(classify(path) && { artifactClassification: classify(path) }),
+          metadata: { contentType: contentTypeOf(path), ...(entryNames.has(path) && { size: inspection.entries.find((e) => e.name === path)!.size }) },
+        });
+      }
+      const now = new Date().toISOString();
+      const softwareImages = f.softwareImages.map((img) => {
+        const path = img.imagePath?.replace(/^\.\//, '');
+        const external = !!path && /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
+        const fileEntry = path && !external ? inspection.entries.find((e) => e.name === path) : undefined;
+        return {
+          id: img.id, name: img.name, provider: img.provider, version: img.version,
+          checksum: img.checksum ? { algorithm: img.checksum.algorithm.toUpperCase().replace(/^SHA(\d)/, 'SHA-$1'), hash: img.checksum.hash } : { algorithm: 'SHA-256', hash: path ? digests.get(path)?.sha256 : undefined },
+          isEncrypted: false,
+          containerFormat: img.containerFormat?.toUpperCase(), diskFormat: img.diskFormat?.toUpperCase(),
+          createdAt: now, minDisk: img.minDisk ?? 0, minRam: img.minRam ?? 0, size: fileEntry?.size ?? img.size ?? 0,
+          ...(external ? { imageUri: path } : path ? { imagePath: path } : {}),
+        };
+      });
+      const md = inspection.manifest?.metadata;
+      const csv = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+      return {
+        vnfdId: f.vnfdId, vnfProvider: f.vnfProvider, vnfProductName: f.vnfProductName, vnfSoftwareVersion: f.vnfSoftwareVersion, vnfdVersion: f.vnfdVersion,
+        vnfmInfo: f.vnfmInfo ?? [],
+        compatibleSpecificationVersions: csv(md?.compatible_specification_versions?.value),
+        packageSecurityOption: inspection.packageSecurityOption,
+        checksum: { algorithm: 'SHA-256', hash: pkg.digests.sha256 },
+        softwareImages,
+        additionalArtifacts,
+        onboardingFindings: findings,
+        descriptor: { files: descriptorFiles, meta: entryNames.has(TOSCA_META_PATH) ? TOSCA_META_PATH : undefined, manifest: manifestPath, entry: inspection.entryDefinitions },
+      };
+  }
+
+  /**
+   * sw_image_data checksums in another algorithm than the digests at hand (SHA-256, and what the
+   * manifest asked for): the image entry alone is read once more to compute it. This is the one
+   * second read of image bytes a streamed onboarding can need (docs/benchmarks.md, Onboarding).
+   */
+  private async imageDigests(facts: VnfdFacts, inspection: CsarInspection, archive: CsarArchive): Promise<Finding[]> {
+    const findings: Finding[] = [];
+    for (const img of facts.softwareImages) {
+      const algorithm = img.checksum && normaliseAlgorithm(img.checksum.algorithm);
+      const name = img.imagePath?.replace(/^\.\//, '');
+      const have = name ? inspection.digests.get(name) : undefined;
+      if (!algorithm || !name || !have || have[algorithm] || !archive.getEntry(name)) continue;
+      try {
+        const { stream, digests } = await archive.openDigestingEntry(name, [algorithm]);
+        await finished(stream.resume());
+        Object.assign(have, digests);
+      } catch (err) {
+        if (!(err instanceof CsarError)) throw err;
+        findings.push({ rule: err.rule, severity: 'error', message: err.message, file: name });
+      }
+    }
+    return findings;
+  }
+}
