@@ -51,6 +51,8 @@ export interface DepotConfig {
     /** Lease of a running job; a job whose lease ran out (its process died) is claimed again. */
     jobLeaseSeconds: number;
     maxAttempts: number;
+    /** The whole-package SHA-256 of an upload in a worker thread (pays on CPUs without SHA extensions). */
+    hashWorker: boolean;
   };
   uploadFromUri: {
     /** CIDRs or host names that may be fetched although they are not public (e.g. an internal mirror). */

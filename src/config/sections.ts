@@ -112,6 +112,7 @@ export const onboardingSection = section({
   workers: integer(1, 1),
   jobLeaseSeconds: integer(1, 60),
   maxAttempts: integer(1, 3),
+  hashWorker: { type: 'boolean', default: false },
 });
 
 /** SOL005 upload from a URI (src/net). */

@@ -204,11 +204,11 @@ export class InlineFeed {
  * Where an upload's whole-package hash runs. Measured on the 2-CPU development VM (OpenSSL with
  * SHA-NI, ~2.4 GB/s): the worker saved the main thread 0.4 s per GiB of hashing but cost 0.37 s of
  * copying into its slots and messages, 0.5 s more CPU in all and ~30 MB more peak RSS (its isolate
- * and slots) — so hashing stays on the main thread unless DEPOT_HASH_WORKER=1 (a CPU without SHA
- * extensions hashes ~5× slower, where the worker pays).
+ * and slots) — so hashing stays on the main thread unless `worker` (configuration `onboarding.hashWorker`:
+ * a CPU without SHA extensions hashes ~5× slower, where the worker pays).
  */
-export function hashFeed(): HashFeed | InlineFeed {
-  return process.env.DEPOT_HASH_WORKER === '1' ? hashWorker().feed() : new InlineFeed();
+export function hashFeed(worker = false): HashFeed | InlineFeed {
+  return worker ? hashWorker().feed() : new InlineFeed();
 }
 
 /** The process's hash worker, started on first use (again, if the last one died). */

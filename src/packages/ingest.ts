@@ -54,12 +54,12 @@ export function streamedRecord(files: ReadonlyMap<string, StreamedFile>, entry: 
  * object when nothing was split. Each byte is hashed with SHA-256 for the whole package and once
  * more for its entry (the entry object's key), and written once (small files: also decompressed).
  */
-export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLimits>; splitMinBytes?: number; onIndex: (index: StreamIndex) => void }): Ingest {
+export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLimits>; splitMinBytes?: number; hashWorker?: boolean; onIndex: (index: StreamIndex) => void }): Ingest {
   return async (body: Readable, stageOpts): Promise<Staged> => {
     // The whole-package SHA-256 (VnfPkgInfo.checksum; see hashFeed for where it runs). Until the
     // first split the skeleton is the package so far: its hash forks from the package hash then
     // (Hash.copy), so the common prefix is hashed once.
-    const hashes = hashFeed();
+    const hashes = hashFeed(opts.hashWorker);
     const whole = hashes.create('sha256');
     let skeletonHash: number | undefined;
     let skeletonKey: string | undefined;

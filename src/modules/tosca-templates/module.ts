@@ -1,5 +1,4 @@
 import type { ArtifactTypeDef, Hook } from '../../artifacts/types';
-import { memoryFiles, validateToscaTemplate } from '../../tosca';
 import type { DepotModule } from '../module';
 
 const MAX_TEMPLATE = 10 * 2 ** 20;
@@ -17,6 +16,9 @@ const validateTemplate: Hook = async (ctx) => {
     if (size > MAX_TEMPLATE) return [{ rule: 'TOSCA-FILE-TOO-LARGE', severity: 'error', message: `template over ${MAX_TEMPLATE} bytes` }];
     chunks.push(chunk);
   }
+  // The validator loads on first use: `depot gc` and an idle server read this type, not templates.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { memoryFiles, validateToscaTemplate } = require('../../tosca') as typeof import('../../tosca');
   const name = 'template.yaml';
   const { findings } = await validateToscaTemplate(memoryFiles({ [name]: Buffer.concat(chunks) }), name);
   return findings;

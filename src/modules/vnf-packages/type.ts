@@ -1,6 +1,11 @@
 import type { ArtifactTypeDef, Hook } from '../../artifacts/types';
-import { validateVnfd } from '../../tosca';
-import { packageEvent, recordPackageEvent } from './notifications';
+
+// The validator and the notifications are loaded on first use: `depot gc` reads this type's
+// definition (its store) and needs neither.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const tosca = () => require('../../tosca') as typeof import('../../tosca');
+const notifications = () => require('./notifications') as typeof import('./notifications');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export const VNF_PACKAGES = 'vnf_packages';
 
@@ -10,7 +15,7 @@ export const VNF_PACKAGES = 'vnf_packages';
  */
 export const vnfdValidationHook: Hook = async (ctx) => {
   if (!ctx.files || !ctx.entry) return [];
-  const { findings, facts } = await validateVnfd(ctx.files, ctx.entry);
+  const { findings, facts } = await tosca().validateVnfd(ctx.files, ctx.entry);
   if (ctx.results) ctx.results.vnfd = facts;
   return findings;
 };
@@ -69,11 +74,14 @@ export const vnfPackagesType: ArtifactTypeDef = {
   inTransaction: {
     async updated(sequelize, t, before, after) {
       if (before.fields.onboardingState === 'ONBOARDED' && (before.status === 'active') !== (after.status === 'active')) {
+        const { packageEvent, recordPackageEvent } = notifications();
         await recordPackageEvent(sequelize, t, packageEvent(after, 'VnfPackageChangeNotification', 'OP_STATE_CHANGE'));
       }
     },
     async deleting(sequelize, t, a) {
-      if (a.fields.onboardingState === 'ONBOARDED') await recordPackageEvent(sequelize, t, packageEvent(a, 'VnfPackageChangeNotification', 'PKG_DELETE'));
+      if (a.fields.onboardingState !== 'ONBOARDED') return;
+      const { packageEvent, recordPackageEvent } = notifications();
+      await recordPackageEvent(sequelize, t, packageEvent(a, 'VnfPackageChangeNotification', 'PKG_DELETE'));
     },
   },
 };

@@ -16,7 +16,8 @@ import {
   applySelectors, compileFilter, decodeNextpageMarker, encodeNextpageMarker, linkHeader, parseFilter, parseSelectors,
   VNF_PKG_INFO_ATTRIBUTES, VNF_PKG_INFO_DEFAULT_EXCLUDED, VNF_PKG_INFO_FILTER_SCHEMA, VNF_PKG_INFO_MANDATORY, FilterAst,
 } from '../../../sol013';
-import type { OnboardingService } from '../../../types/vnf-package/onboarding';
+import type { PackageOnboarding } from '../../../packages/onboarding';
+import type { VnfdFacts } from '../../../tosca';
 import { presentVnfPkgInfo } from './presenter';
 import { API_VERSIONS, ApiMajor } from '../sol005';
 import { versionHeader } from './api-version';
@@ -71,7 +72,7 @@ function startsWithZip(req: Readable): Promise<boolean> {
 }
 
 /** ETSI SOL005 VNF Package Management, served as /vnfpkgm/v1 (API 1.3.0) and /vnfpkgm/v2 (2.1.0). */
-export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingService, markerKey: Promise<Buffer>): Router {
+export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnboarding<VnfdFacts>, markerKey: Promise<Buffer>): Router {
   const r = new Router();
   const principal = (ctx: Context) => ctx.state.principal;
 

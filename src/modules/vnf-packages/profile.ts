@@ -1,19 +1,86 @@
+import { createHash } from 'node:crypto';
 import { finished } from 'node:stream/promises';
+import type { Transaction } from 'sequelize';
+import type { Logger } from 'pino';
 import type { ArtifactEngine } from '../../artifacts/engine';
-import type { Finding } from '../../common/findings';
+import type { ArtifactRecord } from '../../artifacts/types';
+import { Finding, formatFinding } from '../../common/findings';
 import { checkSoftwareImages, crossCheckManifest, CsarError, csarFiles, normaliseAlgorithm, TOSCA_META_PATH } from '../../csar';
 import type { CsarArchive, CsarInspection } from '../../csar';
-import type { PackageProfile } from '../../packages/profile';
+import { contentTypeOf } from '../../packages/content-type';
+import type { PackageIdentity, PackageProfile } from '../../packages/profile';
 import type { VnfdFacts } from '../../tosca';
-import { VNF_PACKAGES } from '../../modules/vnf-packages/type';
-import { contentTypeOf } from './onboarding';
+import { packageEvent, recordPackageEvent } from './notifications';
+import { VNF_PACKAGES } from './type';
+
+/** An onboarding failure as SOL005 wants it: a ProblemDetails listing every finding. */
+export function failureDetails(findings: Finding[], instance: string): Record<string, unknown> {
+  const errors = findings.filter((f) => f.severity === 'error');
+  return {
+    type: 'https://depot.invalid/problems/vnf-package-onboarding',
+    title: 'VNF package onboarding failed',
+    status: 422,
+    detail: `${errors.length} error(s)${errors.length ? `; first: ${formatFinding(errors[0])}` : ''}`,
+    instance,
+    findings,
+  };
+}
 
 /**
- * The VNF package profile of the package pipeline: the VNFD (validated once, through the type's
- * post_upload hook chain, which also runs operator hooks) and VnfPkgInfo's fields from its facts.
+ * Generic version of a package: the software version read as SemVer (non-SemVer strings keep their
+ * numeric parts), the descriptor version as build metadata. See type.ts.
  */
+export function packageVersion(software: string, descriptor: string): string {
+  const semverish = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.-]+)?$/.exec(String(software).trim());
+  const base = semverish
+    ? `${semverish[1]}.${semverish[2] ?? 0}.${semverish[3] ?? 0}${semverish[4] ?? ''}`
+    : (String(software).match(/\d+/g) ?? ['0']).slice(0, 3).concat(['0', '0']).slice(0, 3).map(Number).join('.');
+  return `${base}+vnfd.${buildIdentifiers(descriptor)}`;
+}
+
+/** Any string as dot-separated SemVer build identifiers ([0-9A-Za-z-], none empty). */
+function buildIdentifiers(s: string, max?: number): string {
+  return String(s).slice(0, max).replace(/[^0-9A-Za-z.-]/g, '-').replace(/\.{2,}/g, '.').replace(/^\.|\.$/g, '') || '0';
+}
+
+/**
+ * The versions a package may take, preferred first: `<sw>+vnfd.<vnfdVersion>`; when another vnfdId
+ * holds it (vendors ship operator-specific VNFDs of one product version), that version with the
+ * vnfdId appended as further build identifiers, which for this type count and sort after the plain
+ * one (versionBuildSignificant); and, should two vnfdIds read alike as identifiers (`a_b`, `a-b`),
+ * the same with a short hash of the exact vnfdId.
+ */
+export function packageVersions(software: string, descriptor: string, vnfdId: string): string[] {
+  const plain = packageVersion(software, descriptor);
+  const told = `${plain}.${buildIdentifiers(vnfdId, 64)}`;
+  return [plain, told, `${told}.h${createHash('sha256').update(vnfdId).digest('hex').slice(0, 12)}`];
+}
+
 export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
-  constructor(private readonly engine: ArtifactEngine) {}
+  readonly typeName = VNF_PACKAGES;
+  readonly label = 'VNF package';
+  readonly rulePrefix = 'VNFPKG';
+  readonly jobs = { onboard: 'vnf_package.onboard', fetch: 'vnf_package.fetch' };
+  readonly derivedFields = ['softwareImages', 'additionalArtifacts', 'checksum', 'descriptor'];
+  private warming?: Promise<void>;
+
+  constructor(
+    private readonly engine: ArtifactEngine,
+    private readonly log: Logger,
+  ) {}
+
+  initial(id: string) {
+    return { name: `vnf-package-${id}`, fields: { usageState: 'NOT_IN_USE' } };
+  }
+
+  /**
+   * Loads the TOSCA validator and parses its catalog (~250 ms, 8–10 MB resident) when the first
+   * upload starts rather than at start: an idle server stays small, and the first processing,
+   * after the last byte, does not pay for it (docs/onboarding.md).
+   */
+  prepare(): void {
+    this.warming ??= (require('../../tosca') as typeof import('../../tosca')).warmUp().catch((err) => this.log.warn({ err }, 'TOSCA validator warm-up failed'));
+  }
 
   async examine({ artifact, inspection, archive, dir }: Parameters<PackageProfile<VnfdFacts>['examine']>[0]): Promise<{ findings: Finding[]; facts?: VnfdFacts }> {
     const findings: Finding[] = [];
@@ -85,9 +152,32 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
         checksum: { algorithm: 'SHA-256', hash: pkg.digests.sha256 },
         softwareImages,
         additionalArtifacts,
+        usageState: 'NOT_IN_USE',
         onboardingFindings: findings,
         descriptor: { files: descriptorFiles, meta: entryNames.has(TOSCA_META_PATH) ? TOSCA_META_PATH : undefined, manifest: manifestPath, entry: inspection.entryDefinitions },
       };
+  }
+
+  /**
+   * SOL005 identifies a package by its vnfdId: one onboarded package per vnfdId in a project. Its
+   * generic name is "<provider>/<product>", its version packageVersions()' first free one.
+   */
+  identity(f: VnfdFacts): PackageIdentity {
+    return {
+      field: 'vnfdId', value: f.vnfdId!, duplicateRule: 'VNFPKG-DUPLICATE-VNFD-ID',
+      name: `${f.vnfProvider}/${f.vnfProductName}`,
+      versions: packageVersions(f.vnfSoftwareVersion!, f.vnfdVersion!, f.vnfdId!),
+      describe: `software version ${f.vnfSoftwareVersion}, descriptor version ${f.vnfdVersion}`,
+    };
+  }
+
+  failureDetails(id: string, findings: Finding[]): Record<string, unknown> {
+    return failureDetails(findings, `/vnfpkgm/v2/vnf_packages/${id}`);
+  }
+
+  /** SOL005 VnfPackageOnboardingNotification, in the outbox of the onboarding's own transaction. */
+  async onboarded(t: Transaction, after: ArtifactRecord): Promise<void> {
+    await recordPackageEvent(this.engine.sequelize, t, packageEvent(after, 'VnfPackageOnboardingNotification'));
   }
 
   /**
