@@ -39,10 +39,34 @@ describe('VNF packages: versions in the generic API, and shared bytes', function
       assert.equal(made['1.0.0+vnfd.1.1'].vnfdVersion, '1.1');
     });
 
-    it('the same software and descriptor version again is refused: VNFPKG-DUPLICATE-VERSION', async () => {
-      const info = await onboard(d, await buildPackage({ ...product, softwareVersion: '1.0.0', vnfdVersion: '1.1' }));
-      const f = assertError(info, 'VNFPKG-DUPLICATE-VERSION');
-      assert.match(f.find((x) => x.rule === 'VNFPKG-DUPLICATE-VERSION').message, /Vend\/Firewall version 1\.0\.0\+vnfd\.1\.1/);
+    it('the same package again (same vnfdId) is refused: VNFPKG-DUPLICATE-VNFD-ID names the onboarded one', async () => {
+      const first = made['1.0.0+vnfd.1.1'];
+      const info = await onboard(d, await buildPackage({ ...product, softwareVersion: '1.0.0', vnfdVersion: '1.1', vnfdId: first.vnfdId }));
+      const f = assertError(info, 'VNFPKG-DUPLICATE-VNFD-ID');
+      assert.match(f.find((x) => x.rule === 'VNFPKG-DUPLICATE-VNFD-ID').message, new RegExp(`vnfdId ${first.vnfdId} is already onboarded as package ${first.id}`));
+    });
+
+    it('two vnfdIds of one product version (operator-specific VNFDs) both onboard, as two unique, sorted versions', async () => {
+      const other = { provider: 'Vend', product: 'Switch', softwareVersion: '4.0.0', vnfdVersion: '2.0' };
+      const a = await onboard(d, await buildPackage(other));
+      const b = await onboard(d, await buildPackage(other));
+      assertOnboarded(a);
+      assertOnboarded(b);
+      assert.notEqual(a.vnfdId, b.vnfdId);
+      const list = await json(await d.request('GET', `/artifacts/vnf_packages?name=${encodeURIComponent('Vend/Switch')}&sort=version:asc`));
+      const versions = list.artifacts.map((x: any) => x.version);
+      assert.equal(versions.length, 2);
+      assert.equal(new Set(versions).size, 2, `versions stay unique: ${versions}`);
+      assert.equal(versions[0], '4.0.0+vnfd.2.0', 'the first keeps the plain version');
+      assert.ok(versions[1].startsWith('4.0.0+vnfd.2.0.'), `the second is told apart by its vnfdId: ${versions[1]}`);
+      assert.deepEqual(list.artifacts.map((x: any) => x.vnfdId), [a.vnfdId, b.vnfdId]);
+      const desc = await json(await d.request('GET', `/artifacts/vnf_packages?name=${encodeURIComponent('Vend/Switch')}&sort=version:desc`));
+      assert.deepEqual(desc.artifacts.map((x: any) => x.version), [...versions].reverse());
+      // SOL005 identifies each by its vnfdId.
+      for (const p of [a, b]) {
+        const hits = await json(await d.request('GET', `${V1}/vnf_packages?filter=(eq,vnfdId,${p.vnfdId})`));
+        assert.deepEqual(hits.map((x: any) => x.id), [p.id]);
+      }
     });
 
     it('an operator lists every version of a product, sorted by SemVer (build metadata counts)', async () => {
