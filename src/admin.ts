@@ -2,9 +2,9 @@ import Router from '@koa/router';
 import type { ArtifactEngine } from './artifacts/engine';
 import { rejectBody } from './http/body';
 import { forbidden, invalidInput } from './common/errors';
-import { collectGarbage, GcReport, storesInUse } from './storage/gc';
+import { collectGarbage, DEFAULT_GC_GRACE_SECONDS, GcReport, storesInUse } from './storage/gc';
 
-export const DEFAULT_GC_GRACE_SECONDS = 3600;
+export { DEFAULT_GC_GRACE_SECONDS };
 
 /** Every store name the running configuration can write to (types' stores and declared stores). */
 export function configuredStores(engine: ArtifactEngine): string[] {

@@ -1,10 +1,9 @@
-import { DEFAULT_GC_GRACE_SECONDS } from './admin';
 import { loadConfig } from './config';
 import { openDatabase } from './db/database';
 import { migrate } from './db/migrate';
-import { createLogger } from './service';
+import { createLogger } from './common/logger';
 import { ContentLocks } from './storage/content-locks';
-import { collectGarbage, storesInUse } from './storage/gc';
+import { collectGarbage, DEFAULT_GC_GRACE_SECONDS, storesInUse } from './storage/gc';
 import { StoreRegistry } from './storage/registry';
 import { defaultModules } from './modules';
 import { typeRegistry } from './modules/module';

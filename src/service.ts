@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import pino, { Logger } from 'pino';
+import type { Logger } from 'pino';
 import { createApp } from './app';
 import { DEFAULT_GC_GRACE_SECONDS, runGc } from './admin';
 import { ArtifactEngine } from './artifacts/engine';
@@ -13,6 +13,9 @@ import { ContentLocks } from './storage/content-locks';
 import { StoreRegistry } from './storage/registry';
 import { defaultModules } from './modules';
 import { DepotModule, typeRegistry } from './modules/module';
+import { createLogger } from './common/logger';
+
+export { createLogger };
 
 export interface Depot {
   config: DepotConfig;
@@ -22,10 +25,6 @@ export interface Depot {
   url: string;
   log: Logger;
   close(): Promise<void>;
-}
-
-export function createLogger(level: string): Logger {
-  return pino({ level, base: undefined });
 }
 
 /**

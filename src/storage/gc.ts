@@ -1,6 +1,9 @@
 import type { ContentLocks } from './content-locks';
 import type { StoreRegistry } from './registry';
 
+/** Content younger than this is kept by default (an upload's objects are referenced only when it completes). */
+export const DEFAULT_GC_GRACE_SECONDS = 3600;
+
 export interface GcReport {
   store: string;
   scanned: number;

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import Router from '@koa/router';
 import { defaultModules } from '../../src/modules';
 import { filesModule } from '../../src/modules/files/module';
@@ -61,5 +62,18 @@ describe('modules: composed explicitly', () => {
   it('refuses two modules that bring the same type, naming the module', () => {
     const twin: DepotModule = { name: 'twin', types: filesModule.types };
     assert.throws(() => typeRegistry([filesModule, twin]), /module twin: artifact type files is already registered/);
+  });
+
+  it('composing the modules loads no runtime: `depot gc` reads the types alone (no routes, pipeline, validator, engine or app)', () => {
+    const script = `
+      require('./src/gc-command');
+      const { typeRegistry } = require('./src/modules/module');
+      typeRegistry(require('./src/modules').defaultModules()).all();
+      process.stdout.write(JSON.stringify(Object.keys(require.cache)));`;
+    const loaded: string[] = JSON.parse(execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { encoding: 'utf8' }));
+    const ours = loaded.filter((f) => f.includes('/src/') && !f.includes('node_modules'));
+    assert.ok(ours.some((f) => f.endsWith('src/modules/vnf-packages/type.ts')), 'the type is read');
+    const heavy = ours.filter((f) => /src\/(tosca|http|packages|jobs|net)\/|vnf-packages\/(runtime|notifications|profile|api\/)|src\/(app|service)\.ts$|artifacts\/engine\.ts$/.test(f));
+    assert.deepEqual(heavy, []);
   });
 });

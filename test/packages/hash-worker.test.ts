@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
-import { HashWorker, InlineFeed } from '../../src/packages/hash-worker';
+import { buildConfig } from '../../src/config';
+import { hashFeed, HashWorker, InlineFeed } from '../../src/packages/hash-worker';
 
 describe('package pipeline: whole-package hashing (worker thread and inline)', () => {
   // Chunks of odd sizes around the worker's slot size, and a fork in the middle (the skeleton's key).
@@ -28,4 +29,23 @@ describe('package pipeline: whole-package hashing (worker thread and inline)', (
       feed.close();
     });
   }
+});
+
+describe('package pipeline: where the whole-package hash runs is configuration (onboarding.hashWorker)', () => {
+  const base = { host: '127.0.0.1', port: 0, dataDir: '/tmp/depot-x', auth: 'none' as const, tokensFile: '/tmp/depot-x/tokens.yaml', logLevel: 'silent' };
+
+  it('defaults to inline, is a boolean key of the schema, and the environment no longer decides', () => {
+    assert.equal(buildConfig({}, base).onboarding.hashWorker, false);
+    assert.equal(buildConfig({ onboarding: { hashWorker: true } }, base).onboarding.hashWorker, true);
+    assert.throws(() => buildConfig({ onboarding: { hashWorker: 'yes' } }, base), /onboarding\.hashWorker/);
+    const saved = process.env.DEPOT_HASH_WORKER;
+    process.env.DEPOT_HASH_WORKER = '1';
+    try {
+      assert.ok(hashFeed(false) instanceof InlineFeed);
+      assert.ok(hashFeed() instanceof InlineFeed);
+    } finally {
+      if (saved === undefined) delete process.env.DEPOT_HASH_WORKER;
+      else process.env.DEPOT_HASH_WORKER = saved;
+    }
+  });
 });
