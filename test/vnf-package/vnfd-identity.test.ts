@@ -48,17 +48,26 @@ describe('VNF packages: vnfdId identity and unique versions', function () {
   });
 
   it('a public package of the same name and version (another project) holds its version: the new one is told apart and can be published too', async () => {
-    const spec = { provider: 'Vend', product: 'Gateway', softwareVersion: '5.0.0', vnfdVersion: '1.0' };
+    // A product name of its own, and private again at the end: other tests share the database and
+    // list every package they can see.
+    const product = `Gateway-${randomUUID().slice(0, 8)}`;
+    const spec = { provider: 'Vend', product, softwareVersion: '5.0.0', vnfdVersion: '1.0' };
+    const visibility = (id: string, value: string) => patch(d, 'vnf_packages', id, [{ op: 'replace', path: '/visibility', value }], { as: d.users.admin });
     const theirs = await onboard(d, await buildPackage({ ...spec, vnfdId: randomUUID() }), d.users.bob);
     assertOnboarded(theirs);
-    const published = await patch(d, 'vnf_packages', theirs.id, [{ op: 'replace', path: '/visibility', value: 'public' }], { as: d.users.admin });
-    assert.equal(published.status, 200, JSON.stringify(published.body));
-    const ours = await onboard(d, await buildPackage({ ...spec, vnfdId: randomUUID() }));
-    assertOnboarded(ours);
-    const list = await versionsOf('Vend/Gateway');
-    assert.deepEqual(list.map((a) => a.id), [theirs.id, ours.id]);
-    assert.deepEqual(list.map((a) => a.version), ['5.0.0+vnfd.1.0', `5.0.0+vnfd.1.0.${ours.vnfdId}`]);
-    const both = await patch(d, 'vnf_packages', ours.id, [{ op: 'replace', path: '/visibility', value: 'public' }], { as: d.users.admin });
-    assert.equal(both.status, 200, JSON.stringify(both.body));
+    let ours: any;
+    try {
+      const published = await visibility(theirs.id, 'public');
+      assert.equal(published.status, 200, JSON.stringify(published.body));
+      ours = await onboard(d, await buildPackage({ ...spec, vnfdId: randomUUID() }));
+      assertOnboarded(ours);
+      const list = await versionsOf(`Vend/${product}`);
+      assert.deepEqual(list.map((a) => a.id), [theirs.id, ours.id]);
+      assert.deepEqual(list.map((a) => a.version), ['5.0.0+vnfd.1.0', `5.0.0+vnfd.1.0.${ours.vnfdId}`]);
+      const both = await visibility(ours.id, 'public');
+      assert.equal(both.status, 200, JSON.stringify(both.body));
+    } finally {
+      for (const id of [theirs.id, ours?.id].filter(Boolean)) await visibility(id, 'private');
+    }
   });
 });
