@@ -104,7 +104,10 @@ export class FieldValidator {
       const s = valueSchema(f);
       properties[name] = f.nullable === false || name === 'name' || f.kind === 'list' || f.kind === 'dict' ? s : { anyOf: [s, { type: 'null' }] };
     }
-    this.validate = ajv.compile({ type: 'object', properties, additionalProperties: false });
+    // What a JSON Patch may not take away: the name, and any field that may not be null (a removed
+    // field reached the database as a missing value).
+    const required = Object.entries(allFields(def)).filter(([name, f]) => !isBinary(f) && (name === 'name' || f.nullable === false)).map(([name]) => name);
+    this.validate = ajv.compile({ type: 'object', properties, required, additionalProperties: false });
   }
 
   /** Returns a one-line description of every problem, naming the field, or undefined when valid. */
@@ -120,7 +123,9 @@ export function describeErrors(errors: ErrorObject[]): string {
     if (e.keyword === 'anyOf') continue;
     const field = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '';
     const msg =
-      e.keyword === 'additionalProperties' ? `unknown field '${(e.params as any).additionalProperty}'` : `field '${field}' ${e.message}`;
+      e.keyword === 'additionalProperties' ? `unknown field '${(e.params as any).additionalProperty}'`
+        : e.keyword === 'required' ? `field '${field ? `${field}.` : ''}${(e.params as any).missingProperty}' is required`
+          : `field '${field}' ${e.message}`;
     seen.add(msg);
   }
   return [...seen].join('; ');
