@@ -73,6 +73,8 @@ function coerce(def: FieldDef, value: string, param: string): unknown {
     case 'float': {
       const n = Number(value);
       if (value.trim() === '' || !Number.isFinite(n) || (def.kind === 'integer' && !Number.isInteger(n))) throw invalidInput(`${param}: ${JSON.stringify(value)} is not a valid ${def.kind}`);
+      // Past 2^53 the double read from the text is another number: the filter would compare something else.
+      if (def.kind === 'integer' && !Number.isSafeInteger(n)) throw invalidInput(`${param}: ${value} is outside the safe integer range ±${Number.MAX_SAFE_INTEGER}`);
       return n;
     }
     case 'boolean':
