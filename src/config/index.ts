@@ -72,6 +72,10 @@ export interface DepotConfig {
     /** Whole HTTP exchange with the subscriber (delivery and the endpoint test at subscription). */
     timeoutSeconds: number;
   };
+  http: {
+    /** Nesting limit of JSON request bodies (objects and arrays), enforced before parsing. */
+    maxJsonDepth: number;
+  };
   /** A blob left in `saving` longer than this without progress is considered abandoned by a dead process. */
   uploadStaleSeconds: number;
   /** In-process garbage collection period (0: off); unreferenced content older than an hour goes. */

@@ -132,6 +132,12 @@ export const notificationsSection = section({
   timeoutSeconds: positive(10),
 });
 
+/** Request handling shared by every route (src/http). */
+export const httpSection = section({
+  /** JSON bodies nested deeper than this are a 400, checked before anything walks them. */
+  maxJsonDepth: integer(1, 64, 10_000),
+});
+
 export const fileSchema: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -142,6 +148,7 @@ export const fileSchema: Schema = {
     onboarding: onboardingSection,
     uploadFromUri: uploadFromUriSection,
     notifications: notificationsSection,
+    http: httpSection,
     uploadStaleSeconds: positive(300),
     gcIntervalSeconds: { type: 'number', minimum: 0, default: 3600 },
   },
