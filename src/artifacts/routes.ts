@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { readJson, rejectBody } from '../http/body';
 import { forbidden, invalidInput, notFound } from '../common/errors';
 import { sendContent } from '../http/range';
+import { publicLink } from '../http/settings';
 import type { ArtifactEngine } from './engine';
 import { etagOf } from './engine';
 import { presentArtifacts, presentBlob } from './presenter';
@@ -53,7 +54,7 @@ export function artifactRoutes(engine: ArtifactEngine): Router {
       params.set('marker_keys', result.nextKeys!);
       params.set('marker', result.next);
       body.next = `${base}?${params}`;
-      ctx.append('Link', `<${body.next}>; rel="next"`);
+      ctx.append('Link', `<${publicLink(ctx, body.next as string)}>; rel="next"`);
     }
     ctx.body = body;
   });

@@ -12,6 +12,7 @@ import { readJson } from '../../../http/body';
 import { badRequest, notAcceptable, unsupportedMediaType } from '../../../http/problem';
 import { sendContent } from '../../../http/range';
 import { requestValidator } from '../../../http/schemas';
+import { publicLink } from '../../../http/settings';
 import { sol013 } from '../../../http/sol013';
 import {
   applySelectors, compileFilter, decodeNextpageMarker, encodeNextpageMarker, linkHeader, parseFilter, parseSelectors,
@@ -136,7 +137,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: OnboardingS
         page.push(applySelectors(info, selector, VNF_PKG_INFO_DEFAULT_EXCLUDED, { mandatory: VNF_PKG_INFO_MANDATORY }));
         last = cursor;
       }
-      if (more && last) ctx.set('Link', linkHeader(`${ctx.protocol}://${ctx.host}${ctx.originalUrl}`, encodeNextpageMarker({ after: last }, markerSecret)));
+      if (more && last) ctx.set('Link', linkHeader(publicLink(ctx, ctx.originalUrl), encodeNextpageMarker({ after: last }, markerSecret)));
       ctx.body = page;
     });
 
