@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config';
+import { silentSubscriber } from './helpers';
 import { startTestDepot, TestDepot } from '../helpers/depot';
 import { create, uniq } from '../artifacts/helpers';
 import { createPackage, V1, V2 } from '../vnf-package/helpers';
@@ -25,15 +25,11 @@ function get(d: TestDepot, path: string, host: string): Promise<{ status: number
  */
 describe('Link headers and the public base URL', () => {
   let d: TestDepot;
-  let subscriber: http.Server;
+  let subscriber: Awaited<ReturnType<typeof silentSubscriber>>;
   let tag: string;
   before(async () => {
-    subscriber = http.createServer((req, res) => {
-      res.statusCode = 204;
-      res.end();
-    });
-    await new Promise<void>((r) => subscriber.listen(0, '127.0.0.1', r));
-    const callback = `http://127.0.0.1:${(subscriber.address() as AddressInfo).port}/cb`;
+    subscriber = await silentSubscriber();
+    const callback = subscriber.callback;
     d = await startTestDepot({ gcIntervalSeconds: 0, notifications: { allow: ['127.0.0.0/8'] } });
     for (let i = 0; i < 101; i++) await createPackage(d, d.users.bob);
     for (let i = 0; i < 101; i++) {
@@ -46,7 +42,7 @@ describe('Link headers and the public base URL', () => {
   after(async () => {
     await d?.depot.db.sequelize.query('DELETE FROM pkgm_subscriptions WHERE project IN (:projects)', { replacements: { projects: [d.users.bob.project] } }).catch(() => undefined);
     await d?.close();
-    await new Promise((r) => subscriber?.close(r));
+    await subscriber?.close();
   });
 
   const lists = () => [`${V1}/vnf_packages`, `${V2}/subscriptions`, `/artifacts/files?tags=${tag}&limit=1`];

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { silentSubscriber } from './helpers';
 import { startTestDepot, TestDepot } from '../helpers/depot';
 import { create, json, uniq } from '../artifacts/helpers';
 import { createPackage, V1, V2 } from '../vnf-package/helpers';
@@ -20,21 +19,17 @@ function nextOf(res: Response): string | undefined {
  */
 describe('paging survives the deletion of the anchor row', () => {
   let d: TestDepot;
-  let subscriber: http.Server;
+  let subscriber: Awaited<ReturnType<typeof silentSubscriber>>;
   let callback: string;
   before(async () => {
-    subscriber = http.createServer((req, res) => {
-      res.statusCode = 204;
-      res.end();
-    });
-    await new Promise<void>((r) => subscriber.listen(0, '127.0.0.1', r));
-    callback = `http://127.0.0.1:${(subscriber.address() as AddressInfo).port}/cb`;
+    subscriber = await silentSubscriber();
+    callback = subscriber.callback;
     d = await startTestDepot({ gcIntervalSeconds: 0, notifications: { allow: ['127.0.0.0/8'] } });
   });
   after(async () => {
     await d?.depot.db.sequelize.query('DELETE FROM pkgm_subscriptions WHERE project IN (:projects)', { replacements: { projects: [d.users.bob.project] } }).catch(() => undefined);
     await d?.close();
-    await new Promise((r) => subscriber?.close(r));
+    await subscriber?.close();
   });
 
   it('generic API: next after the last artifact of page 1 was deleted', async () => {
