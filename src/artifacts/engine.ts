@@ -9,10 +9,10 @@ import { DomainError, forbidden, invalidInput, lifecycleRule, notFound, tooLarge
 import type { Principal } from '../common/principal';
 import { repositories, Repositories } from '../db/repositories';
 import type { ArtifactChange } from '../db/repositories/artifacts';
-import { SettingsRepository } from '../db/repositories/settings';
-import { decodeNextpageMarker, encodeNextpageMarker } from '../sol013/paging';
-import { Sol013Error } from '../sol013/errors';
 import type { BlobRow, Segment, StoredContent } from '../db/repositories/blobs';
+import { SettingsRepository } from '../db/repositories/settings';
+import { Sol013Error } from '../sol013/errors';
+import { decodeNextpageMarker, encodeNextpageMarker } from '../sol013/paging';
 import type { ByteRange, FileSpan } from '../storage/blob-store';
 import { SizeLimitError } from '../storage/content-store';
 import type { ContentLocks } from '../storage/content-locks';
@@ -307,10 +307,16 @@ export class ArtifactEngine {
    * arbitrary position or passed off as another list's.
    */
   markerKey(): Promise<Buffer> {
-    this.markerSecret ??= new SettingsRepository(this.sequelize)
-      .getOrInit('sol013.marker_key', () => randomBytes(32).toString('base64'))
-      .then((v) => Buffer.from(v, 'base64'));
-    this.markerSecret.catch(() => (this.markerSecret = undefined));
+    if (!this.markerSecret) {
+      const key = new SettingsRepository(this.sequelize)
+        .getOrInit('sol013.marker_key', () => randomBytes(32).toString('base64'))
+        .then((v) => Buffer.from(v, 'base64'));
+      // A failed read (database down) is not remembered: the next list tries again.
+      key.catch(() => {
+        if (this.markerSecret === key) this.markerSecret = undefined;
+      });
+      this.markerSecret = key;
+    }
     return this.markerSecret;
   }
 
