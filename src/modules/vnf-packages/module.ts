@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { SettingsRepository } from '../../db/repositories/settings';
 import { SubscriptionsRepository } from '../../db/repositories/subscriptions';
 import { JobQueue } from '../../jobs/queue';
 import { warmUp } from '../../tosca';
@@ -26,11 +24,8 @@ export const vnfPackagesModule: DepotModule = {
     const onboarding = new OnboardingService(engine, queue, config, log);
     queue.register('vnf_package.onboard', { run: (job) => onboarding.process(job), onGiveUp: (job, reason) => onboarding.giveUp(job, reason) });
     queue.register('vnf_package.fetch', { run: (job) => onboarding.runFetch(job), onGiveUp: (job, reason) => onboarding.giveUp(job, reason) });
-    // Paging markers are signed with a key kept in the database, so that a marker issued by one
-    // Depot process is honoured by every other one (and after a restart).
-    const secret = new SettingsRepository(engine.sequelize)
-      .getOrInit('sol013.marker_key', () => randomBytes(32).toString('base64'))
-      .then((v) => Buffer.from(v, 'base64'));
+    // Paging markers are signed with the engine's key, kept in the database (every process honours them).
+    const secret = engine.markerKey();
     secret.catch((err) => log.error({ err }, 'cannot read the paging-marker key'));
     // SOL005 notifications: the outbox is filled by the state changes, delivered in the background.
     const n = config.notifications;
