@@ -6,6 +6,7 @@ import { adminRoutes } from './admin';
 import { artifactRoutes } from './artifacts/routes';
 import type { ArtifactEngine } from './artifacts/engine';
 import type { Authenticator } from './http/auth';
+import type { HttpSettings } from './http/settings';
 import { HttpError, problemMiddleware } from './http/problem';
 
 export interface AppDeps {
@@ -17,6 +18,8 @@ export interface AppDeps {
   /** Paths of those routers answered without a token. */
   publicPaths?: RegExp[];
   ready: () => Promise<void>;
+  /** Read on each request (the configuration object itself may be passed). */
+  http?: HttpSettings;
 }
 
 /** Koa assembly: request id, access log, ProblemDetails, auth, routers, 405/501 for the rest. */
@@ -28,6 +31,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(async (ctx, next) => {
     const id = ctx.get('X-Request-Id') || randomUUID();
     ctx.state.requestId = id;
+    if (deps.http) ctx.state.http = deps.http;
     ctx.set('X-Request-Id', id);
     // An API answers JSON or user content, never a page: no sniffing, nothing to run or frame.
     ctx.set('X-Content-Type-Options', 'nosniff');

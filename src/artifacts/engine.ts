@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Sequelize, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
@@ -11,6 +11,9 @@ import { repositories, Repositories } from '../db/repositories';
 import type { ArtifactChange } from '../db/repositories/artifacts';
 import type { BlobRow, Segment, StoredContent } from '../db/repositories/blobs';
 import type { IncomingLink } from '../db/repositories/links';
+import { SettingsRepository } from '../db/repositories/settings';
+import { Sol013Error } from '../sol013/errors';
+import { decodeNextpageMarker, encodeNextpageMarker } from '../sol013/paging';
 import type { ByteRange, FileSpan } from '../storage/blob-store';
 import { SizeLimitError, type ContentStore } from '../storage/content-store';
 import type { ContentLocks } from '../storage/content-locks';
@@ -18,7 +21,7 @@ import type { StoreRegistry } from '../storage/registry';
 import { FieldDef, isBinary } from './fields';
 import { HookChain } from './hooks';
 import { applyOp, PatchError, validatePatch } from './json-patch';
-import { parseListQuery } from './query';
+import { cursorScope, isPageCursor, PageCursor, parseListQuery } from './query';
 import { FieldValidator } from './schema';
 import { ArtifactRecord, ArtifactTypeDef, HookContext, HookEvent, TypeRegistry, allFields } from './types';
 import { parseVersion, VersionError } from './version';
@@ -45,7 +48,12 @@ export interface BlobContent {
 export interface ListResult {
   artifacts: ArtifactRecord[];
   total: number;
+  /** The last artifact's id (Glare's `marker`) when the page is full. */
   next?: string;
+  /** With `next`: the signed position after the last artifact (`marker_keys`), valid whether or not it is deleted. */
+  nextKeys?: string;
+  /** The position after each artifact of the page (a caller that stops mid-page continues from one). */
+  cursors: PageCursor[];
 }
 
 const DEFAULT_MAX_BLOB = 10 * 2 ** 30;
@@ -270,13 +278,62 @@ export class ArtifactEngine {
 
   // ── list ─────────────────────────────────────────────────────────────────────────────────────
 
-  async list(p: Principal, typeName: string | 'all', params: URLSearchParams): Promise<ListResult> {
+  /**
+   * One page of a list. `after` (a PageCursor a caller kept from `cursors`) continues after that
+   * position; so does the `marker_keys` parameter, which wins over a bare Glare `marker`.
+   */
+  async list(p: Principal, typeName: string | 'all', params: URLSearchParams, opts: { after?: PageCursor } = {}): Promise<ListResult> {
     const type = typeName === 'all' ? ALL_TYPE : this.type(typeName);
     const q = parseListQuery(type, params);
+    const scope = cursorScope(type.name, q.sort);
+    const secret = await this.markerKey();
+    let after = opts.after;
+    if (q.markerKeys !== undefined) {
+      let c: unknown;
+      try {
+        c = decodeNextpageMarker(q.markerKeys, secret);
+      } catch (e) {
+        throw invalidInput(`marker_keys: ${e instanceof Sol013Error ? e.detail.replace(/^[^:]*: /, '') : 'malformed'}`);
+      }
+      if (!isPageCursor(c)) throw invalidInput('marker_keys: not a list position');
+      if (q.marker !== undefined && q.marker !== c.id) throw invalidInput('marker and marker_keys name different artifacts');
+      after = c;
+    }
+    if (after) {
+      if (after.s !== scope) throw invalidInput(`the paging marker belongs to another list (type or sort order); start again without it`);
+      q.after = after.k;
+    }
     const page = await this.db.artifacts.list(p, typeName === 'all' ? undefined : typeName, q, allFields(type));
-    if (page === 'bad-marker') throw notFound(`marker ${q.marker} is not a visible artifact`);
+    if (page === 'bad-marker') {
+      if (q.after) throw invalidInput('the paging marker does not fit this list; start again without it');
+      throw notFound(`marker ${q.marker} is not a visible artifact`);
+    }
     const artifacts = page.rows;
-    return { artifacts, total: page.total, next: artifacts.length === q.limit && q.limit > 0 ? artifacts[artifacts.length - 1].id : undefined };
+    const cursors = artifacts.map((a, i): PageCursor => ({ s: scope, k: page.keys[i], id: a.id }));
+    if (!(artifacts.length === q.limit && q.limit > 0)) return { artifacts, total: page.total, cursors };
+    const last = cursors[cursors.length - 1];
+    return { artifacts, total: page.total, cursors, next: last.id, nextKeys: encodeNextpageMarker(last, secret) };
+  }
+
+  private markerSecret?: Promise<Buffer>;
+
+  /**
+   * The key that signs paging markers, kept in the database so that every Depot process (and the
+   * next start) honours the markers another one issued. Signed, a marker cannot be edited into an
+   * arbitrary position or passed off as another list's.
+   */
+  markerKey(): Promise<Buffer> {
+    if (!this.markerSecret) {
+      const key = new SettingsRepository(this.sequelize)
+        .getOrInit('sol013.marker_key', () => randomBytes(32).toString('base64'))
+        .then((v) => Buffer.from(v, 'base64'));
+      // A failed read (database down) is not remembered: the next list tries again.
+      key.catch(() => {
+        if (this.markerSecret === key) this.markerSecret = undefined;
+      });
+      this.markerSecret = key;
+    }
+    return this.markerSecret;
   }
 
   // ── update (JSON Patch) ──────────────────────────────────────────────────────────────────────

@@ -21,6 +21,8 @@ export function parsePointer(pointer: string, index: number): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw new PatchError(index, `path ${JSON.stringify(pointer)} must start with /`);
   return pointer.slice(1).split('/').map((s) => {
+    // RFC 6901: "~" is only ever "~0" or "~1"; anything else is not a pointer (it used to be kept verbatim).
+    if (/~(?![01])/.test(s)) throw new PatchError(index, `path ${JSON.stringify(pointer)}: "~" must be followed by 0 or 1 (RFC 6901)`);
     const tok = s.replace(/~1/g, '/').replace(/~0/g, '~');
     if (FORBIDDEN.has(tok)) throw new PatchError(index, `path segment ${JSON.stringify(tok)} is not allowed`);
     return tok;

@@ -31,12 +31,44 @@ export interface ListQuery {
   orGroup: Condition[];
   sort: SortKey[];
   limit: number;
+  /** Glare's marker: the id of the last artifact seen (its row is looked up for its sort key). */
   marker?: string;
+  /** `marker_keys`: a signed PageCursor, as issued in `next` (checked by the engine). */
+  markerKeys?: string;
+  /** The sort-key values to continue after (from `markerKeys`); used instead of looking `marker` up. */
+  after?: (string | null)[];
   latest: boolean;
 }
 
+/**
+ * A position in a list: the sort-key values of the last row of a page, as text, plus that row's id.
+ * Paging continues after the position, whether or not the row still exists (a marker naming a
+ * deleted row used to end the list). `s` names the type and sort order the values belong to.
+ */
+export interface PageCursor {
+  s: string;
+  k: (string | null)[];
+  id: string;
+}
+
+/** The sort order actually applied: the requested keys, then created_at (desc) and id (asc) unless given. */
+export function effectiveSort(sort: SortKey[]): SortKey[] {
+  const out = [...sort];
+  if (!out.some((s) => s.field === 'created_at')) out.push({ field: 'created_at', dir: 'desc' });
+  if (!out.some((s) => s.field === 'id')) out.push({ field: 'id', dir: 'asc' });
+  return out;
+}
+
+/** What a PageCursor's `s` must be for a list of `typeName` in this order. */
+export const cursorScope = (typeName: string, sort: SortKey[]) => `${typeName}|${effectiveSort(sort).map((k) => `${k.field}:${k.dir}`).join(',')}`;
+
+export function isPageCursor(c: unknown): c is PageCursor {
+  const x = c as PageCursor;
+  return !!x && typeof x === 'object' && typeof x.s === 'string' && typeof x.id === 'string' && Array.isArray(x.k) && x.k.every((v) => v === null || typeof v === 'string');
+}
+
 const OPS: FilterOp[] = ['eq', 'neq', 'in', 'gt', 'gte', 'lt', 'lte', 'like'];
-const RESERVED = new Set(['sort', 'limit', 'marker', 'tags', 'tags-any', 'force']);
+const RESERVED = new Set(['sort', 'limit', 'marker', 'marker_keys', 'tags', 'tags-any', 'force']);
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 1000;
 
@@ -73,6 +105,8 @@ function coerce(def: FieldDef, value: string, param: string): unknown {
     case 'float': {
       const n = Number(value);
       if (value.trim() === '' || !Number.isFinite(n) || (def.kind === 'integer' && !Number.isInteger(n))) throw invalidInput(`${param}: ${JSON.stringify(value)} is not a valid ${def.kind}`);
+      // Past 2^53 the double read from the text is another number: the filter would compare something else.
+      if (def.kind === 'integer' && !Number.isSafeInteger(n)) throw invalidInput(`${param}: ${value} is outside the safe integer range ±${Number.MAX_SAFE_INTEGER}`);
       return n;
     }
     case 'boolean':
@@ -108,6 +142,11 @@ export function parseListQuery(type: ArtifactTypeDef, params: URLSearchParams): 
     if (param === 'marker') {
       if (!/^[0-9a-f-]{36}$/.test(raw)) throw invalidInput(`marker: ${JSON.stringify(raw)} is not an artifact id`);
       q.marker = raw;
+      continue;
+    }
+    if (param === 'marker_keys') {
+      if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(raw)) throw invalidInput('marker_keys: malformed (use the next link as given)');
+      q.markerKeys = raw;
       continue;
     }
     if (param === 'sort') {

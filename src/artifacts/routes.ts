@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { readJson, rejectBody } from '../http/body';
 import { forbidden, invalidInput, notFound } from '../common/errors';
 import { baseName, sendContent } from '../http/range';
+import { publicLink } from '../http/settings';
 import type { ArtifactEngine } from './engine';
 import { etagOf } from './engine';
 import { presentArtifacts, presentBlob } from './presenter';
@@ -37,6 +38,7 @@ export function artifactRoutes(engine: ArtifactEngine): Router {
     const params = new URLSearchParams(ctx.querystring);
     const result = await engine.list(principal(ctx), type, params);
     params.delete('marker');
+    params.delete('marker_keys');
     const base = `/artifacts/${type}`;
     const first = `${base}${params.size ? `?${params}` : ''}`;
     const body: Record<string, unknown> = {
@@ -47,9 +49,12 @@ export function artifactRoutes(engine: ArtifactEngine): Router {
       total_count: result.total,
     };
     if (result.next) {
+      // marker (Glare's: the last id) comes last; marker_keys is where the next page starts even
+      // when that artifact is deleted meanwhile.
+      params.set('marker_keys', result.nextKeys!);
       params.set('marker', result.next);
       body.next = `${base}?${params}`;
-      ctx.append('Link', `<${body.next}>; rel="next"`);
+      ctx.append('Link', `<${publicLink(ctx, body.next as string)}>; rel="next"`);
     }
     ctx.body = body;
   });

@@ -6,9 +6,15 @@ import { ArtifactTypeDef, allFields } from './types';
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 export const LINK_PATTERN = `^/artifacts/[a-z][a-z0-9_]*/${UUID}$`;
 
+/**
+ * JSON numbers are read as doubles: an integer beyond ±(2^53 − 1) has already lost digits when it
+ * arrives (10^30 became 1e+30), so it is refused rather than stored as something the client did not send.
+ */
+const SAFE_INTEGER = { minimum: Number.MIN_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER };
+
 const ELEMENT: Record<string, object> = {
   string: { type: 'string', minLength: 1, maxLength: 255 },
-  integer: { type: 'integer' },
+  integer: { type: 'integer', ...SAFE_INTEGER },
   float: { type: 'number' },
   boolean: { type: 'boolean' },
   link: { type: 'string', pattern: LINK_PATTERN },
@@ -32,7 +38,10 @@ function valueSchema(def: FieldDef): Record<string, unknown> {
       return { type: 'string', maxLength: def.maxLength ?? 255, ...(def.minLength !== undefined && { minLength: def.minLength }), ...(def.pattern && { pattern: def.pattern }), ...(def.enum && { enum: def.enum }) };
     case 'integer':
     case 'float':
-      return { type: def.kind === 'integer' ? 'integer' : 'number', ...(def.minimum !== undefined && { minimum: def.minimum }), ...(def.maximum !== undefined && { maximum: def.maximum }), ...(def.enum && { enum: def.enum }) };
+      return {
+        type: def.kind === 'integer' ? 'integer' : 'number', ...(def.kind === 'integer' && SAFE_INTEGER),
+        ...(def.minimum !== undefined && { minimum: def.minimum }), ...(def.maximum !== undefined && { maximum: def.maximum }), ...(def.enum && { enum: def.enum }),
+      };
     case 'boolean':
       return { type: 'boolean' };
     case 'datetime':
@@ -104,7 +113,10 @@ export class FieldValidator {
       const s = valueSchema(f);
       properties[name] = f.nullable === false || name === 'name' || f.kind === 'list' || f.kind === 'dict' ? s : { anyOf: [s, { type: 'null' }] };
     }
-    this.validate = ajv.compile({ type: 'object', properties, additionalProperties: false });
+    // What a JSON Patch may not take away: the name, and any field that may not be null (a removed
+    // field reached the database as a missing value).
+    const required = Object.entries(allFields(def)).filter(([name, f]) => !isBinary(f) && (name === 'name' || f.nullable === false)).map(([name]) => name);
+    this.validate = ajv.compile({ type: 'object', properties, required, additionalProperties: false });
   }
 
   /** Returns a one-line description of every problem, naming the field, or undefined when valid. */
@@ -120,7 +132,9 @@ export function describeErrors(errors: ErrorObject[]): string {
     if (e.keyword === 'anyOf') continue;
     const field = e.instancePath ? e.instancePath.slice(1).replace(/\//g, '.') : '';
     const msg =
-      e.keyword === 'additionalProperties' ? `unknown field '${(e.params as any).additionalProperty}'` : `field '${field}' ${e.message}`;
+      e.keyword === 'additionalProperties' ? `unknown field '${(e.params as any).additionalProperty}'`
+        : e.keyword === 'required' ? `field '${field ? `${field}.` : ''}${(e.params as any).missingProperty}' is required`
+          : `field '${field}' ${e.message}`;
     seen.add(msg);
   }
   return [...seen].join('; ');

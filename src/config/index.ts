@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { checkFile, ConfigError, show } from './schema';
-import { DRIVERS } from './sections';
+import { DRIVERS, PUBLIC_URL_PATTERN } from './sections';
 
 export { ConfigError } from './schema';
 export { parseSize } from './size';
@@ -74,13 +74,25 @@ export interface DepotConfig {
     /** Whole HTTP exchange with the subscriber (delivery and the endpoint test at subscription). */
     timeoutSeconds: number;
   };
+  /**
+   * The URL clients reach Depot at (scheme, host, optional path prefix, no trailing slash). Links
+   * Depot hands out (next pages) are absolute under it; without it they are relative. Never taken
+   * from the request's Host header, which the client chooses.
+   */
+  publicUrl?: string;
+  http: {
+    /** Nesting limit of JSON request bodies (objects and arrays), enforced before parsing. */
+    maxJsonDepth: number;
+  };
   /** A blob left in `saving` longer than this without progress is considered abandoned by a dead process. */
   uploadStaleSeconds: number;
   /** In-process garbage collection period (0: off); unreferenced content older than an hour goes. */
   gcIntervalSeconds: number;
 }
 
-type Base = Pick<DepotConfig, 'host' | 'port' | 'dataDir' | 'databaseUrl' | 'auth' | 'tokensFile' | 'logLevel'>;
+type Base = Pick<DepotConfig, 'host' | 'port' | 'dataDir' | 'databaseUrl' | 'auth' | 'tokensFile' | 'logLevel'> & { publicUrl?: string };
+
+const PUBLIC_URL = new RegExp(PUBLIC_URL_PATTERN);
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -96,6 +108,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DepotConfig {
   if (!LOG_LEVELS.includes(logLevel)) throw bad('DEPOT_LOG_LEVEL', `one of ${LOG_LEVELS.join(', ')}`);
   const databaseUrl = get('DEPOT_DATABASE_URL');
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/./.test(databaseUrl)) throw bad('DEPOT_DATABASE_URL', 'a postgres:// URL');
+  const publicUrl = get('DEPOT_PUBLIC_URL');
+  if (publicUrl !== undefined && !PUBLIC_URL.test(publicUrl)) throw bad('DEPOT_PUBLIC_URL', 'an http(s) URL without query or fragment, e.g. https://depot.example');
   const dataDir = path.resolve(get('DEPOT_DATA_DIR') ?? './data');
   const file = get('DEPOT_CONFIG');
   return buildConfig(file === undefined ? {} : readConfigFile(file), {
@@ -106,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DepotConfig {
     auth,
     tokensFile: path.resolve(get('DEPOT_TOKENS_FILE') ?? path.join(dataDir, 'tokens.yaml')),
     logLevel,
+    publicUrl,
   }, file);
 }
 
@@ -139,5 +154,6 @@ export function buildConfig(file: any, base: Base, source = 'configuration file'
       throw new ConfigError(`${source}: types.${name}.store: no store "${t.store}" (drivers: ${DRIVERS.join(', ')}; declared under stores: ${Object.keys(checked.stores).join(', ') || 'none'})`);
     }
   }
-  return { ...base, ...checked };
+  const publicUrl = (base.publicUrl ?? checked.publicUrl)?.replace(/\/+$/, '');
+  return { ...base, ...checked, publicUrl };
 }

@@ -133,6 +133,15 @@ export const notificationsSection = section({
   timeoutSeconds: positive(10),
 });
 
+/** Scheme, host[:port], optional path prefix; no query or fragment (the path and query of a link follow it). */
+export const PUBLIC_URL_PATTERN = '^https?://[^/?#\\s]+(/[^?#\\s]*)?$';
+
+/** Request handling shared by every route (src/http). */
+export const httpSection = section({
+  /** JSON bodies nested deeper than this are a 400, checked before anything walks them. */
+  maxJsonDepth: integer(1, 64, 10_000),
+});
+
 export const fileSchema: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -143,6 +152,9 @@ export const fileSchema: Schema = {
     onboarding: onboardingSection,
     uploadFromUri: uploadFromUriSection,
     notifications: notificationsSection,
+    http: httpSection,
+    /** The URL clients reach Depot at (DEPOT_PUBLIC_URL wins): absolute links are built on it. */
+    publicUrl: { type: 'string', pattern: PUBLIC_URL_PATTERN },
     uploadStaleSeconds: positive(300),
     gcIntervalSeconds: { type: 'number', minimum: 0, default: 3600 },
   },

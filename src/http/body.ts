@@ -1,5 +1,42 @@
 import type { Context } from 'koa';
 import { badRequest, tooLarge, unsupportedMediaType } from './problem';
+import { httpSettings } from './settings';
+
+const OPEN_OBJECT = 0x7b; // {
+const OPEN_ARRAY = 0x5b; // [
+const CLOSE_OBJECT = 0x7d; // }
+const CLOSE_ARRAY = 0x5d; // ]
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const NEWLINE = 0x0a;
+
+/**
+ * Where `text` first nests objects/arrays deeper than `max`, as "line L, column C", or undefined.
+ * One loop over the text, no recursion: it runs before JSON.parse, so a document thousands of levels
+ * deep never reaches code that walks it recursively (JSON.stringify, merge patch, the patch engine,
+ * Ajv), whose stack it would overflow. Brackets inside strings do not count; malformed JSON is left
+ * to the parser.
+ */
+export function jsonTooDeep(text: string, max: number): string | undefined {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) inString = true;
+    else if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (++depth > max) {
+        let line = 1;
+        let lineStart = 0;
+        for (let j = 0; j < i; j++) if (text.charCodeAt(j) === NEWLINE) line++, (lineStart = j + 1);
+        return `line ${line}, column ${i - lineStart + 1}`;
+      }
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) depth--;
+  }
+  return undefined;
+}
 
 /**
  * Reads a small JSON body with a byte cap. Not a global body parser: upload routes stream their body
@@ -20,6 +57,9 @@ export async function readJson(ctx: Context, mediaTypes: string[], limit = 1 << 
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (!text.trim()) throw badRequest('empty request body: a JSON document is expected');
+  const max = httpSettings(ctx).http.maxJsonDepth;
+  const at = jsonTooDeep(text, max);
+  if (at) throw badRequest(`request body: JSON nested deeper than ${max} levels (http.maxJsonDepth) at ${at}`);
   try {
     return JSON.parse(text);
   } catch (err: any) {

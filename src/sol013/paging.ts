@@ -65,12 +65,14 @@ export function decodeNextpageMarker<T = unknown>(
 
 /**
  * Value of the `Link` header pointing at the next page: `<url>; rel="next"`.
- * `baseUrl` is the absolute URI of the request (filter and selector parameters are kept verbatim,
- * any previous marker is replaced). The existing query string is not re-serialised on purpose:
- * URLSearchParams would rewrite e.g. "%20" into "+", which a SOL013 filter value must not see.
+ * `requestUrl` is the URI of the request, absolute or relative (a path and query, RFC 8288 resolves
+ * it against the request's URI); the link is of the same kind. Filter and selector parameters are
+ * kept verbatim, any previous marker is replaced. The existing query string is not re-serialised on
+ * purpose: URLSearchParams would rewrite e.g. "%20" into "+", which a SOL013 filter value must not see.
  */
-export function linkHeader(baseUrl: string, marker: string): string {
-  const url = new URL(baseUrl);
+export function linkHeader(requestUrl: string, marker: string): string {
+  const absolute = /^[a-z][a-z0-9+.-]*:/i.test(requestUrl);
+  const url = new URL(requestUrl, 'http://relative.invalid');
   const kept = url.search
     .replace(/^\?/, '')
     .split('&')
@@ -78,5 +80,5 @@ export function linkHeader(baseUrl: string, marker: string): string {
   kept.push(`${NEXTPAGE_PARAM}=${encodeURIComponent(marker)}`);
   url.search = `?${kept.join('&')}`;
   url.hash = '';
-  return `<${url.href}>; rel="next"`;
+  return `<${absolute ? url.href : `${url.pathname}${url.search}`}>; rel="next"`;
 }

@@ -65,6 +65,9 @@ export async function startTestDepot(file: Record<string, unknown> = {}, opts: {
   const users = (opts.users ?? Object.fromEntries(raw.map((u) => [u.user, { token: u.token, user: u.user, project: u.project }]))) as TestDepot['users'];
   const config = buildConfig(file, { host: '127.0.0.1', port: 0, dataDir, databaseUrl, auth: 'tokens', tokensFile, logLevel: 'silent' });
   const depot = await startDepot(config, { log: opts.log ?? pino({ level: process.env.DEPOT_TEST_LOG ?? 'silent' }), modules: opts.modules });
+  // As a deployment configures it: links are absolute under the server's own URL (known once it
+  // listens; the service reads the setting on each request).
+  config.publicUrl ??= depot.url;
   return {
     depot,
     url: depot.url,

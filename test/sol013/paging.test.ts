@@ -48,6 +48,13 @@ describe('sol013 paging', () => {
     );
   });
 
+  it('keeps a relative request URI relative (no host is invented)', () => {
+    assert.equal(
+      linkHeader('/vnfpkgm/v2/vnf_packages?filter=(eq,a,%27b%20c%27)&nextpage_opaque_marker=old', 'new'),
+      '</vnfpkgm/v2/vnf_packages?filter=(eq,a,%27b%20c%27)&nextpage_opaque_marker=new>; rel="next"',
+    );
+  });
+
   it('never lets a URL break out of the <...> of the header', () => {
     const v = linkHeader('https://nfvo.example/x?a=<b>"c d', 'm');
     assert.equal(v.indexOf('>'), v.length - 13);

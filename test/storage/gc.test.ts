@@ -4,6 +4,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { JobsRepository } from '../../src/db/repositories/jobs';
 import { startTestDepot, testDatabaseUrl } from '../helpers/depot';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -148,6 +150,32 @@ describe('depot gc beside a running Depot (PostgreSQL server only)', function ()
     } finally {
       await d.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Objects an upload stored for a job to attach later are pinned by that job until it ends. */
+describe('garbage collection and jobs', function () {
+  this.timeout(60_000);
+  it('spares an object pinned by a queued or running job, and collects it once the job has ended', async () => {
+    const d = await startTestDepot();
+    try {
+      const store = d.depot.engine.stores.get('fs');
+      const bytes = randomBytes(5000);
+      const staged = await store.stage(Readable.from([bytes]));
+      await staged.commit();
+      const jobs = new JobsRepository(d.depot.db.sequelize);
+      const job = await jobs.enqueue(undefined, 'test.pinning', null, { pins: [staged.key] });
+      const gc = async () => {
+        const res = await d.request('POST', '/admin/gc?graceSeconds=0', { as: d.users.admin });
+        assert.equal(res.status, 200);
+        return fs.existsSync(path.join(d.dataDir, 'blobs', 'objects')) && objects(d.dataDir).includes(staged.key);
+      };
+      assert.equal(await gc(), true, 'pinned by a queued job: kept');
+      await jobs.finish(job, 'done', null);
+      assert.equal(await gc(), false, 'the job has ended: collected');
+    } finally {
+      await d.close();
     }
   });
 });

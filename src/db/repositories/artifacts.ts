@@ -1,6 +1,6 @@
 import type { Sequelize, Transaction } from 'sequelize';
 import { BASE_COLUMNS, FieldDef } from '../../artifacts/fields';
-import type { ListQuery, SortKey } from '../../artifacts/query';
+import { effectiveSort, type ListQuery } from '../../artifacts/query';
 import type { ArtifactRecord } from '../../artifacts/types';
 import type { Principal } from '../../common/principal';
 import { columnOf, conditionSql } from '../list-query';
@@ -133,9 +133,13 @@ export class ArtifactsRepository {
 
   /**
    * One page of a list: keyset paging over the whole sort key (created_at desc, id asc are always
-   * appended), `latest` keeping the highest version per (type, name), and the total count.
+   * appended), `latest` keeping the highest version per (type, name), and the total count. `keys`
+   * holds each row's sort-key values as text, the position a next page continues after: text keeps
+   * what a JS value would round (a timestamp's microseconds) and compares back as the column's type.
+   * The position is `q.after` when given, else the key of the `q.marker` row ('bad-marker' when that
+   * row is not visible).
    */
-  async list(p: Principal, type: string | undefined, q: ListQuery, fields: Record<string, FieldDef>): Promise<{ rows: ArtifactRecord[]; total: number } | 'bad-marker'> {
+  async list(p: Principal, type: string | undefined, q: ListQuery, fields: Record<string, FieldDef>): Promise<{ rows: ArtifactRecord[]; keys: (string | null)[][]; total: number } | 'bad-marker'> {
     const r: Record<string, unknown> = {};
     let n = 0;
     const bind = (v: unknown) => {
@@ -152,44 +156,53 @@ export class ArtifactsRepository {
     let where = conds.join(' AND ');
     if (q.latest) where = `a.id IN (SELECT DISTINCT ON (a.type_name, a.name) a.id FROM artifacts a WHERE ${where} ORDER BY a.type_name, a.name, a.version_key DESC)`;
 
-    const sort: SortKey[] = [...q.sort];
-    if (!sort.some((s) => s.field === 'created_at')) sort.push({ field: 'created_at', dir: 'desc' });
-    if (!sort.some((s) => s.field === 'id')) sort.push({ field: 'id', dir: 'asc' });
     // Each sort key is one ordering part, or two for a type field kept in JSONB (it may be null):
     // "is null" first, then the value. Keyset comparisons with NULL are never true, so paging over a
     // nullable key used to lose every row whose key was null (and to stop at a null marker).
     const parts: { expr: string; dir: 'asc' | 'desc' }[] = [];
-    for (const s of sort) {
+    for (const s of effectiveSort(q.sort)) {
       const col = columnOf(s.field, fields[s.field]);
       if (fields[s.field].nullable) parts.push({ expr: `COALESCE(${col}, 'epoch')`, dir: s.dir });
       else if (BASE_COLUMNS.has(s.field)) parts.push({ expr: col, dir: s.dir });
       else parts.push({ expr: `(${col} IS NULL)`, dir: s.dir }, { expr: col, dir: s.dir });
     }
     const cols = parts.map((x) => x.expr);
+    const keyColumns = cols.map((c, i) => `(${c})::text AS k__${i}`).join(', ');
 
     let pageWhere = where;
-    if (q.marker) {
+    let after = q.after;
+    if (!after && q.marker) {
       const mr: Record<string, unknown> = { marker: q.marker };
-      const [m] = await this.sql.select<any>(`SELECT ${cols.map((c, i) => `${c} AS k${i}`).join(', ')} FROM artifacts a WHERE a.id = :marker AND ${visibleSql(p, mr)}`, mr);
+      const [m] = await this.sql.select<any>(`SELECT ${keyColumns} FROM artifacts a WHERE a.id = :marker AND ${visibleSql(p, mr)}`, mr);
       if (!m) return 'bad-marker';
-      // Keyset paging over the whole sort key: (k1 > m1) OR (k1 = m1 AND k2 > m2) OR ...
+      after = cols.map((_, i) => m[`k__${i}`]);
+    }
+    if (after) {
+      if (after.length !== cols.length) return 'bad-marker';
+      // Keyset paging over the whole sort key: (k1 > m1) OR (k1 = m1 AND k2 > m2) OR ... The values
+      // are bound as text literals, which PostgreSQL reads as the type of the expression beside them.
       const ors = cols.map((_, i) => {
         const eqs = cols.slice(0, i).map((c, j) => `${c} IS NOT DISTINCT FROM :m${j}`);
         return `(${[...eqs, `${cols[i]} ${parts[i].dir === 'asc' ? '>' : '<'} :m${i}`].join(' AND ')})`;
       });
-      cols.forEach((_, i) => (r[`m${i}`] = m[`k${i}`]));
+      after.forEach((v, i) => (r[`m${i}`] = v));
       pageWhere = `${where} AND (${ors.join(' OR ')})`;
     }
     r.limit = q.limit;
     const order = parts.map((x) => `${x.expr} ${x.dir.toUpperCase()}`).join(', ');
     // Without a marker the page and the total come from one query (the window count is computed
     // before LIMIT): one round trip fewer on the hot path of every first page.
-    const windowed = !q.marker && q.limit > 0;
-    const rows = await this.sql.select<any>(`SELECT a.*, ${SHARED_WITH}${windowed ? ', count(*) OVER () AS total_count__' : ''} FROM artifacts a WHERE ${pageWhere} ORDER BY ${order} LIMIT :limit`, r);
+    const windowed = !after && q.limit > 0;
+    const rows = await this.sql.select<any>(`SELECT a.*, ${SHARED_WITH}, ${keyColumns}${windowed ? ', count(*) OVER () AS total_count__' : ''} FROM artifacts a WHERE ${pageWhere} ORDER BY ${order} LIMIT :limit`, r);
     const total = windowed && rows.length
       ? Number(rows[0].total_count__)
       : windowed ? 0 : Number((await this.sql.select<{ n: string }>(`SELECT count(*) AS n FROM artifacts a WHERE ${where}`, r))[0].n);
-    for (const row of rows) delete row.total_count__;
-    return { rows: rows.map(toRecord), total };
+    const keys = rows.map((row) => {
+      const k = cols.map((_, i) => row[`k__${i}`] as string | null);
+      for (let i = 0; i < cols.length; i++) delete row[`k__${i}`];
+      delete row.total_count__;
+      return k;
+    });
+    return { rows: rows.map(toRecord), keys, total };
   }
 }

@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { SettingsRepository } from '../../db/repositories/settings';
 import { SubscriptionsRepository } from '../../db/repositories/subscriptions';
 import { JobQueue } from '../../jobs/queue';
 import { PackageOnboarding } from '../../packages/onboarding';
@@ -22,11 +20,8 @@ export function vnfPackagesRuntime({ engine, config, log, db }: ModuleContext): 
   });
   const onboarding = new PackageOnboarding(engine, queue, config, log, new VnfPackageProfile(engine, log));
   onboarding.registerJobs();
-  // Paging markers are signed with a key kept in the database, so that a marker issued by one
-  // Depot process is honoured by every other one (and after a restart).
-  const secret = new SettingsRepository(engine.sequelize)
-    .getOrInit('sol013.marker_key', () => randomBytes(32).toString('base64'))
-    .then((v) => Buffer.from(v, 'base64'));
+  // Paging markers are signed with the engine's key, kept in the database (every process honours them).
+  const secret = engine.markerKey();
   secret.catch((err) => log.error({ err }, 'cannot read the paging-marker key'));
   // SOL005 notifications: the outbox is filled by the state changes, delivered in the background.
   const n = config.notifications;

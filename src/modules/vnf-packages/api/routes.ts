@@ -6,11 +6,13 @@ import yazl from 'yazl';
 import type { ArtifactEngine, BlobContent } from '../../../artifacts/engine';
 import { etagOf, requireIfMatch } from '../../../artifacts/engine';
 import type { ArtifactRecord } from '../../../artifacts/types';
+import { isPageCursor, type PageCursor } from '../../../artifacts/query';
 import { lifecycleConflict, notFound } from '../../../common/errors';
 import { readJson } from '../../../http/body';
 import { badRequest, notAcceptable, unsupportedMediaType } from '../../../http/problem';
 import { baseName, contentDisposition, sendContent } from '../../../http/range';
 import { requestValidator } from '../../../http/schemas';
+import { publicLink } from '../../../http/settings';
 import { sol013 } from '../../../http/sol013';
 import {
   applySelectors, compileFilter, decodeNextpageMarker, encodeNextpageMarker, linkHeader, parseFilter, parseSelectors,
@@ -115,19 +117,18 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
       }
       const match = sol013(() => compileFilter(ast, VNF_PKG_INFO_FILTER_SCHEMA));
       const markerSecret = await markerKey;
-      let after: string | undefined;
+      // The marker is the position after the last package shown (its sort-key values), so the next
+      // page starts there even if that package is deleted meanwhile.
+      let after: PageCursor | undefined;
       if (q.nextpage_opaque_marker !== undefined) {
-        after = sol013(() => decodeNextpageMarker<{ after: string }>(String(q.nextpage_opaque_marker), markerSecret)).after;
+        const c = sol013(() => decodeNextpageMarker<{ after?: unknown }>(String(q.nextpage_opaque_marker), markerSecret))?.after;
+        if (!isPageCursor(c)) throw badRequest('nextpage_opaque_marker is not a VNF package page marker');
+        after = c;
       }
       const page: Record<string, unknown>[] = [];
-      let last: string | undefined;
+      let last: PageCursor | undefined;
       let more = false;
-      let skipping = after !== undefined;
-      for await (const a of allPackages(engine, principal(ctx))) {
-        if (skipping) {
-          if (a.id === after) skipping = false;
-          continue;
-        }
+      for await (const { a, cursor } of allPackages(engine, principal(ctx), after)) {
         const info = present(a);
         if (!match(info)) continue;
         if (page.length === PAGE_SIZE) {
@@ -135,9 +136,9 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
           break;
         }
         page.push(applySelectors(info, selector, VNF_PKG_INFO_DEFAULT_EXCLUDED, { mandatory: VNF_PKG_INFO_MANDATORY }));
-        last = a.id;
+        last = cursor;
       }
-      if (more && last) ctx.set('Link', linkHeader(`${ctx.protocol}://${ctx.host}${ctx.originalUrl}`, encodeNextpageMarker({ after: last }, markerSecret)));
+      if (more && last) ctx.set('Link', linkHeader(publicLink(ctx, ctx.originalUrl), encodeNextpageMarker({ after: last }, markerSecret)));
       ctx.body = page;
     });
 
@@ -327,15 +328,13 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
   return r;
 }
 
-async function* allPackages(engine: ArtifactEngine, p: any): AsyncIterable<ArtifactRecord> {
-  let marker: string | undefined;
+/** The packages the principal sees, oldest first, from after `after`, each with the position after it. */
+async function* allPackages(engine: ArtifactEngine, p: any, after?: PageCursor): AsyncIterable<{ a: ArtifactRecord; cursor: PageCursor }> {
   for (;;) {
-    const params = new URLSearchParams({ limit: '1000', sort: 'created_at:asc' });
-    if (marker) params.set('marker', marker);
-    const page = await engine.list(p, VNF_PACKAGES, params);
-    yield* page.artifacts;
+    const page = await engine.list(p, VNF_PACKAGES, new URLSearchParams({ limit: '1000', sort: 'created_at:asc' }), { after });
+    for (const [i, a] of page.artifacts.entries()) yield { a, cursor: page.cursors[i] };
     if (!page.next) return;
-    marker = page.next;
+    after = page.cursors[page.cursors.length - 1];
   }
 }
 

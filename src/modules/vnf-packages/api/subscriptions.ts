@@ -7,6 +7,7 @@ import { readJson } from '../../../http/body';
 import { DomainError, forbidden, notFound } from '../../../common/errors';
 import { badRequest } from '../../../http/problem';
 import { requestValidator } from '../../../http/schemas';
+import { publicLink } from '../../../http/settings';
 import { sol013 } from '../../../http/sol013';
 import type { Principal } from '../../../common/principal';
 import { SubscriptionRow, SubscriptionsRepository } from '../../../db/repositories/subscriptions';
@@ -141,7 +142,7 @@ export function subscriptionRoutes(subscriptions: SubscriptionsRepository, confi
         cursor = { t: end.ck, id: end.id };
       }
       if (more && last) {
-        ctx.set('Link', linkHeader(`${ctx.protocol}://${ctx.host}${ctx.originalUrl}`, encodeNextpageMarker({ sub: { t: last.ck, id: last.id } }, secret)));
+        ctx.set('Link', linkHeader(publicLink(ctx, ctx.originalUrl), encodeNextpageMarker({ sub: { t: last.ck, id: last.id } }, secret)));
       }
       ctx.body = page;
     });
