@@ -149,7 +149,10 @@ export class PackageOnboarding<Facts> {
   private async startProcessing(id: string, index?: StreamIndex): Promise<void> {
     await this.engine.transaction(async (t) => {
       await this.engine.setSystemFields(id, { onboardingState: 'PROCESSING' }, { t });
-      await this.queue.enqueue(t, this.profile.jobs.onboard, id, index ? { stream: index } : {});
+      // The files the upload stored are referenced by no blob until processing attaches them: the
+      // job pins them against the garbage collector until it ends.
+      const pins = index ? [...new Set(index.files.flatMap((f) => (f.key ? [f.key] : [])))] : [];
+      await this.queue.enqueue(t, this.profile.jobs.onboard, id, index ? { stream: index, pins } : {});
     });
     this.queue.kick();
   }
