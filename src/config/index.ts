@@ -52,7 +52,7 @@ export interface DepotConfig {
     jobLeaseSeconds: number;
     maxAttempts: number;
     /** The whole-package SHA-256 of an upload in a worker thread (pays on CPUs without SHA extensions). */
-    hashWorker: boolean;
+    hashWorker?: boolean;
   };
   uploadFromUri: {
     /** CIDRs or host names that may be fetched although they are not public (e.g. an internal mirror). */

