@@ -5,7 +5,6 @@ import { checkFile, ConfigError, show } from './schema';
 import { DRIVERS, PUBLIC_URL_PATTERN } from './sections';
 
 export { ConfigError } from './schema';
-export { parseSize } from './size';
 
 // The one place that reads the environment and the config file (ARCHITECTURE §2). Everything else
 // receives a `DepotConfig`, so tests can build one without touching process.env. Both are checked

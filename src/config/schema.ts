@@ -1,6 +1,6 @@
 import Ajv, { ErrorObject, ValidateFunction } from 'ajv';
 import { DRIVER_SCHEMAS, DRIVERS, fileSchema } from './sections';
-import { readSize, SIZE_HINT } from './size';
+import { readSize, SIZE_HINT } from '../common/size';
 
 /**
  * A configuration that cannot be used: the message is one line naming where (the file or the

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
-import { parseSize } from '../config';
+import { parseSize } from '../common/size';
 import { BlobStore, ByteRange, ObjectInfo, ObjectNotFoundError, StagedWrite } from './blob-store';
 import { S3Client, S3ClientOptions, S3Error } from './s3-client';
 
