@@ -72,6 +72,15 @@ export interface DepotConfig {
     /** Whole HTTP exchange with the subscriber (delivery and the endpoint test at subscription). */
     timeoutSeconds: number;
   };
+  /** Peers that make no progress: a request body, an upload_from_uri fetch (src/common/stall-guard.ts). */
+  stalls: {
+    /** a request body owing progress this long without making it ends the request (408 BODY_STALLED) */
+    requestBodySeconds: number;
+    /** an upload_from_uri fetch owing progress this long fails (the package goes to ERROR) */
+    fetchSeconds: number;
+    /** fewer bytes per second than this, over the stall time, is no progress (0: any byte is) */
+    minBytesPerSecond: number;
+  };
   /** A blob left in `saving` longer than this without progress is considered abandoned by a dead process. */
   uploadStaleSeconds: number;
   /** In-process garbage collection period (0: off); unreferenced content older than an hour goes. */

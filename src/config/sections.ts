@@ -132,6 +132,17 @@ export const notificationsSection = section({
   timeoutSeconds: positive(10),
 });
 
+/**
+ * Peers that make no progress (src/common/stall-guard.ts): a request body, an upload_from_uri fetch.
+ * While Depot waits for a peer, fewer than minBytesPerSecond × the stall time bytes within the stall
+ * time (at least one byte) is a stall: a trickle of a byte every few seconds is one too.
+ */
+export const stallsSection = section({
+  requestBodySeconds: positive(30),
+  fetchSeconds: positive(30),
+  minBytesPerSecond: integer(0, 1024),
+});
+
 export const fileSchema: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -142,6 +153,7 @@ export const fileSchema: Schema = {
     onboarding: onboardingSection,
     uploadFromUri: uploadFromUriSection,
     notifications: notificationsSection,
+    stalls: stallsSection,
     uploadStaleSeconds: positive(300),
     gcIntervalSeconds: { type: 'number', minimum: 0, default: 3600 },
   },
