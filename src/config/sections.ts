@@ -143,6 +143,17 @@ export const stallsSection = section({
   minBytesPerSecond: integer(0, 1024),
 });
 
+/**
+ * The work of one project never takes every worker: fetches run in a pool of their own, and a job
+ * (or notification delivery) of a project already at its limit waits while other projects' run.
+ */
+export const fairnessSection = section({
+  fetchWorkers: integer(1, 2),
+  fetchesPerProject: integer(1, 1),
+  onboardingsPerProject: integer(1, 1),
+  notificationsPerProject: integer(1, 2),
+});
+
 export const fileSchema: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -154,6 +165,7 @@ export const fileSchema: Schema = {
     uploadFromUri: uploadFromUriSection,
     notifications: notificationsSection,
     stalls: stallsSection,
+    fairness: fairnessSection,
     uploadStaleSeconds: positive(300),
     gcIntervalSeconds: { type: 'number', minimum: 0, default: 3600 },
   },

@@ -2,40 +2,11 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import pino from 'pino';
 import { startTestDepot, TestDepot } from '../helpers/depot';
+import { slowPut, type SlowPut } from '../helpers/slow-client';
 import { create, uniq } from '../artifacts/helpers';
 import { assertError, assertOnboarded, buildPackage, createPackage, putContent, V1, waitFinal } from '../vnf-package/helpers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export interface SlowPut {
-  /** the answer, if one came before the connection closed */
-  answer: Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders } | undefined>;
-  /** stops sending (and closes the connection) */
-  stop(): void;
-}
-
-/**
- * A PUT whose body stalls: the headers and `first` go out at once, then `trickle` (if given) one
- * byte every `everyMs` until stopped. Loopback only.
- */
-export function slowPut(base: string, urlPath: string, token: string, headers: Record<string, string>, first: Buffer, trickle?: { everyMs: number }): SlowPut {
-  const url = new URL(`${base}${urlPath}`);
-  const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers: { Authorization: `Bearer ${token}`, ...headers } });
-  let timer: NodeJS.Timeout | undefined;
-  const answer = new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders } | undefined>((resolve) => {
-    req.on('error', () => resolve(undefined));
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: Buffer.concat(chunks).toString(), headers: res.headers }));
-      res.on('error', () => resolve(undefined));
-    });
-  });
-  req.write(first);
-  if (trickle) timer = setInterval(() => req.write(Buffer.from([0x41])), trickle.everyMs);
-  void answer.finally(() => clearInterval(timer));
-  return { answer, stop: () => { clearInterval(timer); req.destroy(); } };
-}
 
 const within = <T>(p: Promise<T>, ms: number, what: string) =>
   Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);

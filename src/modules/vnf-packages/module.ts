@@ -18,14 +18,18 @@ export const vnfPackagesModule: DepotModule = {
   name: 'vnf-packages',
   types: [vnfPackagesType],
   setup({ engine, config, log, db }) {
+    const fair = config.fairness;
     const queue = new JobQueue(engine.sequelize, log, {
       workers: config.onboarding.workers,
+      perProject: fair.onboardingsPerProject,
       leaseSeconds: config.onboarding.jobLeaseSeconds,
       maxAttempts: config.onboarding.maxAttempts,
+      // A fetch waits on a remote server: it never holds an onboarding worker.
+      lanes: { fetch: { workers: fair.fetchWorkers, perProject: fair.fetchesPerProject } },
     });
     const onboarding = new OnboardingService(engine, queue, config, log);
     queue.register('vnf_package.onboard', { run: (job) => onboarding.process(job), onGiveUp: (job, reason) => onboarding.giveUp(job, reason) });
-    queue.register('vnf_package.fetch', { run: (job) => onboarding.runFetch(job), onGiveUp: (job, reason) => onboarding.giveUp(job, reason) });
+    queue.register('vnf_package.fetch', { run: (job) => onboarding.runFetch(job), onGiveUp: (job, reason) => onboarding.giveUp(job, reason) }, 'fetch');
     // Paging markers are signed with a key kept in the database, so that a marker issued by one
     // Depot process is honoured by every other one (and after a restart).
     const secret = new SettingsRepository(engine.sequelize)

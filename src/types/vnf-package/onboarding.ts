@@ -183,6 +183,7 @@ export class OnboardingService {
       allow: cfg.allow,
       maxRedirects: cfg.maxRedirects,
       totalTimeoutMs: cfg.timeoutSeconds * 1000,
+      stall: { stallMs: this.config.stalls.fetchSeconds * 1000, minBytesPerSecond: this.config.stalls.minBytesPerSecond },
       auth: userName !== undefined ? { userName, password: password ?? '' } : undefined,
     });
     fetching.catch((err) => pass.destroy(err));
