@@ -41,6 +41,7 @@ export const vnfPackagesModule: DepotModule = {
     const dispatcher = new NotificationDispatcher(engine.sequelize, log, {
       workers: n.workers, maxAttempts: n.maxAttempts, retryBaseSeconds: n.retryBaseSeconds, retryMaxSeconds: n.retryMaxSeconds,
       timeoutSeconds: n.timeoutSeconds, leaseSeconds: Math.max(60, n.timeoutSeconds * 3), allow: n.allow,
+      perProject: fair.notificationsPerProject,
     });
     let timer: NodeJS.Timeout | undefined;
     return {
