@@ -1,79 +1,26 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import pino from 'pino';
-import type { Database } from '../../src/db/database';
-import { JobsRepository } from '../../src/db/repositories/jobs';
-import { JobHandler, JobQueue, JobRow } from '../../src/jobs/queue';
-import { openTestDatabase } from '../helpers/depot';
-
-const log = pino({ level: 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(20);
-  }
-}
-
-/** Runs are held until released; records the order in which jobs started. */
-class Held implements JobHandler {
-  readonly started: JobRow[] = [];
-  private readonly gates = new Map<string, () => void>();
-  async run(job: JobRow): Promise<void> {
-    this.started.push(job);
-    await new Promise<void>((r) => this.gates.set(job.id, r));
-  }
-  async onGiveUp(): Promise<void> {}
-  release(id: string): void {
-    this.gates.get(id)?.();
-  }
-  releaseAll(): void {
-    for (const open of this.gates.values()) open();
-  }
-}
+import type { JobQueue } from '../../src/jobs/queue';
+import { HeldJobs, jobQueueBed, sleep, until } from './held-jobs';
 
 /** Issue 9 finding 1: work of one project never blocks another's; fetches never hold onboarding workers. */
 describe('job queue fairness (issue 9)', function () {
-  let db: Database;
-  let jobs: JobsRepository;
-  const kinds: string[] = [];
-  const queues: JobQueue[] = [];
-  const held: Held[] = [];
-  const newKind = () => {
-    const k = `test.${randomUUID()}`;
-    kinds.push(k);
-    return k;
-  };
-  const newQueue = (opts: Partial<ConstructorParameters<typeof JobQueue>[2]> = {}) => {
-    const q = new JobQueue(db.sequelize, log, { workers: 1, leaseSeconds: 30, maxAttempts: 3, pollMs: 50, ...opts });
-    queues.push(q);
-    return q;
-  };
+  const held: HeldJobs[] = [];
   const newHeld = () => {
-    const h = new Held();
+    const h = new HeldJobs();
     held.push(h);
     return h;
   };
+  afterEach(() => held.splice(0).forEach((h) => h.releaseAll())); // before the queues stop
+  const bed = jobQueueBed({ workers: 1 });
+  const { newKind, newQueue } = bed;
+
   /** A job of `project` (the column enqueue fills from the artifact's owner; these test jobs have no artifact). */
   async function enqueue(q: JobQueue, kind: string, project: string): Promise<string> {
     const id = await q.enqueue(undefined, kind, null);
-    await db.sequelize.query(`UPDATE jobs SET project = :project WHERE id = :id`, { replacements: { id, project } });
+    await bed.db.sequelize.query(`UPDATE jobs SET project = :project WHERE id = :id`, { replacements: { id, project } });
     return id;
   }
-
-  before(async () => {
-    db = await openTestDatabase();
-    jobs = new JobsRepository(db.sequelize);
-  });
-  afterEach(async () => {
-    held.splice(0).forEach((h) => h.releaseAll());
-    await Promise.all(queues.splice(0).map((q) => q.stop()));
-  });
-  after(async () => {
-    if (kinds.length) await db?.sequelize.query(`DELETE FROM jobs WHERE kind IN (:kinds)`, { replacements: { kinds } }).catch(() => undefined);
-    await db?.close();
-  });
 
   it('a project at its limit is skipped: another project runs although its job is younger', async () => {
     const kind = newKind();
@@ -146,7 +93,7 @@ describe('job queue fairness (issue 9)', function () {
     await until(() => slow.started.length === 1, 'the fetch running');
     await until(() => quick.length === 1, 'the onboarding ran while the fetch holds its worker', 3000);
     assert.deepEqual(quick, [o]);
-    assert.equal((await jobs.find(o))?.state, 'done');
-    assert.equal((await jobs.find(f))?.state, 'running');
+    assert.equal((await bed.jobs.find(o))?.state, 'done');
+    assert.equal((await bed.jobs.find(f))?.state, 'running');
   });
 });
