@@ -7,7 +7,8 @@ import type { Sequelize } from 'sequelize';
  */
 export async function up(sequelize: Sequelize): Promise<void> {
   await sequelize.query(`
-    ALTER TABLE jobs ADD COLUMN project varchar(255);
+    -- '' for a job without an artifact: one group of its own (equality, not IS NOT DISTINCT FROM, keeps the indexes usable)
+    ALTER TABLE jobs ADD COLUMN project varchar(255) NOT NULL DEFAULT '';
     ALTER TABLE jobs ADD COLUMN started_at timestamptz;
     UPDATE jobs j SET project = a.owner FROM artifacts a WHERE a.id = j.artifact_id;
     CREATE INDEX jobs_running ON jobs (project, kind) WHERE state = 'running';

@@ -33,7 +33,7 @@ export class StallGuard extends Transform {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly source: Readable, policy: StallPolicy, onStall: (s: Stall) => Error) {
-    super();
+    super({ highWaterMark: 64 * 1024 }); // a socket read: one chunk in hand, no extra pause per chunk
     const required = Math.max(1, Math.ceil((policy.minBytesPerSecond * policy.stallMs) / 1000));
     this.timer = setInterval(() => {
       const now = Date.now();

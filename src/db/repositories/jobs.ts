@@ -10,8 +10,8 @@ export interface JobRow {
   attempts: number;
   payload: Record<string, unknown>;
   last_error: string | null;
-  /** whose work it is: the owner of the job's artifact (null for a job without one) */
-  project: string | null;
+  /** whose work it is: the owner of the job's artifact ('' for a job without one) */
+  project: string;
 }
 
 const COLUMNS = 'id, kind, artifact_id, state, attempts, payload, last_error, project';
@@ -28,7 +28,7 @@ export class JobsRepository {
    */
   async enqueue(t: Transaction | undefined, kind: string, artifactId: string | null, payload: Record<string, unknown>): Promise<string> {
     const id = randomUUID();
-    await this.sequelize.query('INSERT INTO jobs (id, kind, artifact_id, payload, project) VALUES (:id, :kind, :aid, :payload, (SELECT owner FROM artifacts WHERE id = :aid))', {
+    await this.sequelize.query(`INSERT INTO jobs (id, kind, artifact_id, payload, project) VALUES (:id, :kind, :aid, :payload, coalesce((SELECT owner FROM artifacts WHERE id = :aid), ''))`, {
       replacements: { id, kind, aid: artifactId, payload: JSON.stringify(payload) }, transaction: t,
     });
     return id;
@@ -45,8 +45,8 @@ export class JobsRepository {
   async claimNext(kinds: string[], leaseSeconds: number, perProject?: number): Promise<JobRow | undefined> {
     if (!kinds.length) return undefined;
     const running = (alias: string) =>
-      `(SELECT count(*) FROM jobs r WHERE r.project IS NOT DISTINCT FROM ${alias}.project AND r.kind IN (:kinds) AND r.state = 'running' AND r.lease_until >= now())`;
-    const lastServed = `(SELECT max(s.started_at) FROM jobs s WHERE s.project IS NOT DISTINCT FROM j.project AND s.kind IN (:kinds))`;
+      `(SELECT count(*) FROM jobs r WHERE r.project = ${alias}.project AND r.kind IN (:kinds) AND r.state = 'running' AND r.lease_until >= now())`;
+    const lastServed = `(SELECT max(s.started_at) FROM jobs s WHERE s.project = j.project AND s.kind IN (:kinds))`;
     return inTransaction(this.sequelize, async (t) => {
       await this.sequelize.query(`SELECT pg_advisory_xact_lock(hashtextextended('jobs.claim:' || :lock, 0))`, { replacements: { lock: [...kinds].sort().join(',') }, transaction: t });
       const [row] = await this.sequelize.query<JobRow>(
