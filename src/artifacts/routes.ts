@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { readJson, rejectBody } from '../http/body';
+import { readJson, rejectBody, requestBody } from '../http/body';
 import { forbidden, invalidInput, notFound } from '../common/errors';
 import { baseName, sendContent } from '../http/range';
 import { publicLink } from '../http/settings';
@@ -109,7 +109,7 @@ export function artifactRoutes(engine: ArtifactEngine): Router {
     if (len && !/^\d+$/.test(len)) throw invalidInput('Content-Length must be a non-negative integer');
     const type = (ctx.get('Content-Type') || '').trim();
     if (!type) throw invalidInput('missing Content-Type (e.g. application/octet-stream)');
-    const record = await engine.upload(principal(ctx), ctx.params.type, ctx.params.id, ctx.params.field, pathOf(ctx), ctx.req, {
+    const record = await engine.upload(principal(ctx), ctx.params.type, ctx.params.id, ctx.params.field, pathOf(ctx), requestBody(ctx), {
       contentType: type,
       contentLength: len ? Number(len) : undefined,
       ifMatch: ctx.get('If-Match') || undefined,

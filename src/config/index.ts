@@ -83,6 +83,26 @@ export interface DepotConfig {
     /** Nesting limit of JSON request bodies (objects and arrays), enforced before parsing. */
     maxJsonDepth: number;
   };
+  /** Peers that make no progress: a request body, an upload_from_uri fetch (src/common/stall-guard.ts). */
+  stalls: {
+    /** a request body owing progress this long without making it ends the request (408 BODY_STALLED) */
+    requestBodySeconds: number;
+    /** an upload_from_uri fetch owing progress this long fails (the package goes to ERROR) */
+    fetchSeconds: number;
+    /** fewer bytes per second than this, over the stall time, is no progress (0: any byte is) */
+    minBytesPerSecond: number;
+  };
+  /** One project's work never takes every worker (src/jobs/queue.ts, notifications.ts). */
+  fairness: {
+    /** upload_from_uri fetches run in a pool of their own, never on an onboarding worker */
+    fetchWorkers: number;
+    /** fetches of one project running at once, over every process */
+    fetchesPerProject: number;
+    /** onboarding jobs of one project running at once, over every process */
+    onboardingsPerProject: number;
+    /** notification deliveries to one project's subscribers at once, over every process */
+    notificationsPerProject: number;
+  };
   /** A blob left in `saving` longer than this without progress is considered abandoned by a dead process. */
   uploadStaleSeconds: number;
   /** In-process garbage collection period (0: off); unreferenced content older than an hour goes. */

@@ -143,6 +143,28 @@ export const httpSection = section({
   maxJsonDepth: integer(1, 64, 10_000),
 });
 
+/**
+ * Peers that make no progress (src/common/stall-guard.ts): a request body, an upload_from_uri fetch.
+ * While Depot waits for a peer, fewer than minBytesPerSecond × the stall time bytes within the stall
+ * time (at least one byte) is a stall: a trickle of a byte every few seconds is one too.
+ */
+export const stallsSection = section({
+  requestBodySeconds: positive(30),
+  fetchSeconds: positive(30),
+  minBytesPerSecond: integer(0, 1024),
+});
+
+/**
+ * The work of one project never takes every worker: fetches run in a pool of their own, and a job
+ * (or notification delivery) of a project already at its limit waits while other projects' run.
+ */
+export const fairnessSection = section({
+  fetchWorkers: integer(1, 2),
+  fetchesPerProject: integer(1, 1),
+  onboardingsPerProject: integer(1, 1),
+  notificationsPerProject: integer(1, 2),
+});
+
 export const fileSchema: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -156,6 +178,8 @@ export const fileSchema: Schema = {
     http: httpSection,
     /** The URL clients reach Depot at (DEPOT_PUBLIC_URL wins): absolute links are built on it. */
     publicUrl: { type: 'string', pattern: PUBLIC_URL_PATTERN },
+    stalls: stallsSection,
+    fairness: fairnessSection,
     uploadStaleSeconds: positive(300),
     gcIntervalSeconds: { type: 'number', minimum: 0, default: 3600 },
   },

@@ -1,5 +1,7 @@
-import type { Context } from 'koa';
-import { badRequest, tooLarge, unsupportedMediaType } from './problem';
+import type { Context, Next } from 'koa';
+import type { Readable } from 'node:stream';
+import { describeStall, StallGuard, type StallPolicy } from '../common/stall-guard';
+import { badRequest, HttpError, tooLarge, unsupportedMediaType } from './problem';
 import { httpSettings } from './settings';
 
 const OPEN_OBJECT = 0x7b; // {
@@ -38,6 +40,53 @@ export function jsonTooDeep(text: string, max: number): string | undefined {
   return undefined;
 }
 
+interface BodyGuardSettings {
+  policy: StallPolicy;
+  log?: { info: (o: object, m: string) => void };
+}
+
+const DEFAULT_BODY_GUARD: BodyGuardSettings = { policy: { stallMs: 30_000, minBytesPerSecond: 1024 } };
+
+/** Sets the stall policy of request bodies (config `stalls`) for the routes below it. */
+export function bodyGuard(settings: BodyGuardSettings) {
+  return (ctx: Context, next: Next) => {
+    ctx.state.bodyGuard = settings;
+    return next();
+  };
+}
+
+/**
+ * The request body as every route reads it: through a stall guard, so a client that sends a few
+ * bytes and then nothing (or a byte every few seconds) ends the request instead of holding its
+ * socket and its upload reservation. The guard fails the reader (the upload rolls back at once) and
+ * leaves the connection up, so the client still gets its 408 ProblemDetails; the connection is
+ * closed after that answer. A client that leaves ends the body with the error it left with.
+ */
+export function requestBody(ctx: Context): Readable {
+  if (ctx.state.requestBody) return ctx.state.requestBody;
+  const { policy, log } = (ctx.state.bodyGuard as BodyGuardSettings | undefined) ?? DEFAULT_BODY_GUARD;
+  const req = ctx.req;
+  const guard = new StallGuard(req, policy, (s) => {
+    log?.info({ id: ctx.state.requestId, method: ctx.method, path: ctx.path, received: s.bytes, ms: s.ms }, 'request body stalled; ending the request');
+    ctx.set('Connection', 'close');
+    return new HttpError('BODY_STALLED', `the request body stalled: ${describeStall(s)}; the request is ended (stalls.requestBodySeconds, stalls.minBytesPerSecond)`);
+  });
+  req.pipe(guard);
+  req.once('error', (err) => guard.destroy(err));
+  req.once('close', () => {
+    if (!req.complete) guard.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+  });
+  ctx.state.requestBody = guard;
+  return guard;
+}
+
+/** After an error answer: the unread rest of the body is dropped, so it cannot hold the connection. */
+export function dropBody(ctx: Context): void {
+  const guard = ctx.state.requestBody as Readable | undefined;
+  if (guard && !guard.destroyed && !guard.readableEnded) guard.resume();
+  if (!ctx.req.readableEnded) ctx.req.resume();
+}
+
 /**
  * Reads a small JSON body with a byte cap. Not a global body parser: upload routes stream their body
  * to a store, and a parser in front of them would buffer gigabytes.
@@ -50,7 +99,7 @@ export async function readJson(ctx: Context, mediaTypes: string[], limit = 1 << 
   if (declared > limit) throw tooLarge(`request body over ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of ctx.req) {
+  for await (const chunk of requestBody(ctx)) {
     size += chunk.length;
     if (size > limit) throw tooLarge(`request body over ${limit} bytes`);
     chunks.push(chunk);

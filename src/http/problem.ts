@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import { DomainError, ErrorCode, invalidInput, tooLarge } from '../common/errors';
 import { databaseError } from '../db/errors';
+import { dropBody } from './body';
 
 /**
  * HTTP-only problems: raised by the HTTP layer itself (authentication, content negotiation,
@@ -8,7 +9,7 @@ import { databaseError } from '../db/errors';
  */
 export type HttpCode =
   | 'UNAUTHENTICATED' | 'METHOD_NOT_ALLOWED' | 'NOT_ACCEPTABLE' | 'UNSUPPORTED_MEDIA_TYPE' | 'RANGE_NOT_SATISFIABLE'
-  | 'NOT_IMPLEMENTED' | 'NOT_READY' | 'INTERNAL_ERROR';
+  | 'BODY_STALLED' | 'NOT_IMPLEMENTED' | 'NOT_READY' | 'INTERNAL_ERROR';
 export type ProblemCode = ErrorCode | HttpCode;
 
 /** The one mapping of error codes to HTTP: status and title (documented in docs/errors.md). */
@@ -28,6 +29,7 @@ export const PROBLEMS: Record<ProblemCode, { status: number; title: string }> = 
   UNIQUE_VIOLATION: { status: 409, title: 'Already exists' },
   FOREIGN_KEY_VIOLATION: { status: 409, title: 'Reference violated' },
   LINKED: { status: 409, title: 'Linked from other artifacts' },
+  BODY_STALLED: { status: 408, title: 'Request body stalled' },
   PRECONDITION_FAILED: { status: 412, title: 'Precondition failed' },
   TOO_LARGE: { status: 413, title: 'Content too large' },
   STORAGE_QUOTA_EXCEEDED: { status: 413, title: 'Storage quota exceeded' },
@@ -97,7 +99,7 @@ export function problemMiddleware(log: { error: (o: object, m: string) => void; 
         err = new HttpError('INTERNAL_ERROR', `unexpected error (request ${ctx.state.requestId ?? '-'}); see the service log`);
       }
       // A half-read request body must not hold the connection open.
-      if (!ctx.req.readableEnded) ctx.req.resume();
+      dropBody(ctx);
       const { status, title } = PROBLEMS[err.code];
       ctx.status = status;
       if (err instanceof HttpError) for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);

@@ -18,31 +18,70 @@ export interface JobHandler {
   onGiveUp(job: JobRow, reason: string): Promise<void>;
 }
 
+const DEFAULT_LANE = 'default';
+
+/** A pool of its own for some kinds of job: its workers (per process) and its per-project limit (over every process). */
+export interface LaneOptions {
+  workers: number;
+  /** jobs of one project running at once in this lane, over every process; unset: no limit */
+  perProject?: number;
+}
+
+export interface JobQueueOptions extends LaneOptions {
+  leaseSeconds: number;
+  maxAttempts: number;
+  pollMs?: number;
+  /** lanes besides the default one (whose workers and perProject are the options above) */
+  lanes?: Record<string, LaneOptions>;
+}
+
+/**
+ * Kinds of job run in lanes: each lane is a worker pool of its own that claims only its kinds, so
+ * slow work of one kind (fetching from a remote server) never occupies the workers of another
+ * (onboarding). Within a lane, claims are fair across projects (JobsRepository.claimNext).
+ */
 export class JobQueue {
   private readonly handlers = new Map<string, JobHandler>();
+  private readonly laneOf = new Map<string, string>();
   private readonly jobs: JobsRepository;
-  private readonly pool: WorkerPool<JobRow>;
+  private readonly pools = new Map<string, WorkerPool<JobRow>>();
+  private started = false;
 
   constructor(
     sequelize: Sequelize,
     private readonly log: Logger,
-    private readonly opts: { workers: number; leaseSeconds: number; maxAttempts: number; pollMs?: number },
+    private readonly opts: JobQueueOptions,
   ) {
-    const jobs = (this.jobs = new JobsRepository(sequelize));
-    this.pool = new WorkerPool<JobRow>(
-      {
-        claim: () => jobs.claimNext([...this.handlers.keys()], opts.leaseSeconds),
-        renew: (job) => jobs.renewLease(job.id, opts.leaseSeconds),
-        run: (job) => this.execute(job),
-        describe: (job) => ({ job: job.id, kind: job.kind }),
-      },
-      log,
-      { name: 'jobs', workers: opts.workers, leaseSeconds: opts.leaseSeconds, pollMs: opts.pollMs ?? 1000 },
-    );
+    this.jobs = new JobsRepository(sequelize);
   }
 
-  register(kind: string, handler: JobHandler): void {
+  private pool(lane: string): WorkerPool<JobRow> {
+    let pool = this.pools.get(lane);
+    if (pool) return pool;
+    const { opts, jobs } = this;
+    const options = lane === DEFAULT_LANE ? opts : opts.lanes?.[lane];
+    if (!options) throw new Error(`job lane '${lane}' is not configured`);
+    const kinds = () => [...this.laneOf].filter(([, l]) => l === lane).map(([k]) => k);
+    pool = new WorkerPool<JobRow>(
+      {
+        claim: () => jobs.claimNext(kinds(), opts.leaseSeconds, options.perProject),
+        renew: (job) => jobs.renewLease(job.id, opts.leaseSeconds),
+        run: (job) => this.execute(job),
+        describe: (job) => ({ job: job.id, kind: job.kind, project: job.project }),
+      },
+      this.log,
+      { name: lane === DEFAULT_LANE ? 'jobs' : `jobs.${lane}`, workers: options.workers, leaseSeconds: opts.leaseSeconds, pollMs: opts.pollMs ?? 1000 },
+    );
+    this.pools.set(lane, pool);
+    if (this.started) pool.start();
+    return pool;
+  }
+
+  /** Jobs of `kind` run in `lane` (one of `opts.lanes`; by default the default lane). */
+  register(kind: string, handler: JobHandler, lane = DEFAULT_LANE): void {
     this.handlers.set(kind, handler);
+    this.laneOf.set(kind, lane);
+    this.pool(lane);
   }
 
   enqueue(t: Transaction | undefined, kind: string, artifactId: string | null, payload: Record<string, unknown> = {}): Promise<string> {
@@ -51,16 +90,18 @@ export class JobQueue {
 
   /** Wakes the workers now (after a commit that enqueued a job) instead of at the next poll. */
   kick(): void {
-    this.pool.kick();
+    for (const pool of this.pools.values()) pool.kick();
   }
 
   start(): void {
-    this.pool.start();
+    this.started = true;
+    for (const pool of this.pools.values()) pool.start();
   }
 
   /** Takes no new job and resolves when the jobs running in this process have ended. */
-  stop(): Promise<void> {
-    return this.pool.stop();
+  async stop(): Promise<void> {
+    this.started = false;
+    await Promise.all([...this.pools.values()].map((pool) => pool.stop()));
   }
 
   private async execute(job: JobRow): Promise<void> {

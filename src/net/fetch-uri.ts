@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import type { Socket } from 'node:net';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { describeStall, StallGuard, type StallPolicy } from '../common/stall-guard';
 import { TargetPolicy } from './ip-policy';
 
 /*
@@ -16,7 +17,7 @@ import { TargetPolicy } from './ip-policy';
  * addresses through a pinned `lookup` -- a second DNS answer (rebinding) is never consulted.
  */
 
-export type FetchUriErrorCode = 'FORBIDDEN_TARGET' | 'TIMEOUT' | 'TOO_LARGE' | 'HTTP_STATUS' | 'BAD_URI' | 'NETWORK';
+export type FetchUriErrorCode = 'FORBIDDEN_TARGET' | 'TIMEOUT' | 'STALLED' | 'TOO_LARGE' | 'HTTP_STATUS' | 'BAD_URI' | 'NETWORK';
 
 export class FetchUriError extends Error {
   override readonly name = 'FetchUriError';
@@ -53,6 +54,12 @@ export interface FetchUriOptions {
   idleTimeoutMs?: number;
   /** whole operation including redirects and body; default 15 min */
   totalTimeoutMs?: number;
+  /**
+   * the body stalls (STALLED) when, while the destination waits for it, fewer than
+   * minBytesPerSecond × stallMs bytes arrive within stallMs: a server trickling a byte every few
+   * seconds stalls too; default 30 s and 1 KiB/s
+   */
+  stall?: StallPolicy;
   /** name resolution; default dns.lookup(all) -- injectable for tests */
   lookup?: HostLookup;
   /** extra trust anchors for https (private repository CAs) */
@@ -265,7 +272,9 @@ export async function fetchUriToWritable(uri: string, destination: Writable, opt
           } else done(null, chunk);
         },
       });
-      await pipeline(res, cap, destination);
+      const stall = options.stall ?? { stallMs: 30_000, minBytesPerSecond: 1024 };
+      const guard = new StallGuard(res, stall, (s) => new FetchUriError('STALLED', `${redactUri(url)} stalled: ${describeStall(s)}`));
+      await pipeline(res, guard, cap, destination);
       if (latch.failure) throw latch.failure;
       const contentType = res.headers['content-type'];
       return { bytes, contentType, contentLength, uri: redactUri(url) };

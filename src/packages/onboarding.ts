@@ -61,7 +61,8 @@ export class PackageOnboarding<Facts> {
   registerJobs(): void {
     const onGiveUp = (job: JobRow, reason: string) => this.giveUp(job, reason);
     this.queue.register(this.profile.jobs.onboard, { run: (job) => this.process(job), onGiveUp });
-    this.queue.register(this.profile.jobs.fetch, { run: (job) => this.runFetch(job), onGiveUp });
+    // Fetches wait on remote servers: their own lane, never an onboarding worker.
+    this.queue.register(this.profile.jobs.fetch, { run: (job) => this.runFetch(job), onGiveUp }, 'fetch');
   }
 
   private get typeName(): string {
@@ -180,6 +181,7 @@ export class PackageOnboarding<Facts> {
       allow: cfg.allow,
       maxRedirects: cfg.maxRedirects,
       totalTimeoutMs: cfg.timeoutSeconds * 1000,
+      stall: { stallMs: this.config.stalls.fetchSeconds * 1000, minBytesPerSecond: this.config.stalls.minBytesPerSecond },
       auth: userName !== undefined ? { userName, password: password ?? '' } : undefined,
     });
     fetching.catch((err) => pass.destroy(err));

@@ -9,19 +9,12 @@ import { JobsRepository } from '../../src/db/repositories/jobs';
 import { OutboxRepository } from '../../src/db/repositories/outbox';
 import { SubscriptionsRepository } from '../../src/db/repositories/subscriptions';
 import { WorkerPool } from '../../src/jobs/pool';
-import { JobHandler, JobQueue, JobRow } from '../../src/jobs/queue';
+import { JobHandler, JobQueue } from '../../src/jobs/queue';
 import { NotificationDispatcher } from '../../src/modules/vnf-packages/notifications';
-import { openTestDatabase } from '../helpers/depot';
+import { gate, HeldJobs, jobQueueBed, sleep, until } from './held-jobs';
 
 const log = pino({ level: 'silent' });
 
-interface Gate { p: Promise<void>; open(): void }
-const gate = (): Gate => {
-  let open!: () => void;
-  const p = new Promise<void>((r) => (open = r));
-  return { p, open };
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const within = <T>(p: Promise<T>, ms: number, what: string) =>
   Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
 /** whether `p` has settled (after the microtasks and timers already due have run) */
@@ -31,63 +24,14 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
   await sleep(20);
   return done;
 }
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(20);
-  }
-}
-
-/** A handler whose every run waits for its own gate; it records what ran and how many at once. */
-class HeldJobs implements JobHandler {
-  readonly started: JobRow[] = [];
-  readonly gates = new Map<string, Gate>();
-  readonly gaveUp: { job: JobRow; reason: string }[] = [];
-  running = 0;
-  maxRunning = 0;
-  async run(job: JobRow): Promise<void> {
-    const g = gate();
-    this.gates.set(job.id, g);
-    this.started.push(job);
-    this.maxRunning = Math.max(this.maxRunning, ++this.running);
-    await g.p.finally(() => this.running--);
-  }
-  async onGiveUp(job: JobRow, reason: string): Promise<void> {
-    this.gaveUp.push({ job, reason });
-  }
-  release(id: string): void {
-    this.gates.get(id)!.open();
-  }
-}
 
 describe('worker pool', function () {
+  const bed = jobQueueBed({ workers: 2 });
+  const { newKind, newQueue } = bed;
   let db: Database;
   let jobs: JobsRepository;
-  const kinds: string[] = [];
-  const queues: JobQueue[] = [];
-  /** a job kind of this test alone: a shared test database may hold other runs' jobs */
-  const newKind = () => {
-    const k = `test.${randomUUID()}`;
-    kinds.push(k);
-    return k;
-  };
-  const newQueue = (opts: Partial<ConstructorParameters<typeof JobQueue>[2]> = {}) => {
-    const q = new JobQueue(db.sequelize, log, { workers: 2, leaseSeconds: 30, maxAttempts: 3, pollMs: 50, ...opts });
-    queues.push(q);
-    return q;
-  };
-
-  before(async () => {
-    db = await openTestDatabase();
-    jobs = new JobsRepository(db.sequelize);
-  });
-  afterEach(async () => {
-    await Promise.all(queues.splice(0).map((q) => q.stop()));
-  });
-  after(async () => {
-    if (kinds.length) await db?.sequelize.query(`DELETE FROM jobs WHERE kind IN (:kinds)`, { replacements: { kinds } }).catch(() => undefined);
-    await db?.close();
+  before(() => {
+    ({ db, jobs } = bed);
   });
 
   describe('JobQueue.stop()', () => {

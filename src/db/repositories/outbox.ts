@@ -1,4 +1,5 @@
 import { QueryTypes, Sequelize, Transaction } from 'sequelize';
+import { inTransaction } from '../database';
 
 /** A claimed notification with what delivering it needs from its subscription. */
 export interface OutboxItem {
@@ -30,22 +31,31 @@ export class OutboxRepository {
   /**
    * Takes the due row that is the oldest open one of its subscription (a subscriber sees its
    * notifications in order), pending or sending under a lease that ran out (its process died).
+   * A subscriber project with `perProject` deliveries in flight (any process) is skipped: slow
+   * subscribers of one project never hold every worker. Claims are serialised (a transaction-scoped
+   * advisory lock), so two processes never both take a project's last slot.
    */
-  async claimNext(leaseSeconds: number): Promise<OutboxItem | undefined> {
-    const [row] = await this.sequelize.query<OutboxItem>(
-      `WITH c AS (
-         UPDATE pkgm_notifications SET state = 'sending', attempts = attempts + 1, lease_until = ${lease}
-          WHERE seq = (
-            SELECT n.seq FROM pkgm_notifications n
-             WHERE n.next_attempt_at <= now() AND (n.state = 'pending' OR (n.state = 'sending' AND n.lease_until < now()))
-               AND NOT EXISTS (SELECT 1 FROM pkgm_notifications o WHERE o.subscription_id = n.subscription_id AND o.seq < n.seq AND o.state IN ('pending', 'sending'))
-             ORDER BY n.next_attempt_at, n.seq FOR UPDATE SKIP LOCKED LIMIT 1)
-          RETURNING seq, subscription_id, body, attempts)
-       SELECT c.seq, c.subscription_id, c.body, c.attempts, s.callback_uri, s.api_major, s.authentication
-         FROM c JOIN pkgm_subscriptions s ON s.id = c.subscription_id`,
-      { replacements: { lease: leaseSeconds }, type: QueryTypes.SELECT },
-    );
-    return row;
+  async claimNext(leaseSeconds: number, perProject?: number): Promise<OutboxItem | undefined> {
+    const limit = perProject === undefined ? '' : `
+               AND (SELECT count(*) FROM pkgm_notifications o JOIN pkgm_subscriptions os ON os.id = o.subscription_id
+                     WHERE os.project = sub.project AND o.state = 'sending' AND o.lease_until >= now()) < :perProject`;
+    return inTransaction(this.sequelize, async (t) => {
+      await this.sequelize.query(`SELECT pg_advisory_xact_lock(hashtextextended('pkgm_notifications.claim', 0))`, { transaction: t });
+      const [row] = await this.sequelize.query<OutboxItem>(
+        `WITH c AS (
+           UPDATE pkgm_notifications SET state = 'sending', attempts = attempts + 1, lease_until = ${lease}
+            WHERE seq = (
+              SELECT n.seq FROM pkgm_notifications n JOIN pkgm_subscriptions sub ON sub.id = n.subscription_id
+               WHERE n.next_attempt_at <= now() AND (n.state = 'pending' OR (n.state = 'sending' AND n.lease_until < now()))
+                 AND NOT EXISTS (SELECT 1 FROM pkgm_notifications o WHERE o.subscription_id = n.subscription_id AND o.seq < n.seq AND o.state IN ('pending', 'sending'))${limit}
+               ORDER BY n.next_attempt_at, n.seq FOR UPDATE OF n SKIP LOCKED LIMIT 1)
+            RETURNING seq, subscription_id, body, attempts)
+         SELECT c.seq, c.subscription_id, c.body, c.attempts, s.callback_uri, s.api_major, s.authentication
+           FROM c JOIN pkgm_subscriptions s ON s.id = c.subscription_id`,
+        { replacements: { lease: leaseSeconds, perProject: perProject ?? null }, type: QueryTypes.SELECT, transaction: t },
+      );
+      return row;
+    });
   }
 
   async renewLease(seq: string, leaseSeconds: number): Promise<void> {

@@ -139,6 +139,8 @@ export interface DispatcherOptions {
   timeoutSeconds: number;
   leaseSeconds: number;
   allow: readonly string[];
+  /** deliveries to one project's subscribers at once, over every process; unset: no limit */
+  perProject?: number;
   pollMs?: number;
 }
 
@@ -164,7 +166,7 @@ export class NotificationDispatcher {
     const outbox = (this.outbox = new OutboxRepository(sequelize));
     this.pool = new WorkerPool<OutboxItem>(
       {
-        claim: () => outbox.claimNext(opts.leaseSeconds),
+        claim: () => outbox.claimNext(opts.leaseSeconds, opts.perProject),
         renew: (row) => outbox.renewLease(row.seq, opts.leaseSeconds),
         run: (row) => this.deliver(row),
         describe: (row) => ({ seq: row.seq, subscription: row.subscription_id }),

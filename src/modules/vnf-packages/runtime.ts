@@ -13,10 +13,14 @@ import { VnfPackageProfile } from './profile';
  * recovery of uploads interrupted by a crash.
  */
 export function vnfPackagesRuntime({ engine, config, log, db }: ModuleContext): ModuleRuntime {
+  const fair = config.fairness;
   const queue = new JobQueue(engine.sequelize, log, {
     workers: config.onboarding.workers,
+    perProject: fair.onboardingsPerProject,
     leaseSeconds: config.onboarding.jobLeaseSeconds,
     maxAttempts: config.onboarding.maxAttempts,
+    // A fetch waits on a remote server: it never holds an onboarding worker.
+    lanes: { fetch: { workers: fair.fetchWorkers, perProject: fair.fetchesPerProject } },
   });
   const onboarding = new PackageOnboarding(engine, queue, config, log, new VnfPackageProfile(engine, log));
   onboarding.registerJobs();
@@ -28,6 +32,7 @@ export function vnfPackagesRuntime({ engine, config, log, db }: ModuleContext): 
   const dispatcher = new NotificationDispatcher(engine.sequelize, log, {
     workers: n.workers, maxAttempts: n.maxAttempts, retryBaseSeconds: n.retryBaseSeconds, retryMaxSeconds: n.retryMaxSeconds,
     timeoutSeconds: n.timeoutSeconds, leaseSeconds: Math.max(60, n.timeoutSeconds * 3), allow: n.allow,
+    perProject: fair.notificationsPerProject,
   });
   let timer: NodeJS.Timeout | undefined;
   return {

@@ -8,7 +8,7 @@ import { etagOf, requireIfMatch } from '../../../artifacts/engine';
 import type { ArtifactRecord } from '../../../artifacts/types';
 import { isPageCursor, type PageCursor } from '../../../artifacts/query';
 import { lifecycleConflict, notFound } from '../../../common/errors';
-import { readJson } from '../../../http/body';
+import { readJson, requestBody } from '../../../http/body';
 import { badRequest, notAcceptable, unsupportedMediaType } from '../../../http/problem';
 import { baseName, contentDisposition, sendContent } from '../../../http/range';
 import { requestValidator } from '../../../http/schemas';
@@ -197,13 +197,13 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
       let length: number | undefined;
       if (type === 'multipart/form-data') {
         body = await multipartFile(ctx);
-      } else if (type === 'application/zip' || type === 'application/octet-stream' || type === 'application/x-zip-compressed' || (type === 'application/json' && (await startsWithZip(ctx.req)))) {
+      } else if (type === 'application/zip' || type === 'application/octet-stream' || type === 'application/x-zip-compressed' || (type === 'application/json' && (await startsWithZip(requestBody(ctx))))) {
         // python-tackerclient's HTTPClient (endpoint_url + token, no Keystone session) loses the
         // content type on its way to `requests` and labels every body application/json, the CSAR
         // too; a body that starts with a ZIP signature is the package whatever its label says.
         // Tacker itself never looks at the Content-Type of this PUT.
         // (Callers that send sane types are not affected: JSON never starts with "PK".)
-        body = ctx.req;
+        body = requestBody(ctx);
         const len = ctx.get('Content-Length');
         if (len && !/^\d+$/.test(len)) throw badRequest('Content-Length must be a non-negative integer');
         length = len ? Number(len) : undefined;
@@ -380,6 +380,11 @@ function multipartFile(ctx: Context): Promise<Readable> {
     bb.on('finish', () => {
       if (!found) reject(badRequest('multipart body has no file part (send the CSAR as the "file" part)'));
     });
-    ctx.req.pipe(bb);
+    // A body that stalls or is cut short fails the file stream too (pipe() would leave it waiting).
+    const source = requestBody(ctx);
+    let file: Readable | undefined;
+    source.once('error', (e) => (file ? file.destroy(e) : reject(e)));
+    bb.on('file', (_field: string, stream: Readable) => (file ??= stream));
+    source.pipe(bb);
   });
 }
