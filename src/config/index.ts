@@ -50,7 +50,7 @@ export interface DepotConfig {
     /** Lease of a running job; a job whose lease ran out (its process died) is claimed again. */
     jobLeaseSeconds: number;
     maxAttempts: number;
-    /** The whole-package SHA-256 of an upload in a worker thread (pays on CPUs without SHA extensions). */
+    /** The whole-package SHA-256 of an upload in a worker thread; absent means on (false: on the main thread). */
     hashWorker?: boolean;
   };
   uploadFromUri: {

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
  * from a string: it runs the same under tsx and compiled.
  */
 const SLOTS = 4;
-const SLOT_BYTES = 4 << 20;
+const SLOT_BYTES = 1 << 20;
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -48,7 +48,7 @@ export class HashWorker {
     const shared = Array.from({ length: SLOTS }, () => new SharedArrayBuffer(SLOT_BYTES));
     this.slots = shared.map((s) => new Uint8Array(s));
     for (let i = 0; i < SLOTS; i++) this.free.push(i);
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { slots: shared } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { slots: shared }, resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8 } });
     this.worker.unref();
     this.worker.on('message', (m: { slot?: number; id?: number; digest?: string }) => {
       if (m.slot !== undefined) {
@@ -201,11 +201,12 @@ export class InlineFeed {
 }
 
 /**
- * Where an upload's whole-package hash runs. Measured on the 2-CPU development VM (OpenSSL with
- * SHA-NI, ~2.4 GB/s): the worker saved the main thread 0.4 s per GiB of hashing but cost 0.37 s of
- * copying into its slots and messages, 0.5 s more CPU in all and ~30 MB more peak RSS (its isolate
- * and slots) — so hashing stays on the main thread unless `worker` (configuration `onboarding.hashWorker`:
- * a CPU without SHA extensions hashes ~5× slower, where the worker pays).
+ * Where an upload's whole-package hash runs (configuration `onboarding.hashWorker`, on unless false).
+ * A CSAR upload hashes each byte twice (the package, the entry): on the main thread alone that made
+ * the 1 GiB onboarding bench 1.28× sha256sum on a quiet 2-CPU machine; with the package hash in the
+ * worker, 0.95× (4 GiB: 1.09× → 0.80×), for ~0.3 s more CPU per GiB and ~15 MB of resident memory
+ * (its isolate and 4 MiB of slots; npm start's MALLOC_ARENA_MAX=1 keeps the extra threads from
+ * holding malloc arenas of their own). Where a second core is not there to take it, `false`.
  */
 export function hashFeed(worker = false): HashFeed | InlineFeed {
   return worker ? hashWorker().feed() : new InlineFeed();

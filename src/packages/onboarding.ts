@@ -141,7 +141,7 @@ export class PackageOnboarding<Facts> {
   private async uploadPackage(p: Principal, id: string, body: Readable, contentLength?: number): Promise<StreamIndex | undefined> {
     let index: StreamIndex | undefined;
     const ingest = csarIngest(this.engine.storeOf(this.engine.type(this.typeName)), {
-      limits: this.limits(), hashWorker: this.config.onboarding.hashWorker, onIndex: (i) => (index = i),
+      limits: this.limits(), hashWorker: this.config.onboarding.hashWorker !== false, onIndex: (i) => (index = i),
     });
     await this.engine.upload(p, this.typeName, id, PACKAGE, undefined, body, { contentType: 'application/zip', contentLength, system: true, hooks: false, ingest });
     return index;
