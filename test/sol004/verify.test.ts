@@ -1,0 +1,205 @@
+import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { parseCertificates, parseTrustStore, type Cert } from '../../src/sol004/certs';
+import { readCmsDigestAlgorithm, verifyDetachedCms, type CmsVerification } from '../../src/sol004/cms';
+import { hasOpenssl, TestPki } from './pki';
+
+interface Case {
+  name: string;
+  /** The signature bytes (PEM or DER). */
+  sig: () => Buffer;
+  /** File name (in the PKI dir) of the bytes the signature is checked against. */
+  content: string;
+  /** Certificate files (in the PKI dir) given besides the CMS, as a `.cert` file would be. */
+  extra?: string[];
+  /** Trust store file; `null` for no trust store. */
+  trust?: string | null;
+  /** The error rules expected, exactly. */
+  errors: string[];
+  /** Our verdict differs from openssl's only by our key-usage / algorithm policy. */
+  policyOnly?: boolean;
+}
+
+/** Rules that are Depot policy beyond `openssl cms -verify -purpose any`. */
+const POLICY_RULES = new Set(['CERT-KEY-USAGE', 'SIG-WEAK-ALGORITHM', 'CERT-WEAK-KEY']);
+
+async function streamedDigest(path: string, alg: string): Promise<string> {
+  const h = createHash(alg);
+  await pipeline(createReadStream(path), h);
+  return h.digest('hex');
+}
+
+describe('sol004 detached CMS verification', function () {
+  let pki: TestPki;
+  const cases: Case[] = [];
+
+  before(function () {
+    if (!hasOpenssl()) {
+      console.log('    (skipped: the openssl CLI is not installed; it builds the test PKI)');
+      this.skip();
+    }
+    pki = new TestPki();
+    pki.root('root', 'Depot Test Root');
+    pki.issue('inter', 'Depot Test Intermediate', 'root', 'ca0');
+    pki.issue('leaf', 'Vendor Signer RSA', 'inter', 'leaf');
+    pki.issue('ecleaf', 'Vendor Signer EC', 'inter', 'leaf', 'ec:P-256');
+    pki.issue('nods', 'Vendor Signer No DS', 'inter', 'leaf_no_ds');
+    pki.issue('weak', 'Vendor Signer RSA-1024', 'inter', 'leaf', 'rsa:1024');
+    pki.issue('expired', 'Vendor Signer Expired', 'inter', 'leaf', 'rsa:2048', { start: '20200101000000Z', end: '20200201000000Z' });
+    pki.issue('future', 'Vendor Signer Future', 'inter', 'leaf', 'rsa:2048', { start: '20990101000000Z', end: '20991231000000Z' });
+    pki.issue('subca', 'Depot Test Sub CA', 'inter', 'ca');
+    pki.issue('deep', 'Vendor Signer Too Deep', 'subca', 'leaf');
+    pki.root('other', 'Unrelated Root');
+    pki.issue('otherleaf', 'Vendor Signer Other Root', 'other', 'leaf');
+    pki.root('rogue', 'Depot Test Root');
+    pki.issue('rogueleaf', 'Vendor Signer Rogue', 'rogue', 'leaf');
+    pki.write('content.txt', 'TOSCA-Meta-File-Version: 1.0\nmanifest bytes\n\n');
+    pki.write('other.txt', 'some other content\n');
+    pki.write('trust.pem', pki.read('root.pem'));
+
+    const sign = (signer: string, extra: string[] = [], content = 'content.txt') => () => pki.sign(content, signer, extra);
+    const withInter = ['-certfile', pki.path('inter.pem')];
+    cases.push(
+      { name: 'valid RSA signer, chain in the CMS', sig: sign('leaf', withInter), content: 'content.txt', errors: [] },
+      { name: 'valid EC P-256 signer', sig: sign('ecleaf', withInter), content: 'content.txt', errors: [] },
+      { name: 'valid RSA-PSS signature', sig: sign('leaf', [...withInter, '-keyopt', 'rsa_padding_mode:pss']), content: 'content.txt', errors: [] },
+      { name: 'valid, signer identified by subject key id', sig: sign('leaf', [...withInter, '-keyid']), content: 'content.txt', errors: [] },
+      { name: 'valid, DER encoding', sig: sign('leaf', [...withInter, '-outform', 'DER']), content: 'content.txt', errors: [] },
+      { name: 'valid, SHA-512 digest', sig: sign('leaf', [...withInter, '-md', 'sha512']), content: 'content.txt', errors: [] },
+      {
+        name: 'certificates only in extraCertificates (-nocerts)',
+        sig: sign('leaf', ['-nocerts']),
+        content: 'content.txt',
+        extra: ['leaf.pem', 'inter.pem'],
+        errors: [],
+      },
+      {
+        name: 'content changed after signing',
+        sig: () => {
+          const s = pki.sign('content.txt', 'leaf', withInter);
+          pki.write('changed.txt', 'TOSCA-Meta-File-Version: 1.0\nmanifest bytes changed\n\n');
+          return s;
+        },
+        content: 'changed.txt',
+        errors: ['SIG-DIGEST-MISMATCH'],
+      },
+      { name: 'CMS over other content', sig: sign('leaf', withInter, 'other.txt'), content: 'content.txt', errors: ['SIG-DIGEST-MISMATCH'] },
+      { name: 'untrusted root', sig: sign('otherleaf', ['-certfile', pki.path('other.pem')]), content: 'content.txt', errors: ['CERT-UNTRUSTED'] },
+      {
+        name: "rogue root with the trusted root's name, inside the CMS",
+        sig: sign('rogueleaf', ['-certfile', pki.path('rogue.pem')]),
+        content: 'content.txt',
+        errors: ['CERT-UNTRUSTED'],
+      },
+      {
+        name: "rogue root with the trusted root's name, not supplied",
+        sig: sign('rogueleaf'),
+        content: 'content.txt',
+        errors: ['CERT-SIGNATURE-INVALID'],
+      },
+      { name: 'expired signer', sig: sign('expired', withInter), content: 'content.txt', errors: ['CERT-EXPIRED'] },
+      { name: 'not-yet-valid signer', sig: sign('future', withInter), content: 'content.txt', errors: ['CERT-NOT-YET-VALID'] },
+      { name: 'signer without digitalSignature', sig: sign('nods', withInter), content: 'content.txt', errors: ['CERT-KEY-USAGE'], policyOnly: true },
+      { name: 'SHA-1 digest', sig: sign('leaf', [...withInter, '-md', 'sha1']), content: 'content.txt', errors: ['SIG-WEAK-ALGORITHM'], policyOnly: true },
+      { name: 'RSA-1024 signer key', sig: sign('weak', withInter), content: 'content.txt', errors: ['CERT-WEAK-KEY'], policyOnly: true },
+      {
+        name: 'garbage base64 in the PEM block',
+        sig: () => Buffer.from('-----BEGIN CMS-----\nMIIB!!not*base64\n-----END CMS-----\n'),
+        content: 'content.txt',
+        errors: ['SIG-CMS-MALFORMED'],
+      },
+      { name: 'garbage DER', sig: () => Buffer.from([0x30, 0x82, 0x01, 0x00, 1, 2, 3]), content: 'content.txt', errors: ['SIG-CMS-MALFORMED'] },
+      {
+        name: 'a CA below the pathlen:0 intermediate signs the leaf',
+        sig: sign('deep', ['-certfile', pki.write('deepchain.pem', Buffer.concat([pki.read('subca.pem'), pki.read('inter.pem')]))]),
+        content: 'content.txt',
+        errors: ['CERT-PATHLEN'],
+      },
+    );
+  });
+
+  after(() => pki?.dispose());
+
+  async function run(c: Case, sig: Buffer): Promise<CmsVerification | { findings: ReturnType<typeof readCmsDigestAlgorithm>['findings']; verified: false }> {
+    const file = 'Definitions/vnf.mf';
+    const first = readCmsDigestAlgorithm(sig, file);
+    if (!first.digestAlgorithm) return { findings: first.findings, verified: false };
+    const extraCertificates: Cert[] = (c.extra ?? []).flatMap((f) => parseCertificates(pki.read(f)));
+    return verifyDetachedCms({
+      cms: sig,
+      digests: { [first.digestAlgorithm]: await streamedDigest(pki.path(c.content), first.digestAlgorithm) },
+      extraCertificates,
+      trust: c.trust === null ? undefined : parseTrustStore(pki.read(c.trust ?? 'trust.pem').toString()),
+      file,
+    });
+  }
+
+  function errorRules(r: { findings: { rule: string; severity: string }[] }): string[] {
+    return [...new Set(r.findings.filter((f) => f.severity === 'error').map((f) => f.rule))].sort();
+  }
+
+  it('ends each case with exactly its rule ids, each finding naming the file', async function () {
+    const wrong: string[] = [];
+    for (const c of cases) {
+      const r = await run(c, c.sig());
+      const got = errorRules(r);
+      if (JSON.stringify(got) !== JSON.stringify([...c.errors].sort())) {
+        wrong.push(`${c.name}: expected [${c.errors}] got [${got}] — ${r.findings.map((f) => f.message).join(' | ')}`);
+      }
+      assert.equal(r.verified, c.errors.length === 0, c.name);
+      for (const f of r.findings) assert.equal(f.file, 'Definitions/vnf.mf');
+    }
+    assert.deepEqual(wrong, []);
+  });
+
+  it('names the certificate subject in certificate findings and reports the signer and chain', async function () {
+    const expired = await run(cases.find((c) => c.name === 'expired signer')!, pki.sign('content.txt', 'expired', ['-certfile', pki.path('inter.pem')]));
+    assert.match(expired.findings.find((f) => f.rule === 'CERT-EXPIRED')!.message, /CN=Vendor Signer Expired/);
+    const ok = await run(cases[0], cases[0].sig()) as CmsVerification;
+    assert.equal(ok.signer?.subject, 'CN=Vendor Signer RSA');
+    assert.deepEqual(ok.chain, ['CN=Vendor Signer RSA', 'CN=Depot Test Intermediate', 'CN=Depot Test Root']);
+    assert.equal(ok.digestAlgorithm, 'sha256');
+    const deep = await run(cases.find((c) => c.name.includes('pathlen'))!, cases.find((c) => c.name.includes('pathlen'))!.sig());
+    assert.match(deep.findings.find((f) => f.rule === 'CERT-PATHLEN')!.message, /CN=Depot Test Intermediate/);
+  });
+
+  it('without a trust store checks the signature math and warns that nothing was verified', async function () {
+    const c: Case = { ...cases[0], trust: null };
+    const r = await run(c, c.sig());
+    assert.deepEqual(errorRules(r), []);
+    assert.equal(r.verified, false);
+    assert.deepEqual(r.findings.map((f) => [f.rule, f.severity]), [['SIG-NOT-VERIFIED', 'warning']]);
+    const changed = await run({ ...cases.find((x) => x.name === 'CMS over other content')!, trust: null }, pki.sign('other.txt', 'leaf'));
+    assert.deepEqual(errorRules(changed), ['SIG-DIGEST-MISMATCH']);
+  });
+
+  it('refuses an empty or unreadable trust store', function () {
+    assert.throws(() => parseTrustStore(''), /trust store/);
+    assert.throws(() => parseTrustStore('-----BEGIN CERTIFICATE-----\n@@@\n-----END CERTIFICATE-----\n'), /trust store/);
+    assert.equal(parseTrustStore(Buffer.concat([pki.read('root.pem'), pki.read('inter.pem')]).toString()).certs.length, 2);
+  });
+
+  it('agrees with `openssl cms -verify -purpose any` on every case (modulo the key-usage and algorithm policy)', async function () {
+    const disagreements: string[] = [];
+    for (const c of cases) {
+      const sig = c.sig();
+      const der = sig[0] === 0x30;
+      const sigFile = pki.write('oracle.sig', sig);
+      // openssl 3.0 takes intermediates only from the CMS or the CAfile (where they are not anchors).
+      const caFile = pki.write('oracle-ca.pem', Buffer.concat([pki.read(c.trust ?? 'trust.pem'), ...(c.extra ?? []).map((f) => pki.read(f))]));
+      const args = ['cms', '-verify', '-binary', '-purpose', 'any', '-inform', der ? 'DER' : 'PEM', '-in', sigFile,
+        '-content', pki.path(c.content), '-CAfile', caFile, '-out', '/dev/null'];
+      if (c.extra) args.push('-certfile', pki.path(c.extra[0]));
+      const oracle = spawnSync('openssl', args, { cwd: pki.dir }).status === 0;
+      const r = await run(c, sig);
+      const ours = errorRules(r).filter((rule) => !POLICY_RULES.has(rule)).length === 0;
+      if (process.env.SIG_DEBUG) console.log(`      ${c.name}: openssl ${oracle} ours ${errorRules(r)}`);
+      if (ours !== oracle) disagreements.push(`${c.name}: openssl ${oracle ? 'accepts' : 'refuses'}, we ${ours ? 'accept' : 'refuse'}`);
+      if (c.policyOnly) assert.equal(oracle, true, `${c.name}: openssl should accept what only our policy refuses`);
+    }
+    assert.deepEqual(disagreements, []);
+  });
+});
