@@ -52,6 +52,7 @@ describe('sol004 detached CMS verification', function () {
     pki.issue('future', 'Vendor Signer Future', 'inter', 'leaf', 'rsa:2048', { start: '20990101000000Z', end: '20991231000000Z' });
     pki.issue('subca', 'Depot Test Sub CA', 'inter', 'ca');
     pki.issue('deep', 'Vendor Signer Too Deep', 'subca', 'leaf');
+    pki.issue('underleaf', 'Vendor Signer Under A Leaf', 'leaf', 'leaf');
     pki.root('other', 'Unrelated Root');
     pki.issue('otherleaf', 'Vendor Signer Other Root', 'other', 'leaf');
     pki.root('rogue', 'Depot Test Root');
@@ -105,6 +106,30 @@ describe('sol004 detached CMS verification', function () {
       { name: 'signer without digitalSignature', sig: sign('nods', withInter), content: 'content.txt', errors: ['CERT-KEY-USAGE'], policyOnly: true },
       { name: 'SHA-1 digest', sig: sign('leaf', [...withInter, '-md', 'sha1']), content: 'content.txt', errors: ['SIG-WEAK-ALGORITHM'], policyOnly: true },
       { name: 'RSA-1024 signer key', sig: sign('weak', withInter), content: 'content.txt', errors: ['CERT-WEAK-KEY'], policyOnly: true },
+      {
+        name: 'signature value altered',
+        sig: () => {
+          const der = pki.sign('content.txt', 'leaf', [...withInter, '-outform', 'DER']);
+          der[der.length - 1] ^= 0x01;
+          return der;
+        },
+        content: 'content.txt',
+        errors: ['SIG-SIGNATURE-INVALID'],
+      },
+      {
+        name: 'issuer is not a CA (CA:FALSE leaf signs the signer)',
+        sig: sign('underleaf', ['-certfile', pki.write('underchain.pem', Buffer.concat([pki.read('leaf.pem'), pki.read('inter.pem')]))]),
+        content: 'content.txt',
+        // Three problems: no cA, no keyCertSign, and it sits below the pathlen:0 intermediate.
+        errors: ['CERT-NOT-CA', 'CERT-KEY-USAGE', 'CERT-PATHLEN'],
+      },
+      { name: 'attached CMS over the same content', sig: sign('leaf', [...withInter, '-nodetach']), content: 'content.txt', errors: [] },
+      {
+        name: 'attached CMS embedding other content',
+        sig: sign('leaf', [...withInter, '-nodetach'], 'other.txt'),
+        content: 'content.txt',
+        errors: ['SIG-CMS-ATTACHED-MISMATCH', 'SIG-DIGEST-MISMATCH'],
+      },
       {
         name: 'garbage base64 in the PEM block',
         sig: () => Buffer.from('-----BEGIN CMS-----\nMIIB!!not*base64\n-----END CMS-----\n'),
