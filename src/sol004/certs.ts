@@ -7,6 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import type { Finding } from '../common/findings';
 
 export interface Cert {
   der: Buffer;
@@ -107,6 +108,15 @@ export function parseCertificates(data: Buffer | string): Cert[] {
   }
 }
 
+/** A certificate file of the package (`.cert`, ETSI-Entry-Certificate, `Certificate:`), as findings. */
+export function readCertificateFile(data: Buffer, file: string): { certs: Cert[]; findings: Finding[] } {
+  try {
+    return { certs: parseCertificates(data), findings: [] };
+  } catch (e) {
+    return { certs: [], findings: [{ rule: 'CERT-UNREADABLE', severity: 'error', file, message: `not a PEM or DER X.509 certificate file: ${(e as Error).message}` }] };
+  }
+}
+
 /**
  * The operator's trust store: a PEM bundle of roots and optionally intermediates. An empty or unreadable
  * store is a configuration error (thrown), never an empty trust that would silently reject everything.
@@ -156,6 +166,25 @@ export function subjectKeyId(c: Cert): Buffer | undefined {
   const e = extension(c, OID_SUBJECT_KEY_ID);
   if (!e || !(e.parsedValue instanceof asn1js.OctetString)) return undefined;
   return Buffer.from(e.parsedValue.valueBlock.valueHexView);
+}
+
+/**
+ * Extensions this verifier understands or may safely ignore. RFC 5280 §4.2: a certificate with a critical
+ * extension the verifier does not process must be rejected (nameConstraints and policy constraints are
+ * not processed here, so a CA relying on them is refused rather than half-checked).
+ */
+const KNOWN_EXTENSIONS = new Set([
+  OID_KEY_USAGE,
+  OID_BASIC_CONSTRAINTS,
+  OID_SUBJECT_KEY_ID,
+  '2.5.29.35', // authorityKeyIdentifier
+  '2.5.29.37', // extendedKeyUsage (no EKU is required of a signer)
+  '2.5.29.17', // subjectAltName
+  '2.5.29.18', // issuerAltName
+]);
+
+export function unknownCriticalExtensions(c: Cert): string[] {
+  return (c.pki.extensions ?? []).filter((e) => e.critical && !KNOWN_EXTENSIONS.has(e.extnID)).map((e) => e.extnID);
 }
 
 export function isSelfSigned(c: Cert): boolean {

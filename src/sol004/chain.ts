@@ -6,7 +6,7 @@
  */
 import type { Finding } from '../common/findings';
 import { isWeakScheme, signatureScheme, weakKeyReason } from './algorithms';
-import { basicConstraints, isSelfSigned, keyUsage, type Cert, type TrustStore } from './certs';
+import { basicConstraints, isSelfSigned, keyUsage, unknownCriticalExtensions, type Cert, type TrustStore } from './certs';
 
 /** Longer paths than this are refused: no real VNF vendor PKI is that deep, and it bounds the search. */
 const MAX_PATH = 8;
@@ -110,6 +110,8 @@ function checkCertificate(
       err('CERT-PATHLEN', c, `pathLenConstraint ${bc.pathLen} allows ${bc.pathLen} CA certificate(s) below it, the path has ${below}`);
     }
   }
+
+  for (const oid of unknownCriticalExtensions(c)) err('CERT-CRITICAL-EXTENSION', c, `critical extension ${oid} is not supported`);
 
   const weakKey = weakKeyReason(c.x509.publicKey);
   if (weakKey) err('CERT-WEAK-KEY', c, weakKey);

@@ -37,6 +37,10 @@ basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature
 subjectKeyIdentifier=hash
 authorityKeyIdentifier=keyid
+[leaf_crit]
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+1.3.6.1.4.1.55555.1=critical,ASN1:UTF8String:unknown to verifiers
 [leaf_no_ds]
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,keyEncipherment

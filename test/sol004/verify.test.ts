@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { parseCertificates, parseTrustStore, type Cert } from '../../src/sol004/certs';
+import { parseCertificates, parseTrustStore, readCertificateFile, type Cert } from '../../src/sol004/certs';
 import { readCmsDigestAlgorithm, verifyDetachedCms, type CmsVerification } from '../../src/sol004/cms';
 import { hasOpenssl, TestPki } from './pki';
 
@@ -52,6 +52,7 @@ describe('sol004 detached CMS verification', function () {
     pki.issue('future', 'Vendor Signer Future', 'inter', 'leaf', 'rsa:2048', { start: '20990101000000Z', end: '20991231000000Z' });
     pki.issue('subca', 'Depot Test Sub CA', 'inter', 'ca');
     pki.issue('deep', 'Vendor Signer Too Deep', 'subca', 'leaf');
+    pki.issue('critleaf', 'Vendor Signer Unknown Critical', 'inter', 'leaf_crit');
     pki.issue('underleaf', 'Vendor Signer Under A Leaf', 'leaf', 'leaf');
     pki.root('other', 'Unrelated Root');
     pki.issue('otherleaf', 'Vendor Signer Other Root', 'other', 'leaf');
@@ -122,6 +123,12 @@ describe('sol004 detached CMS verification', function () {
         content: 'content.txt',
         // Three problems: no cA, no keyCertSign, and it sits below the pathlen:0 intermediate.
         errors: ['CERT-NOT-CA', 'CERT-KEY-USAGE', 'CERT-PATHLEN'],
+      },
+      {
+        name: 'signer with an unknown critical extension',
+        sig: sign('critleaf', withInter),
+        content: 'content.txt',
+        errors: ['CERT-CRITICAL-EXTENSION'],
       },
       { name: 'attached CMS over the same content', sig: sign('leaf', [...withInter, '-nodetach']), content: 'content.txt', errors: [] },
       {
@@ -199,6 +206,16 @@ describe('sol004 detached CMS verification', function () {
     assert.deepEqual(r.findings.map((f) => [f.rule, f.severity]), [['SIG-NOT-VERIFIED', 'warning']]);
     const changed = await run({ ...cases.find((x) => x.name === 'CMS over other content')!, trust: null }, pki.sign('other.txt', 'leaf'));
     assert.deepEqual(errorRules(changed), ['SIG-DIGEST-MISMATCH']);
+  });
+
+  it('reads certificate files as PEM bundles or DER, and reports an unreadable one', function () {
+    const der = pki.openssl('x509', '-in', 'leaf.pem', '-outform', 'DER');
+    assert.equal(readCertificateFile(der, 'Files/a.cert').certs[0].subject, 'CN=Vendor Signer RSA');
+    assert.equal(readCertificateFile(Buffer.concat([pki.read('leaf.pem'), pki.read('inter.pem')]), 'a.cert').certs.length, 2);
+    for (const bad of [Buffer.from('not a certificate'), Buffer.from('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')]) {
+      const r = readCertificateFile(bad, 'Files/a.cert');
+      assert.deepEqual(r.findings.map((f) => [f.rule, f.file]), [['CERT-UNREADABLE', 'Files/a.cert']]);
+    }
   });
 
   it('refuses an empty or unreadable trust store', function () {
