@@ -70,7 +70,15 @@ function toDer(cms: Buffer): Buffer {
 }
 
 function decodeCms(cms: Buffer): DecodedCms {
-  const der = toDer(cms);
+  try {
+    return decodeCmsStructure(toDer(cms));
+  } catch (e) {
+    // asn1js and pkijs throw plain errors on some malformed encodings (e.g. a bad GeneralizedTime).
+    throw e instanceof CmsError ? e : new CmsError(`not a CMS SignedData: ${(e as Error).message}`);
+  }
+}
+
+function decodeCmsStructure(der: Buffer): DecodedCms {
   const asn = asn1js.fromBER(new Uint8Array(der));
   if (asn.offset === -1) throw new CmsError(`not DER: ${asn.result.error}`);
   if (asn.offset !== der.length) throw new CmsError(`${der.length - asn.offset} bytes after the CMS structure`);
@@ -183,6 +191,26 @@ export function verifyDetachedCms(input: VerifyDetachedCmsInput): CmsVerificatio
   if (given === undefined) throw new TypeError(`verifyDetachedCms: no ${digestAlgorithm} digest of the signed content was given`);
   const contentDigest = typeof given === 'string' ? Buffer.from(given, 'hex') : given;
 
+  try {
+    return done(checkDecoded(d, input, digestAlgorithm, contentDigest, now, error, findings));
+  } catch (e) {
+    // A structure pkijs accepted but whose parts do not hold together (e.g. malformed RSA-PSS
+    // parameters, an unusable key): reported, never thrown at the caller.
+    error('SIG-CMS-MALFORMED', `the CMS could not be processed: ${(e as Error).message}`);
+    return done({ digestAlgorithm });
+  }
+}
+
+function checkDecoded(
+  d: DecodedCms,
+  input: VerifyDetachedCmsInput,
+  digestAlgorithm: DigestName,
+  contentDigest: Buffer,
+  now: Date,
+  error: (rule: string, message: string) => void,
+  findings: Finding[],
+): Partial<CmsVerification> {
+  const { file } = input;
   const encap = d.signedData.encapContentInfo;
   if (encap.eContent) {
     // pkijs would verify the embedded copy and ignore ours; an attached CMS must embed exactly our bytes.
@@ -226,7 +254,7 @@ export function verifyDetachedCms(input: VerifyDetachedCmsInput): CmsVerificatio
   const signer = pool.find((c) => matchesSid(c, si.sid));
   if (!signer) {
     error('SIG-NO-SIGNER-CERT', 'the signer certificate is neither in the CMS nor in the certificate files given');
-    return done({ digestAlgorithm });
+    return { digestAlgorithm };
   }
 
   const scheme = signatureScheme(si.signatureAlgorithm, digestAlgorithm);
@@ -257,5 +285,5 @@ export function verifyDetachedCms(input: VerifyDetachedCmsInput): CmsVerificatio
       message: `no trust store is configured: the signature of "${signer.subject}" was checked but its certificate could not be verified`,
     });
   }
-  return done({ digestAlgorithm, signer: summarize(signer), chain: chain.path.map((c) => c.subject) });
+  return { digestAlgorithm, signer: summarize(signer), chain: chain.path.map((c) => c.subject) };
 }

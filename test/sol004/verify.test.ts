@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import fc from 'fast-check';
 import { parseCertificates, parseTrustStore, readCertificateFile, type Cert } from '../../src/sol004/certs';
 import { readCmsDigestAlgorithm, verifyDetachedCms, type CmsVerification } from '../../src/sol004/cms';
 import { hasOpenssl, TestPki } from './pki';
@@ -216,6 +217,22 @@ describe('sol004 detached CMS verification', function () {
       const r = readCertificateFile(bad, 'Files/a.cert');
       assert.deepEqual(r.findings.map((f) => [f.rule, f.file]), [['CERT-UNREADABLE', 'Files/a.cert']]);
     }
+  });
+
+  it('never throws on a mutated CMS: every byte flip ends in findings', function () {
+    const der = pki.sign('content.txt', 'leaf', ['-certfile', pki.path('inter.pem'), '-outform', 'DER', '-keyopt', 'rsa_padding_mode:pss']);
+    const content = pki.read('content.txt');
+    const digests = Object.fromEntries((['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'] as const).map((a) => [a, createHash(a).update(content).digest()]));
+    const trust = parseTrustStore(pki.read('trust.pem').toString());
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(der.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (flips) => {
+        const cms = Buffer.from(der);
+        for (const [at, value] of flips) cms[at] = value;
+        const r = verifyDetachedCms({ cms, digests, trust, file: 'x.cms' });
+        if (!cms.equals(der)) assert.ok(r.findings.length > 0 || r.verified);
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('refuses an empty or unreadable trust store', function () {
