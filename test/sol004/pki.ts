@@ -37,6 +37,10 @@ basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature
 subjectKeyIdentifier=hash
 authorityKeyIdentifier=keyid
+[leaf_self]
+basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+subjectKeyIdentifier=hash
 [leaf_crit]
 basicConstraints=critical,CA:FALSE
 keyUsage=critical,digitalSignature
@@ -99,11 +103,11 @@ export class TestPki {
     else this.openssl('genpkey', '-algorithm', 'RSA', '-pkeyopt', `rsa_keygen_bits:${key.slice(4)}`, '-out', `${name}.key`);
   }
 
-  /** Self-signed root; `key` is "rsa:2048" or "ec:P-256". */
-  root(name: string, cn: string, key = 'rsa:2048'): void {
+  /** Self-signed certificate (a root unless `ext` says otherwise); `key` is "rsa:2048" or "ec:P-256". */
+  root(name: string, cn: string, key = 'rsa:2048', ext = 'root'): void {
     this.newKey(name, key);
     this.openssl('req', '-x509', '-new', '-key', `${name}.key`, '-subj', `/CN=${cn}`, '-days', '3650', '-sha256',
-      '-config', 'ext.cnf', '-extensions', 'root', '-out', `${name}.pem`);
+      '-config', 'ext.cnf', '-extensions', ext, '-out', `${name}.pem`);
   }
 
   /** A certificate for `name` issued by `issuer`; dates as `openssl ca` wants them (YYYYMMDDHHMMSSZ) when given. */

@@ -56,6 +56,8 @@ describe('sol004 detached CMS verification', function () {
     pki.issue('critleaf', 'Vendor Signer Unknown Critical', 'inter', 'leaf_crit');
     pki.issue('underleaf', 'Vendor Signer Under A Leaf', 'leaf', 'leaf');
     pki.root('other', 'Unrelated Root');
+    pki.root('selfsigned', 'Vendor Self-Signed Signer', 'rsa:2048', 'leaf_self');
+    pki.write('pinned.pem', Buffer.concat([pki.read('root.pem'), pki.read('selfsigned.pem')]));
     pki.issue('otherleaf', 'Vendor Signer Other Root', 'other', 'leaf');
     pki.root('rogue', 'Depot Test Root');
     pki.issue('rogueleaf', 'Vendor Signer Rogue', 'rogue', 'leaf');
@@ -131,6 +133,8 @@ describe('sol004 detached CMS verification', function () {
         content: 'content.txt',
         errors: ['CERT-CRITICAL-EXTENSION'],
       },
+      { name: 'self-signed signer pinned in the trust store', sig: sign('selfsigned'), content: 'content.txt', trust: 'pinned.pem', errors: [] },
+      { name: 'self-signed signer not in the trust store', sig: sign('selfsigned'), content: 'content.txt', errors: ['CERT-UNTRUSTED'] },
       { name: 'attached CMS over the same content', sig: sign('leaf', [...withInter, '-nodetach']), content: 'content.txt', errors: [] },
       {
         name: 'attached CMS embedding other content',
