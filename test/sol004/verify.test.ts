@@ -4,8 +4,15 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import fc from 'fast-check';
-import { parseCertificates, parseTrustStore, readCertificateFile, type Cert } from '../../src/sol004/certs';
-import { readCmsDigestAlgorithm, verifyDetachedCms, type CmsVerification } from '../../src/sol004/cms';
+import {
+  parseCertificates,
+  parseTrustStore,
+  readCertificateFile,
+  readCmsDigestAlgorithm,
+  verifyDetachedCms,
+  type Cert,
+  type CmsVerification,
+} from '../../src/sol004';
 import { hasOpenssl, TestPki } from './pki';
 
 interface Case {

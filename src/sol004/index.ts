@@ -1,0 +1,7 @@
+/**
+ * SOL004 package signatures: detached CMS verification against the operator's trust store. Pure: no
+ * HTTP, no database, no file system; callers stream the signed bytes through node:crypto themselves.
+ */
+export { readCmsDigestAlgorithm, verifyDetachedCms, type CmsVerification, type VerifyDetachedCmsInput } from './cms';
+export { parseCertificates, parseTrustStore, readCertificateFile, type Cert, type CertSummary, type TrustStore } from './certs';
+export type { DigestName } from './algorithms';
