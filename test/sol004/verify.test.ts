@@ -88,6 +88,8 @@ describe('sol004 detached CMS verification', function () {
         extra: ['leaf.pem', 'inter.pem'],
         errors: [],
       },
+      { name: 'no signer certificate anywhere (-nocerts, no certificate file)', sig: sign('leaf', ['-nocerts']), content: 'content.txt', errors: ['SIG-NO-SIGNER-CERT'] },
+      { name: 'intermediate missing', sig: sign('leaf'), content: 'content.txt', errors: ['CERT-UNTRUSTED'] },
       {
         name: 'content changed after signing',
         sig: () => {
