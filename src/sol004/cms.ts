@@ -149,7 +149,9 @@ function matchesSid(c: Cert, sid: unknown): boolean {
 
 function verifySignature(scheme: SignatureScheme, key: KeyObject, data: Buffer, signature: Buffer): boolean {
   if (scheme.kind === 'ed25519') return cryptoVerify(null, data, key, signature);
-  const hash = scheme.hash === 'md2' ? undefined : scheme.hash;
+  // MD2 is not in OpenSSL 3; such a signature is already refused as weak.
+  if (scheme.hash === 'md2') return false;
+  const hash = scheme.hash;
   if (scheme.kind === 'rsa-pss') {
     return cryptoVerify(hash, data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: scheme.saltLength }, signature);
   }
@@ -161,6 +163,13 @@ function attributeValues(attrs: pkijs.SignedAndUnsignedAttributes, oid: string):
   return attrs.attributes.filter((a) => a.type === oid).map((a) => a.values as unknown[]);
 }
 
+/**
+ * Checks a detached CMS signature against the digest of the bytes it signs, and its signer against the
+ * trust store. Every problem is a finding; nothing the CMS or the certificates contain makes it throw.
+ * It throws (TypeError) only when `digests` lacks the algorithm the CMS names: a caller bug, since the
+ * caller asks `readCmsDigestAlgorithm` first (or, when the content streams before the signature, as
+ * in an option-2 zip whose `.cms` follows the `.csar`, digests with every algorithm it accepts).
+ */
 export function verifyDetachedCms(input: VerifyDetachedCmsInput): CmsVerification {
   const { file } = input;
   const now = input.now ?? new Date();
