@@ -5,3 +5,4 @@
 export { readCmsDigestAlgorithm, verifyDetachedCms, type CmsVerification, type VerifyDetachedCmsInput } from './cms';
 export { parseCertificates, parseTrustStore, readCertificateFile, type Cert, type CertSummary, type TrustStore } from './certs';
 export type { DigestName } from './algorithms';
+export { splitSignedManifest, type SignedManifest } from './manifest';

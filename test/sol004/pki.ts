@@ -134,3 +134,19 @@ export class TestPki {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The common part of every signature test: root, pathlen:0 intermediate and an RSA leaf ("leaf").
+ * Skips the suite, saying why, where openssl is not installed.
+ */
+export function basePkiOrSkip(ctx: Mocha.Context): TestPki {
+  if (!hasOpenssl()) {
+    console.log('    (skipped: the openssl CLI is not installed; it builds the test PKI)');
+    ctx.skip();
+  }
+  const pki = new TestPki();
+  pki.root('root', 'Depot Test Root');
+  pki.issue('inter', 'Depot Test Intermediate', 'root', 'ca0');
+  pki.issue('leaf', 'Vendor Signer RSA', 'inter', 'leaf');
+  return pki;
+}

@@ -14,7 +14,7 @@ import {
   type Cert,
   type CmsVerification,
 } from '../../src/sol004';
-import { hasOpenssl, TestPki } from './pki';
+import { basePkiOrSkip, type TestPki } from './pki';
 
 interface Case {
   name: string;
@@ -46,14 +46,7 @@ describe('sol004 detached CMS verification', function () {
   const cases: Case[] = [];
 
   before(function () {
-    if (!hasOpenssl()) {
-      console.log('    (skipped: the openssl CLI is not installed; it builds the test PKI)');
-      this.skip();
-    }
-    pki = new TestPki();
-    pki.root('root', 'Depot Test Root');
-    pki.issue('inter', 'Depot Test Intermediate', 'root', 'ca0');
-    pki.issue('leaf', 'Vendor Signer RSA', 'inter', 'leaf');
+    pki = basePkiOrSkip(this);
     pki.issue('ecleaf', 'Vendor Signer EC', 'inter', 'leaf', 'ec:P-256');
     pki.issue('nods', 'Vendor Signer No DS', 'inter', 'leaf_no_ds');
     pki.issue('weak', 'Vendor Signer RSA-1024', 'inter', 'leaf', 'rsa:1024');
