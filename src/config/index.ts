@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
+import type { TrustStore } from '../sol004';
 import { checkFile, ConfigError, show } from './schema';
 import { DRIVERS, PUBLIC_URL_PATTERN } from './sections';
 
@@ -103,6 +104,15 @@ export interface DepotConfig {
     /** notification deliveries to one project's subscribers at once, over every process */
     notificationsPerProject: number;
   };
+  /** SOL004 package signatures (src/packages/signatures.ts). */
+  signatures: {
+    /** PEM bundle of trusted roots (and optionally intermediates), as configured. */
+    trustStore?: string;
+    /** An unsigned package (neither security option 1 nor 2) ends in ERROR (SIG-REQUIRED). */
+    require: boolean;
+    /** The trust store's certificates, read and parsed once when the configuration is built. */
+    trust?: TrustStore;
+  };
   /** A blob left in `saving` longer than this without progress is considered abandoned by a dead process. */
   uploadStaleSeconds: number;
   /** In-process garbage collection period (0: off); unreferenced content older than an hour goes. */
@@ -174,5 +184,27 @@ export function buildConfig(file: any, base: Base, source = 'configuration file'
     }
   }
   const publicUrl = (base.publicUrl ?? checked.publicUrl)?.replace(/\/+$/, '');
+  const signatures = checked.signatures;
+  if (signatures.trustStore !== undefined) signatures.trust = readTrustStore(signatures.trustStore, source);
   return { ...base, ...checked, publicUrl };
+}
+
+/**
+ * The operator's trust store, read at start: a missing, unreadable or certificate-less file stops
+ * the start (an empty store would silently reject every signed package).
+ */
+function readTrustStore(file: string, source: string): TrustStore {
+  const where = `${source}: signatures.trustStore`;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'latin1');
+  } catch (err: any) {
+    throw new ConfigError(`${where}: cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+  }
+  try {
+    // Loaded only when a trust store is configured: the X.509 parser is not needed otherwise.
+    return (require('../sol004') as typeof import('../sol004')).parseTrustStore(text);
+  } catch (err: any) {
+    throw new ConfigError(`${where}: ${file}: ${String(err.message).split('\n')[0].replace(/^trust store: /, '')}`);
+  }
 }

@@ -165,6 +165,15 @@ export const fairnessSection = section({
   notificationsPerProject: integer(1, 2),
 });
 
+/**
+ * SOL004 package signatures (src/packages/signatures.ts). The trust store is read once, when the
+ * configuration is built; without one, signatures are checked and reported as not verified.
+ */
+export const signaturesSection = section({
+  trustStore: { type: 'string', minLength: 1 },
+  require: { type: 'boolean', default: false },
+});
+
 export const fileSchema: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -180,6 +189,7 @@ export const fileSchema: Schema = {
     publicUrl: { type: 'string', pattern: PUBLIC_URL_PATTERN },
     stalls: stallsSection,
     fairness: fairnessSection,
+    signatures: signaturesSection,
     uploadStaleSeconds: positive(300),
     gcIntervalSeconds: { type: 'number', minimum: 0, default: 3600 },
   },
