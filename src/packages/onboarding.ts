@@ -17,6 +17,7 @@ import type { Principal } from '../common/principal';
 import { contentTypeOf } from './content-type';
 import { csarIngest, type StreamIndex } from './ingest';
 import type { PackageIdentity, PackageProfile } from './profile';
+import { checkPackageSignature } from './signatures';
 import { openStoredCsar, type StoredCsar } from './stored-csar';
 
 /** Stored entries at least this large are kept once, as objects of their own (see decompose). */
@@ -263,10 +264,15 @@ export class PackageOnboarding<Facts> {
     if (inspection.signedPackage) {
       // Signature verification (SOL004 security option 2) plugs in here.
       findings.push({ rule: this.rule('OPTION2-UNSUPPORTED'), severity: 'error', message: `security option 2 package (${inspection.signedPackage.csar} + ${inspection.signedPackage.signature}): signature verification is not available yet` });
-    } else if (archive && !archive.fatal && inspection.entryDefinitions) {
-      const r = await this.profile.examine({ artifact, inspection, archive, dir });
-      findings.push(...r.findings);
-      facts = r.facts;
+    } else if (archive && !archive.fatal) {
+      const { trust, require } = this.config.signatures;
+      const signed = await checkPackageSignature(inspection, archive, { trust, require });
+      findings.push(...signed.findings);
+      if (inspection.entryDefinitions) {
+        const r = await this.profile.examine({ artifact, inspection, archive, dir, signature: signed.signature });
+        findings.push(...r.findings);
+        facts = r.facts;
+      }
     }
     return { findings, inspection, facts };
   }

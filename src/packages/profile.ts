@@ -3,6 +3,7 @@ import type { BlobRow } from '../artifacts/engine';
 import type { ArtifactRecord } from '../artifacts/types';
 import type { Finding } from '../common/findings';
 import type { CsarArchive, CsarInspection } from '../csar';
+import type { PackageSignature } from './signatures';
 
 /**
  * Who an onboarded package is: its descriptor id (unique among a project's onboarded packages of
@@ -54,8 +55,9 @@ export interface PackageProfile<Facts> {
   /**
    * Validates the descriptor (post_upload hooks included) and checks it against the package (the
    * manifest, image checksums against the digests at hand); `archive` reads the small files.
+   * `signature`: the package's verified signature (its findings are the pipeline's), for the hooks.
    */
-  examine(ctx: { artifact: ArtifactRecord; inspection: CsarInspection; archive: CsarArchive; dir?: string }): Promise<{ findings: Finding[]; facts?: Facts }>;
+  examine(ctx: { artifact: ArtifactRecord; inspection: CsarInspection; archive: CsarArchive; dir?: string; signature?: PackageSignature }): Promise<{ findings: Finding[]; facts?: Facts }>;
   /** The artifact's type fields once onboarded. */
   fields(ctx: { facts: Facts; inspection: CsarInspection; pkg: BlobRow; findings: Finding[] }): Record<string, unknown>;
   identity(facts: Facts): PackageIdentity;

@@ -82,9 +82,9 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
     this.warming ??= (require('../../tosca') as typeof import('../../tosca')).warmUp().catch((err) => this.log.warn({ err }, 'TOSCA validator warm-up failed'));
   }
 
-  async examine({ artifact, inspection, archive, dir }: Parameters<PackageProfile<VnfdFacts>['examine']>[0]): Promise<{ findings: Finding[]; facts?: VnfdFacts }> {
+  async examine({ artifact, inspection, archive, dir, signature }: Parameters<PackageProfile<VnfdFacts>['examine']>[0]): Promise<{ findings: Finding[]; facts?: VnfdFacts }> {
     const findings: Finding[] = [];
-    const results: Record<string, unknown> = {};
+    const results: Record<string, unknown> = signature ? { signature } : {};
     findings.push(...(await this.engine.hooks(this.engine.type(VNF_PACKAGES)).run({ event: 'post_upload', artifact, field: 'package', files: csarFiles(archive), entry: inspection.entryDefinitions, results, dir })));
     const facts = results.vnfd as VnfdFacts | undefined;
     if (!facts) return { findings };
