@@ -47,11 +47,12 @@ describe('VNF package signatures (SOL004 security option 1)', function () {
   }
 
   /** A valid VNF package whose manifest is signed by `signer`; `files` adds (or replaces) package files first. */
-  async function signedPackage(o: { signer?: string; cmsOptions?: string[]; files?: Record<string, string | Buffer>; tamper?: (manifest: string) => string } = {}): Promise<Buffer> {
+  async function signedPackage(o: { signer?: string; cmsOptions?: string[]; files?: Record<string, string | Buffer>; tamper?: (manifest: string) => string; tamperCms?: (cms: string) => string } = {}): Promise<Buffer> {
     const { files } = packageFiles({});
     Object.assign(files, o.files ?? {});
     const { text, cms } = signManifest(files, o.signer ?? 'leaf', o.cmsOptions ?? ['-certfile', 'inter.pem']);
-    const manifest = (o.tamper ?? ((t: string) => t))(text) + cms;
+    const same = (t: string) => t;
+    const manifest = (o.tamper ?? same)(text) + (o.tamperCms ?? same)(cms);
     return buildZip({ ...files, 'manifest.mf': manifest });
   }
 
@@ -124,6 +125,12 @@ describe('VNF package signatures (SOL004 security option 1)', function () {
       const findings = assertError(info, 'SIG-DIGEST-MISMATCH');
       assert.equal(findings.find((f) => f.rule === 'SIG-DIGEST-MISMATCH').file, 'manifest.mf');
       assert.deepEqual(errorRules(info), ['SIG-DIGEST-MISMATCH']);
+    });
+
+    it('garbage in the CMS block → ERROR SIG-CMS-MALFORMED on the manifest, nothing thrown', async () => {
+      const info = await onboard(d, await signedPackage({ tamperCms: (cms) => cms.replace(/\n([A-Za-z0-9+/]{8})/, '\n!!!!$1') }));
+      const findings = assertError(info, 'SIG-CMS-MALFORMED');
+      assert.equal(findings.find((f) => f.rule === 'SIG-CMS-MALFORMED').file, 'manifest.mf');
     });
 
     it('a signer under a root the operator does not trust → ERROR CERT-UNTRUSTED', async () => {
