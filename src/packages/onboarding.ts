@@ -265,8 +265,7 @@ export class PackageOnboarding<Facts> {
       // Signature verification (SOL004 security option 2) plugs in here.
       findings.push({ rule: this.rule('OPTION2-UNSUPPORTED'), severity: 'error', message: `security option 2 package (${inspection.signedPackage.csar} + ${inspection.signedPackage.signature}): signature verification is not available yet` });
     } else if (archive && !archive.fatal) {
-      const { trust, require } = this.config.signatures;
-      const signed = await checkPackageSignature(inspection, archive, { trust, require });
+      const signed = await checkPackageSignature(inspection, archive, this.config.signatures);
       findings.push(...signed.findings);
       if (inspection.entryDefinitions) {
         const r = await this.profile.examine({ artifact, inspection, archive, dir, signature: signed.signature });
