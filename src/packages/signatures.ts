@@ -49,6 +49,7 @@ export async function checkPackageSignature(inspection: CsarInspection, archive:
   // A misplaced or unterminated block already has its finding (CSAR-MANIFEST-CMS-MALFORMED).
   if (inspection.findings.some((f) => f.rule === 'CSAR-MANIFEST-CMS-MALFORMED')) return { findings: [] };
   const raw = await readSmall(archive, manifest.path, MAX_MANIFEST_BYTES);
+  // Loaded at the first signed package: pkijs and asn1js stay out of a server that never sees one.
   const sol004 = require('../sol004') as typeof import('../sol004');
   const split = raw && sol004.splitSignedManifest(raw);
   if (!split) return { findings: [] };
