@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startTestDepot, type TestDepot, type TestUser } from '../helpers/depot';
+import * as os from 'node:os';
+import { startTestDepot, testDatabaseUrl, type TestDepot, type TestUser } from '../helpers/depot';
 import { buildZip, readFolder } from '../helpers/csar-builder';
 import { sharedDir, sharedDirOrSkip } from '../helpers/shared';
 import { assertError, assertOnboarded, fmt, onboard } from './helpers';
@@ -43,15 +44,19 @@ describe('VNF packages: ../shared/csar-samples through the API (EXPECTED.md)', f
     sharedDirOrSkip(this);
     for (const e of EXPECTED) zips.set(e.folder, await buildZip(readFolder(path.join(root(), e.folder))));
   });
+  // On one PostgreSQL database the services are replicas: any of them may take any onboarding job,
+  // so they share their store as replicas do (embedded PGlite: a database, and so a store, each).
+  const sharedData = testDatabaseUrl() ? fs.mkdtempSync(path.join(os.tmpdir(), 'depot-samples-')) : undefined;
   after(async () => {
     for (const s of services.splice(0)) await s.close();
+    if (sharedData) fs.rmSync(sharedData, { recursive: true, force: true });
   });
 
   /** A project nobody else used: three per service. */
   let free: { d: TestDepot; user: TestUser }[] = [];
   async function freshProject(): Promise<{ d: TestDepot; user: TestUser }> {
     if (!free.length) {
-      const d = await startTestDepot();
+      const d = await startTestDepot({}, sharedData ? { dataDir: sharedData } : {});
       services.push(d);
       free = [d.users.alice, d.users.bob, d.users.admin].map((user) => ({ d, user }));
     }

@@ -448,7 +448,9 @@ describe('SOL005 subscriptions and notifications', function () {
 
   it('two processes on one database deliver every notification once, in order per subscription (PostgreSQL)', async function () {
     if (!testDatabaseUrl()) return this.skip(); // embedded PGlite belongs to one process
-    const other = await startTestDepot({ gcIntervalSeconds: 0, notifications: { allow: ['127.0.0.0/8'], workers: 4 } });
+    // A second replica: same database and, as replicas do, the same store (it may take the
+    // onboarding job of the package uploaded to `d`).
+    const other = await startTestDepot({ gcIntervalSeconds: 0, notifications: { allow: ['127.0.0.0/8'], workers: 4 } }, { dataDir: d.dataDir, users: d.users });
     try {
       const s1 = await subscribe('/mp/one');
       const s2 = await subscribe('/mp/two', { filter: { notificationTypes: ['VnfPackageChangeNotification'] } });
