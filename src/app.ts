@@ -7,7 +7,6 @@ import { artifactRoutes } from './artifacts/routes';
 import type { ArtifactEngine } from './artifacts/engine';
 import type { Authenticator } from './http/auth';
 import type { HttpSettings } from './http/settings';
-import { bodyGuard } from './http/body';
 import { HttpError, problemMiddleware } from './http/problem';
 
 export interface AppDeps {
@@ -46,8 +45,6 @@ export function createApp(deps: AppDeps): Koa {
       deps.log.debug({ id, method: ctx.method, path: ctx.path, ...answered, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   });
-  const stalls = deps.engine.config.stalls;
-  if (stalls) app.use(bodyGuard({ policy: { stallMs: stalls.requestBodySeconds * 1000, minBytesPerSecond: stalls.minBytesPerSecond }, log: deps.log }));
   app.use(problemMiddleware(deps.log));
   app.use(async (ctx, next) => {
     await next();

@@ -1,4 +1,4 @@
-import type { Context, Next } from 'koa';
+import type { Context } from 'koa';
 import type { Readable } from 'node:stream';
 import { describeStall, StallGuard, type StallPolicy } from '../common/stall-guard';
 import { badRequest, HttpError, tooLarge, unsupportedMediaType } from './problem';
@@ -40,21 +40,6 @@ export function jsonTooDeep(text: string, max: number): string | undefined {
   return undefined;
 }
 
-interface BodyGuardSettings {
-  policy: StallPolicy;
-  log?: { info: (o: object, m: string) => void };
-}
-
-const DEFAULT_BODY_GUARD: BodyGuardSettings = { policy: { stallMs: 30_000, minBytesPerSecond: 1024 } };
-
-/** Sets the stall policy of request bodies (config `stalls`) for the routes below it. */
-export function bodyGuard(settings: BodyGuardSettings) {
-  return (ctx: Context, next: Next) => {
-    ctx.state.bodyGuard = settings;
-    return next();
-  };
-}
-
 /**
  * The request body as every route reads it: through a stall guard, so a client that sends a few
  * bytes and then nothing (or a byte every few seconds) ends the request instead of holding its
@@ -64,13 +49,11 @@ export function bodyGuard(settings: BodyGuardSettings) {
  */
 export function requestBody(ctx: Context): Readable {
   if (ctx.state.requestBody) return ctx.state.requestBody;
-  const { policy, log } = (ctx.state.bodyGuard as BodyGuardSettings | undefined) ?? DEFAULT_BODY_GUARD;
+  const stalls = httpSettings(ctx).stalls ?? { requestBodySeconds: 30, minBytesPerSecond: 1024 };
+  const policy: StallPolicy = { stallMs: stalls.requestBodySeconds * 1000, minBytesPerSecond: stalls.minBytesPerSecond };
   const req = ctx.req;
-  const guard = new StallGuard(req, policy, (s) => {
-    log?.info({ id: ctx.state.requestId, method: ctx.method, path: ctx.path, received: s.bytes, ms: s.ms }, 'request body stalled; ending the request');
-    ctx.set('Connection', 'close');
-    return new HttpError('BODY_STALLED', `the request body stalled: ${describeStall(s)}; the request is ended (stalls.requestBodySeconds, stalls.minBytesPerSecond)`);
-  });
+  const guard = new StallGuard(req, policy, (s) =>
+    new HttpError('BODY_STALLED', `the request body stalled: ${describeStall(s)}; the request is ended (stalls.requestBodySeconds, stalls.minBytesPerSecond)`, { Connection: 'close' }));
   req.pipe(guard);
   req.once('error', (err) => guard.destroy(err));
   req.once('close', () => {

@@ -98,6 +98,8 @@ export function problemMiddleware(log: { error: (o: object, m: string) => void; 
         log.error({ err: raw, id: ctx.state.requestId, path: ctx.path, method: ctx.method }, 'unhandled error');
         err = new HttpError('INTERNAL_ERROR', `unexpected error (request ${ctx.state.requestId ?? '-'}); see the service log`);
       }
+      // A client that stalls is the client's business, like one that leaves: info, not error.
+      if (err.code === 'BODY_STALLED') log.info({ id: ctx.state.requestId, method: ctx.method, path: ctx.path, detail: err.detail }, 'request body stalled; the request is ended');
       // A half-read request body must not hold the connection open.
       dropBody(ctx);
       const { status, title } = PROBLEMS[err.code];

@@ -5,6 +5,8 @@ export interface HttpSettings {
   http: { maxJsonDepth: number };
   /** The URL clients reach Depot at; links are relative without it. */
   publicUrl?: string;
+  /** When a request body counts as stalled (requestBody). */
+  stalls?: { requestBodySeconds: number; minBytesPerSecond: number };
 }
 
 export const DEFAULT_MAX_JSON_DEPTH = 64;
