@@ -9,6 +9,9 @@ import type { DepotConfig } from './config';
 import { Database, openDatabase, ping } from './db/database';
 import { migrate } from './db/migrate';
 import { Authenticator, loadTokens } from './http/auth';
+import { AccessTokens } from './common/access-tokens';
+import { sharedKey } from './db/repositories/settings';
+import { oauth2Routes, TOKEN_PATH } from './http/oauth2';
 import { ContentLocks } from './storage/content-locks';
 import { StoreRegistry } from './storage/registry';
 import { defaultModules } from './modules';
@@ -56,12 +59,14 @@ export async function startDepot(config: DepotConfig, opts: { log?: Logger; modu
     : undefined;
   gc?.unref();
 
+  // OAuth 2.0 access tokens are signed, not stored: every process shares the key through the database.
+  const accessTokens = new AccessTokens(config.oauth2.clients, config.oauth2.tokenTtlSeconds, sharedKey(db.sequelize, 'oauth2.token_key'));
   const app = createApp({
     engine,
-    auth: new Authenticator(config.auth, tokens),
+    auth: new Authenticator(config.auth, tokens, (t) => accessTokens.verify(t)),
     log,
-    routers: parts.flatMap((p) => p.routers ?? []),
-    publicPaths: parts.flatMap((p) => p.publicPaths ?? []),
+    routers: [oauth2Routes(accessTokens, log), ...parts.flatMap((p) => p.routers ?? [])],
+    publicPaths: [new RegExp(`^${TOKEN_PATH}$`), ...parts.flatMap((p) => p.publicPaths ?? [])],
     http: config,
     ready: async () => {
       await ping(db.sequelize);

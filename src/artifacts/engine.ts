@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Sequelize, Transaction } from 'sequelize';
 import type { Logger } from 'pino';
@@ -11,7 +11,7 @@ import { repositories, Repositories } from '../db/repositories';
 import type { ArtifactChange } from '../db/repositories/artifacts';
 import type { BlobRow, Segment, StoredContent } from '../db/repositories/blobs';
 import type { IncomingLink } from '../db/repositories/links';
-import { SettingsRepository } from '../db/repositories/settings';
+import { sharedKey } from '../db/repositories/settings';
 import { Sol013Error } from '../sol013/errors';
 import { decodeNextpageMarker, encodeNextpageMarker } from '../sol013/paging';
 import type { ByteRange, FileSpan } from '../storage/blob-store';
@@ -88,6 +88,7 @@ export class ArtifactEngine {
     readonly log: Logger,
   ) {
     this.db = repositories(sequelize);
+    this.markerKey = sharedKey(sequelize, 'sol013.marker_key');
   }
 
   /** Runs `fn` in one transaction (retried on serialization failures); facades compose engine operations in it. */
@@ -315,26 +316,12 @@ export class ArtifactEngine {
     return { artifacts, total: page.total, cursors, next: last.id, nextKeys: encodeNextpageMarker(last, secret) };
   }
 
-  private markerSecret?: Promise<Buffer>;
-
   /**
    * The key that signs paging markers, kept in the database so that every Depot process (and the
    * next start) honours the markers another one issued. Signed, a marker cannot be edited into an
    * arbitrary position or passed off as another list's.
    */
-  markerKey(): Promise<Buffer> {
-    if (!this.markerSecret) {
-      const key = new SettingsRepository(this.sequelize)
-        .getOrInit('sol013.marker_key', () => randomBytes(32).toString('base64'))
-        .then((v) => Buffer.from(v, 'base64'));
-      // A failed read (database down) is not remembered: the next list tries again.
-      key.catch(() => {
-        if (this.markerSecret === key) this.markerSecret = undefined;
-      });
-      this.markerSecret = key;
-    }
-    return this.markerSecret;
-  }
+  readonly markerKey: () => Promise<Buffer>;
 
   // ── update (JSON Patch) ──────────────────────────────────────────────────────────────────────
 

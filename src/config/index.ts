@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import type { TrustStore } from '../sol004';
+import type { Role } from '../common/principal';
 import { checkFile, ConfigError, show } from './schema';
 import { DRIVERS, PUBLIC_URL_PATTERN } from './sections';
 
@@ -28,6 +29,17 @@ export interface TypeConfig {
 export interface QuotaConfig {
   maxArtifacts?: number;
   maxBytes?: number;
+}
+
+export interface OAuth2Client {
+  clientId: string;
+  /** As configured inline; `secret` is what counts. */
+  clientSecret?: string;
+  clientSecretFile?: string;
+  project: string;
+  roles: Role[];
+  /** The secret, inline or read from clientSecretFile when the configuration is built. */
+  secret: string;
 }
 
 export interface DepotConfig {
@@ -113,6 +125,11 @@ export interface DepotConfig {
     /** The trust store's certificates, read and parsed once when the configuration is built. */
     trust?: TrustStore;
   };
+  /** OAuth 2.0 client credentials (src/http/oauth2.ts): who may obtain a bearer token, for how long. */
+  oauth2: {
+    tokenTtlSeconds: number;
+    clients: OAuth2Client[];
+  };
   /** A blob left in `saving` longer than this without progress is considered abandoned by a dead process. */
   uploadStaleSeconds: number;
   /** In-process garbage collection period (0: off); unreferenced content older than an hour goes. */
@@ -186,7 +203,32 @@ export function buildConfig(file: any, base: Base, source = 'configuration file'
   const publicUrl = (base.publicUrl ?? checked.publicUrl)?.replace(/\/+$/, '');
   const signatures = checked.signatures;
   if (signatures.trustStore !== undefined) signatures.trust = readTrustStore(signatures.trustStore, source);
+  checked.oauth2.clients = readOAuth2Clients(checked.oauth2.clients, source);
   return { ...base, ...checked, publicUrl };
+}
+
+/**
+ * Each OAuth 2.0 client with its secret: exactly one of clientSecret and clientSecretFile, read now
+ * (a file's final newline is not part of the secret), 16+ characters; client ids are unique.
+ */
+function readOAuth2Clients(clients: Omit<OAuth2Client, 'secret'>[], source: string): OAuth2Client[] {
+  const seen = new Set<string>();
+  return clients.map((c, i) => {
+    const where = `${source}: oauth2.clients[${i}]`;
+    if (seen.has(c.clientId)) throw new ConfigError(`${where}.clientId: ${c.clientId} is declared twice`);
+    seen.add(c.clientId);
+    if ((c.clientSecret === undefined) === (c.clientSecretFile === undefined)) throw new ConfigError(`${where}: give exactly one of clientSecret and clientSecretFile`);
+    let secret = c.clientSecret;
+    if (c.clientSecretFile !== undefined) {
+      try {
+        secret = fs.readFileSync(c.clientSecretFile, 'utf8').replace(/\r?\n$/, '');
+      } catch (err: any) {
+        throw new ConfigError(`${where}.clientSecretFile: cannot read ${c.clientSecretFile}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+      }
+      if (secret.length < 16) throw new ConfigError(`${where}.clientSecretFile: ${c.clientSecretFile} holds ${secret.length} characters; a client secret needs 16 or more`);
+    }
+    return { ...c, secret: secret as string };
+  });
 }
 
 /**

@@ -174,6 +174,31 @@ export const signaturesSection = section({
   require: { type: 'boolean', default: false },
 });
 
+/**
+ * OAuth 2.0 client credentials (SOL013 §8, RFC 6749 §4.4; src/http/oauth2.ts): the clients that may
+ * obtain a bearer token at POST /oauth2/token, each acting in one project with its roles. A secret
+ * is given inline or read from a file at start (clientSecretFile); either way 16+ characters.
+ */
+export const oauth2Section = section({
+  tokenTtlSeconds: integer(1, 3600, 86_400),
+  clients: {
+    type: 'array',
+    default: [],
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['clientId', 'project'],
+      properties: {
+        clientId: { type: 'string', pattern: '^[\\x21-\\x7e]{1,128}$' },
+        clientSecret: { type: 'string', minLength: 16 },
+        clientSecretFile: { type: 'string', minLength: 1 },
+        project: { type: 'string', minLength: 1 },
+        roles: { type: 'array', minItems: 1, items: { enum: ['reader', 'member', 'admin'] }, default: ['reader'] },
+      },
+    },
+  },
+});
+
 export const fileSchema: Schema = {
   type: 'object',
   additionalProperties: false,
@@ -190,6 +215,7 @@ export const fileSchema: Schema = {
     stalls: stallsSection,
     fairness: fairnessSection,
     signatures: signaturesSection,
+    oauth2: oauth2Section,
     uploadStaleSeconds: positive(300),
     gcIntervalSeconds: { type: 'number', minimum: 0, default: 3600 },
   },

@@ -3,10 +3,8 @@ import * as path from 'node:path';
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import YAML from 'yaml';
 import type { Context, Next } from 'koa';
-import type { Principal, Role } from '../common/principal';
+import { highestRole, isRole, type Principal, type Role } from '../common/principal';
 import { HttpError } from './problem';
-
-const RANK: Record<Role, number> = { reader: 0, member: 1, admin: 2 };
 
 export interface TokenEntry {
   token: string;
@@ -15,9 +13,7 @@ export interface TokenEntry {
   roles: Role[];
 }
 
-export function highestRole(roles: Role[]): Role {
-  return roles.reduce<Role>((best, r) => (RANK[r] > RANK[best] ? r : best), 'reader');
-}
+export { highestRole };
 
 /**
  * Reads the tokens file, creating it with one random admin token on first start. Tokens are
@@ -35,7 +31,7 @@ export function loadTokens(file: string, log: { info: (o: object, m: string) => 
   const entries: TokenEntry[] = [];
   for (const [i, t] of (doc.tokens ?? []).entries()) {
     const roles = (t.roles ?? ['reader']) as Role[];
-    if (typeof t.token !== 'string' || t.token.length < 16 || !t.user || !t.project || !roles.every((r) => r in RANK)) {
+    if (typeof t.token !== 'string' || t.token.length < 16 || !t.user || !t.project || !roles.every(isRole)) {
       throw new Error(`${file}: tokens[${i}] needs token (16+ chars), user, project and roles among reader, member, admin`);
     }
     entries.push({ token: t.token, user: String(t.user), project: String(t.project), roles });
@@ -48,7 +44,8 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export class Authenticator {
   private readonly entries: { hash: Buffer; entry: TokenEntry }[];
 
-  constructor(private readonly mode: 'tokens' | 'none', tokens: TokenEntry[]) {
+  /** `issued`: tokens Depot issued itself (OAuth 2.0, src/common/access-tokens.ts), tried after the tokens file. */
+  constructor(private readonly mode: 'tokens' | 'none', tokens: TokenEntry[], private readonly issued?: (token: string) => Promise<Principal | undefined>) {
     this.entries = tokens.map((entry) => ({ hash: digest(entry.token), entry }));
   }
 
@@ -68,7 +65,7 @@ export class Authenticator {
       if (publicPaths(ctx.path)) return next();
       const auth = ctx.get('Authorization');
       const token = (/^Bearer\s+(\S+)$/i.exec(auth)?.[1]) ?? (ctx.get('X-Auth-Token') || undefined);
-      const principal = this.identify(token);
+      const principal = this.identify(token) ?? (token && this.issued ? await this.issued(token) : undefined);
       if (!principal) {
         throw new HttpError('UNAUTHENTICATED', token ? 'the token is not valid' : 'a token is required (Authorization: Bearer <token> or X-Auth-Token)', {
           'WWW-Authenticate': 'Bearer realm="depot"',

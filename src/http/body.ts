@@ -75,6 +75,20 @@ export function dropBody(ctx: Context): void {
  * to a store, and a parser in front of them would buffer gigabytes.
  */
 export async function readJson(ctx: Context, mediaTypes: string[], limit = 1 << 20): Promise<unknown> {
+  const text = await readText(ctx, mediaTypes, limit);
+  if (!text.trim()) throw badRequest('empty request body: a JSON document is expected');
+  const max = httpSettings(ctx).http.maxJsonDepth;
+  const at = jsonTooDeep(text, max);
+  if (at) throw badRequest(`request body: JSON nested deeper than ${max} levels (http.maxJsonDepth) at ${at}`);
+  try {
+    return JSON.parse(text);
+  } catch (err: any) {
+    throw badRequest(`malformed JSON: ${err.message}`);
+  }
+}
+
+/** A small text body of one of `mediaTypes` (e.g. a form), read whole with a byte cap. */
+export async function readText(ctx: Context, mediaTypes: string[], limit: number): Promise<string> {
   const type = (ctx.get('Content-Type') || '').split(';')[0].trim().toLowerCase();
   if (!type) throw badRequest(`missing Content-Type (expected ${mediaTypes.join(' or ')})`);
   if (!mediaTypes.includes(type)) throw unsupportedMediaType(`Content-Type ${type} is not accepted here (expected ${mediaTypes.join(' or ')})`);
@@ -87,16 +101,7 @@ export async function readJson(ctx: Context, mediaTypes: string[], limit = 1 << 
     if (size > limit) throw tooLarge(`request body over ${limit} bytes`);
     chunks.push(chunk);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (!text.trim()) throw badRequest('empty request body: a JSON document is expected');
-  const max = httpSettings(ctx).http.maxJsonDepth;
-  const at = jsonTooDeep(text, max);
-  if (at) throw badRequest(`request body: JSON nested deeper than ${max} levels (http.maxJsonDepth) at ${at}`);
-  try {
-    return JSON.parse(text);
-  } catch (err: any) {
-    throw badRequest(`malformed JSON: ${err.message}`);
-  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 export function rejectBody(ctx: Context): void {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { QueryTypes, Sequelize } from 'sequelize';
 
 /** The `settings` table: process-independent values (keys shared by every Depot process). */
@@ -15,4 +16,22 @@ export class SettingsRepository {
     const [row] = await this.sequelize.query<{ value: string }>(`SELECT value FROM settings WHERE key = :key`, { replacements: { key }, type: QueryTypes.SELECT });
     return row.value;
   }
+}
+
+/**
+ * A random 32-byte key under `key` in the settings table, shared by every Depot process (the first
+ * creates it) and by the next start; read once, a failed read (database down) is tried again.
+ */
+export function sharedKey(sequelize: Sequelize, key: string): () => Promise<Buffer> {
+  let cached: Promise<Buffer> | undefined;
+  return () => {
+    if (!cached) {
+      const read = new SettingsRepository(sequelize).getOrInit(key, () => randomBytes(32).toString('base64')).then((v) => Buffer.from(v, 'base64'));
+      read.catch(() => {
+        if (cached === read) cached = undefined;
+      });
+      cached = read;
+    }
+    return cached;
+  };
 }
