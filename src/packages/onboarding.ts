@@ -96,6 +96,18 @@ export class PackageOnboarding<Facts> {
   }
 
   /**
+   * The onboarded package whose descriptor id (`field`, e.g. vnfdId) is `value`, among those `p` sees:
+   * its own project's first (one per project), else a public one. Unknown and invisible answer alike.
+   */
+  async onboardedBy(p: Principal, field: string, value: string): Promise<ArtifactRecord> {
+    const q = new URLSearchParams({ [field]: `eq:${value}`, onboardingState: 'eq:ONBOARDED', sort: 'created_at:asc', limit: '100' });
+    const { artifacts } = await this.engine.list(p, this.typeName, q);
+    const a = artifacts.find((x) => x.owner === p.project) ?? artifacts[0];
+    if (!a) throw notFound(`no onboarded ${this.profile.label} with ${field} ${value}`);
+    return a;
+  }
+
+  /**
    * CREATED or ERROR → UPLOADING atomically (row lock), or 409: this is what makes two concurrent
    * uploads of one package impossible. What an earlier (failed) onboarding derived is forgotten,
    * so a retry starts clean.

@@ -5,9 +5,10 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 
 /**
- * The ETSI TST010 JSON schemas (../shared/etsi/api-tests/SOL005/VNFPackageManagement-API/schemas),
- * loaded from the shared folder and adapted *here* where they are wrong against SOL005 (see
- * docs/conformance.md, "ETSI api-tests schemas"). The files are never copied into the repository.
+ * The ETSI TST010 JSON schemas (../shared/etsi/api-tests/{SOL005,SOL003}/VNFPackageManagement-API/schemas:
+ * the NFVO's SOL005 interface, or the VNFM's SOL003 view of it), loaded from the shared folder and
+ * adapted *here* where they are wrong against the spec (see docs/conformance.md, "ETSI api-tests
+ * schemas"; both sets share the same VnfPkgInfo defects). The files are never copied into the repository.
  */
 export interface Sol005Schemas {
   vnfPkgInfo: ValidateFunction;
@@ -16,8 +17,8 @@ export interface Sol005Schemas {
   apiVersions: ValidateFunction;
 }
 
-export function loadSchemas(shared: string): Sol005Schemas {
-  const dir = path.join(shared, 'etsi', 'api-tests', 'SOL005', 'VNFPackageManagement-API', 'schemas');
+export function loadSchemas(shared: string, api: 'SOL005' | 'SOL003' = 'SOL005'): Sol005Schemas {
+  const dir = path.join(shared, 'etsi', 'api-tests', api, 'VNFPackageManagement-API', 'schemas');
   const read = (f: string) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats(ajv);

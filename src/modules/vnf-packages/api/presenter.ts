@@ -12,10 +12,11 @@ const drop = (o: Record<string, unknown>) => {
  * isEncrypted, nonManoArtifactSetId, artifactClassification) and keeps imagePath/artifactPath.
  * operationalState is the generic status (active = ENABLED), so both APIs always agree.
  */
-export function presentVnfPkgInfo(a: ArtifactRecord, major: ApiMajor): Record<string, unknown> {
+export function presentVnfPkgInfo(a: ArtifactRecord, major: ApiMajor, resource: 'package' | 'onboarded' = 'package'): Record<string, unknown> {
   const f = a.fields as Record<string, any>;
   const onboarded = f.onboardingState === 'ONBOARDED';
-  const base = `/vnfpkgm/v${major}/vnf_packages/${a.id}`;
+  // SOL003's onboarded_vnf_packages/{vnfdId} links to itself and its own vnfd and package_content.
+  const base = resource === 'onboarded' ? `/vnfpkgm/v${major}/onboarded_vnf_packages/${encodeURIComponent(f.vnfdId)}` : `/vnfpkgm/v${major}/vnf_packages/${a.id}`;
   const software = (f.softwareImages ?? []) as Record<string, unknown>[];
   const artifacts = (f.additionalArtifacts ?? []) as Record<string, unknown>[];
   const info: Record<string, unknown> = {

@@ -44,9 +44,19 @@ const knownPath = (path: readonly string[]) => {
   return true;
 };
 
+/**
+ * The SOL003 interface (a VNFM's view): `onboarded_vnf_packages/{vnfdId}` serves the onboarded package
+ * of that VNFD through the same handlers as `vnf_packages/{id}`.
+ */
+const ONBOARDED = '/onboarded_vnf_packages';
+const isSol003 = (ctx: Context) => /^\/vnfpkgm\/v\d+\/onboarded_vnf_packages(\/|$)/.test(ctx.path);
+
 function acceptable(ctx: Context, ...types: string[]): string[] {
   const accept = ctx.get('Accept');
   if (!accept) return types;
+  // Tacker's VNFM sends the same `Accept: application/json` for its SOL003 VNFD download and unzips
+  // whatever comes (a single-file VNFD as text/plain breaks it): there, JSON means the zip.
+  if (isSol003(ctx) && types.includes('application/zip') && /^\s*application\/json\s*(;[^,]*)?$/i.test(accept)) return ['application/zip'];
   // python-tackerclient's HTTPClient (endpoint_url + token) sends `Accept: application/json` on every
   // request, the VNFD/manifest download included (it drops the Accept it computed). JSON is never
   // an answer here, so such an Accept is read as "no preference" rather than a 406 that makes
@@ -95,13 +105,13 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
       ctx.body = apiVersions(major);
     });
 
-    const load = (ctx: Context) => onboarding.packageOf(principal(ctx), ctx.params.id);
+    const load = (ctx: Context) => (isSol003(ctx) ? onboarding.onboardedBy(principal(ctx), 'vnfdId', ctx.params.vnfdId) : onboarding.packageOf(principal(ctx), ctx.params.id));
     const requireOnboarded = (a: ArtifactRecord) => {
       if (a.fields.onboardingState !== 'ONBOARDED') throw lifecycleConflict(`the VNF package is ${a.fields.onboardingState}, not ONBOARDED`);
     };
-    const present = (a: ArtifactRecord) => presentVnfPkgInfo(a, major);
+    const present = (a: ArtifactRecord, ctx?: Context) => presentVnfPkgInfo(a, major, ctx && isSol003(ctx) ? 'onboarded' : 'package');
 
-    group.get('/vnf_packages', async (ctx) => {
+    group.get(['/vnf_packages', ONBOARDED], async (ctx) => {
       const q = ctx.query as Record<string, string | string[] | undefined>;
       const selector = sol013(() => parseSelectors(q, { mandatory: VNF_PKG_INFO_MANDATORY, knownPaths: knownPath }));
       let ast: FilterAst = [];
@@ -128,8 +138,8 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
       const page: Record<string, unknown>[] = [];
       let last: PageCursor | undefined;
       let more = false;
-      for await (const { a, cursor } of allPackages(engine, principal(ctx), after)) {
-        const info = present(a);
+      for await (const { a, cursor } of allPackages(engine, principal(ctx), after, isSol003(ctx))) {
+        const info = present(a, ctx);
         if (!match(info)) continue;
         if (page.length === PAGE_SIZE) {
           more = true;
@@ -153,10 +163,10 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
       ctx.body = present(a);
     });
 
-    group.get('/vnf_packages/:id', async (ctx) => {
+    group.get(['/vnf_packages/:id', `${ONBOARDED}/:vnfdId`], async (ctx) => {
       const a = await load(ctx);
       ctx.set('ETag', etagOf(a));
-      ctx.body = present(a);
+      ctx.body = present(a, ctx);
     });
 
     group.patch('/vnf_packages/:id', async (ctx) => {
@@ -232,7 +242,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
       accepted(ctx);
     });
 
-    group.get('/vnf_packages/:id/package_content', async (ctx) => {
+    group.get(['/vnf_packages/:id/package_content', `${ONBOARDED}/:vnfdId/package_content`], async (ctx) => {
       const a = await load(ctx);
       requireOnboarded(a);
       const c = await engine.blob(principal(ctx), VNF_PACKAGES, a.id, 'package', undefined);
@@ -255,7 +265,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
     };
     const flag = (ctx: Context, name: string) => ctx.query[name] !== undefined;
 
-    group.get('/vnf_packages/:id/vnfd', async (ctx) => {
+    group.get(['/vnf_packages/:id/vnfd', `${ONBOARDED}/:vnfdId/vnfd`], async (ctx) => {
       const a = await load(ctx);
       requireOnboarded(a);
       const d = a.fields.descriptor as { files: string[]; meta?: string; manifest?: string };
@@ -277,7 +287,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
     });
 
     if (major === 2) {
-      group.get('/vnf_packages/:id/manifest', async (ctx) => {
+      group.get(['/vnf_packages/:id/manifest', `${ONBOARDED}/:vnfdId/manifest`], async (ctx) => {
         const a = await load(ctx);
         requireOnboarded(a);
         const d = a.fields.descriptor as { manifest?: string };
@@ -293,7 +303,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
         return sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: 'text/plain', fileName: baseName(c.blob.path), open: c.open, files: c.files });
       });
 
-      group.get('/vnf_packages/:id/artifacts', async (ctx) => {
+      group.get(['/vnf_packages/:id/artifacts', `${ONBOARDED}/:vnfdId/artifacts`], async (ctx) => {
         const a = await load(ctx);
         requireOnboarded(a);
         // The archive is only ever application/zip; `Accept: text/plain` got a zip with a 200.
@@ -314,7 +324,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
       });
     }
 
-    group.get('/vnf_packages/:id/artifacts/*artifactPath', async (ctx) => {
+    group.get(['/vnf_packages/:id/artifacts/*artifactPath', `${ONBOARDED}/:vnfdId/artifacts/*artifactPath`], async (ctx) => {
       const a = await load(ctx);
       requireOnboarded(a);
       const raw = ctx.params.artifactPath as unknown;
@@ -328,10 +338,11 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
   return r;
 }
 
-/** The packages the principal sees, oldest first, from after `after`, each with the position after it. */
-async function* allPackages(engine: ArtifactEngine, p: any, after?: PageCursor): AsyncIterable<{ a: ArtifactRecord; cursor: PageCursor }> {
+/** The packages (or the onboarded ones) the principal sees, oldest first, from after `after`, each with the position after it. */
+async function* allPackages(engine: ArtifactEngine, p: any, after?: PageCursor, onboarded = false): AsyncIterable<{ a: ArtifactRecord; cursor: PageCursor }> {
   for (;;) {
-    const page = await engine.list(p, VNF_PACKAGES, new URLSearchParams({ limit: '1000', sort: 'created_at:asc' }), { after });
+    const q = new URLSearchParams({ limit: '1000', sort: 'created_at:asc', ...(onboarded && { onboardingState: 'eq:ONBOARDED' }) });
+    const page = await engine.list(p, VNF_PACKAGES, q, { after });
     for (const [i, a] of page.artifacts.entries()) yield { a, cursor: page.cursors[i] };
     if (!page.next) return;
     after = page.cursors[page.cursors.length - 1];
