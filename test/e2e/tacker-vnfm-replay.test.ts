@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { startTestDepot, type TestDepot } from '../helpers/depot';
 import { buildZip } from '../helpers/csar-builder';
 import { knownUsers } from '../helpers/oauth2';
@@ -116,6 +117,35 @@ describe('e2e: replay of Tacker\'s v2 VNFM against Depot as its external NFVO', 
     const entries = await unzip(body);
     assert.deepEqual(entries.get('Files/images/test.img'), image);
     assert.ok([...entries.entries()].some(([k, v]) => k.startsWith('Definitions/') && /flavour_id: small/.test(v.toString())), 'flavour small in Definitions');
+  });
+
+  it('the same requests from keystoneauth1, the HTTP stack Tacker uses (test/e2e/tacker_nfvo_client.py)', async function () {
+    const python = process.env.TACKERCLIENT_PYTHON ?? '/usr/bin/python3';
+    if (!fs.existsSync(python) && python.startsWith('/')) {
+      console.log(`      skipped: no ${python} (set TACKERCLIENT_PYTHON to a python with keystoneauth1)`);
+      this.skip();
+    }
+    const env = { ...process.env, DEPOT_URL: d.url, CLIENT_ID: 'tacker-vnfm', CLIENT_PASSWORD: password, VNFD_ID: pkg.vnfdId };
+    // Asynchronous: the Depot it talks to runs in this process.
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn(python, [path.join(__dirname, 'tacker_nfvo_client.py')], { env, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
+      const chunks: Buffer[] = [];
+      child.stdout.on('data', (c: Buffer) => chunks.push(c));
+      child.stderr.on('data', (c: Buffer) => chunks.push(c));
+      child.on('error', reject).on('close', (c: number | null) => resolve({ code: c, out: Buffer.concat(chunks).toString('utf8') }));
+    });
+    if (code === 77) {
+      console.log(`      skipped: ${out.trim()}`);
+      this.skip();
+    }
+    assert.equal(code, 0, out);
+    const got = JSON.parse(out.trim().split('\n').pop()!);
+    assert.equal(got.operationalState, 'ENABLED');
+    assert.deepEqual([got.vnfProvider, got.vnfProductName, got.vnfSoftwareVersion, got.vnfdVersion], ['Company', 'Sample VNF', '1.0', '1.0']);
+    assert.deepEqual(got.vnfdFiles, ['Definitions/top.yaml', 'Definitions/types.yaml', 'TOSCA-Metadata/TOSCA.meta']);
+    assert.equal(got.packageSha256, createHash('sha256').update(zip).digest('hex'));
+    assert.ok(got.packageFiles.includes('Files/images/test.img'));
+    assert.equal(got.tokens, 3, 'a token before each of the three requests');
   });
 
   it('modify: the package disabled at the NFVO reads DISABLED (Tacker then refuses it with 422)', async () => {
