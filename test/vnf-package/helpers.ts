@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import * as yauzl from 'yauzl';
 import type { TestDepot, TestUser } from '../helpers/depot';
 import { buildZip, DEFAULT_METADATA, sha256, type BuildOptions } from '../helpers/csar-builder';
 
@@ -244,3 +245,26 @@ export async function bytes(res: Response): Promise<Buffer> {
 
 /** A valid manifest metadata block for the default package (provider Acme, product Test VNF). */
 export const DEFAULT_META_BLOCK = { ...DEFAULT_METADATA, vnf_provider_id: 'Acme', vnf_product_name: 'Test VNF' };
+
+/** The files of a zip (a response body), by name. */
+export function unzip(buf: Buffer): Promise<Map<string, Buffer>> {
+  return new Promise((resolve, reject) => {
+    yauzl.fromBuffer(buf, { lazyEntries: true }, (err, zip) => {
+      if (err || !zip) return reject(err);
+      const out = new Map<string, Buffer>();
+      zip.on('entry', (e: yauzl.Entry) => {
+        if (e.fileName.endsWith('/')) return zip.readEntry();
+        zip.openReadStream(e, (err2, s) => {
+          if (err2 || !s) return reject(err2);
+          const chunks: Buffer[] = [];
+          s.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+            out.set(e.fileName, Buffer.concat(chunks));
+            zip.readEntry();
+          });
+        });
+      });
+      zip.on('end', () => resolve(out)).on('error', reject);
+      zip.readEntry();
+    });
+  });
+}

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import * as yauzl from 'yauzl';
 import { startTestDepot, type TestDepot } from '../helpers/depot';
 import { buildZip, sha256 } from '../helpers/csar-builder';
 import { sharedDir, sharedDirOrSkip } from '../helpers/shared';
 import {
   assertError, assertOnboarded, buildPackage, bytes, createPackage, DEFAULT_META_BLOCK, imageBytes, IMAGE_PATH, packageFiles, problem, putContent, V1, V2, waitFinal,
+  unzip,
 } from './helpers';
 import { assertValid, loadSchemas, type Sol005Schemas } from './sol005-schemas';
 
@@ -529,25 +529,3 @@ describe('VNF packages: SOL005 API', function () {
     });
   });
 });
-
-function unzip(buf: Buffer): Promise<Map<string, Buffer>> {
-  return new Promise((resolve, reject) => {
-    yauzl.fromBuffer(buf, { lazyEntries: true }, (err, zip) => {
-      if (err || !zip) return reject(err);
-      const out = new Map<string, Buffer>();
-      zip.on('entry', (e: yauzl.Entry) => {
-        if (e.fileName.endsWith('/')) return zip.readEntry();
-        zip.openReadStream(e, (err2, s) => {
-          if (err2 || !s) return reject(err2);
-          const chunks: Buffer[] = [];
-          s.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-            out.set(e.fileName, Buffer.concat(chunks));
-            zip.readEntry();
-          });
-        });
-      });
-      zip.on('end', () => resolve(out)).on('error', reject);
-      zip.readEntry();
-    });
-  });
-}
