@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildConfig, ConfigError } from '../../src/config';
+import { buildConfig, ConfigError, loadConfig } from '../../src/config';
 import { buildZip, DEFAULT_METADATA, manifestText, sha256 } from '../helpers/csar-builder';
 import { startTestDepot, type TestDepot } from '../helpers/depot';
 import { basePkiOrSkip, issueSignerVariants, type TestPki } from '../sol004/pki';
@@ -447,6 +447,27 @@ describe('signatures configuration', () => {
     const empty = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'depot-sig-')), 'empty.pem');
     fs.writeFileSync(empty, 'no certificates here\n');
     assert.throws(() => buildConfig({ signatures: { trustStore: empty } }, base, 'depot.yaml'), (e: unknown) => e instanceof ConfigError && e.message.startsWith(`depot.yaml: signatures.trustStore: ${empty}: `) && !e.message.includes('\n'));
+  });
+
+  it('a relative trustStore resolves from the configuration file\'s directory, not the working directory', function () {
+    const pki = basePkiOrSkip(this);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-sig-conf-'));
+    try {
+      fs.mkdirSync(path.join(dir, 'pki'));
+      fs.copyFileSync(pki.path('root.pem'), path.join(dir, 'pki', 'trust.pem'));
+      const file = path.join(dir, 'depot.yaml');
+      fs.writeFileSync(file, 'signatures:\n  trustStore: pki/trust.pem\n');
+      assert.notEqual(process.cwd(), dir);
+      const c = loadConfig({ DEPOT_CONFIG: file, DEPOT_DATA_DIR: path.join(dir, 'data') });
+      assert.equal(c.signatures.trustStore, path.join(dir, 'pki', 'trust.pem'));
+      assert.equal(c.signatures.trust?.certs[0].subject, 'CN=Depot Test Root');
+      // Missing there: the error names the resolved path.
+      fs.writeFileSync(file, 'signatures:\n  trustStore: elsewhere.pem\n');
+      assert.throws(() => loadConfig({ DEPOT_CONFIG: file, DEPOT_DATA_DIR: path.join(dir, 'data') }), (e: unknown) => e instanceof ConfigError && e.message === `${file}: signatures.trustStore: cannot read ${path.join(dir, 'elsewhere.pem')}: no such file`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      pki.dispose();
+    }
   });
 
   it('defaults: no trust store, not required', () => {
