@@ -104,7 +104,9 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
       const imagePaths = new Set(f.softwareImages.map((i) => i.imagePath?.replace(/^\.\//, '')).filter(Boolean) as string[]);
       const descriptorFiles = f.descriptorFiles;
       const manifestPath = inspection.manifest?.path;
-      const excluded = new Set<string>([...descriptorFiles, ...imagePaths, TOSCA_META_PATH, ...(manifestPath ? [manifestPath] : [])]);
+      const security = securityFiles(inspection);
+      // SOL005 §6.2: signature and certificate files are not additional artifacts, whatever their names.
+      const excluded = new Set<string>([...descriptorFiles, ...imagePaths, TOSCA_META_PATH, ...(manifestPath ? [manifestPath] : []), ...security.certificates, ...Object.values(security.artifacts).flat()]);
       const setOf = new Map<string, string>();
       for (const [set, sources] of Object.entries(inspection.manifest?.nonManoArtifactSets ?? {})) for (const s of sources) setOf.set(s.source, set);
       const declared = inspection.manifest?.entries ?? inspection.meta?.artifacts ?? [];
@@ -156,7 +158,7 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
         additionalArtifacts,
         usageState: 'NOT_IN_USE',
         onboardingFindings: findings,
-        descriptor: { files: descriptorFiles, meta: entryNames.has(TOSCA_META_PATH) ? TOSCA_META_PATH : undefined, manifest: manifestPath, entry: inspection.entryDefinitions, security: securityFiles(inspection) },
+        descriptor: { files: descriptorFiles, meta: entryNames.has(TOSCA_META_PATH) ? TOSCA_META_PATH : undefined, manifest: manifestPath, entry: inspection.entryDefinitions, security },
       };
   }
 
