@@ -167,7 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): DepotConfig {
     tokensFile: path.resolve(get('DEPOT_TOKENS_FILE') ?? path.join(dataDir, 'tokens.yaml')),
     logLevel,
     publicUrl,
-  }, file);
+  }, file, file === undefined ? undefined : path.dirname(path.resolve(file)));
 }
 
 function readConfigFile(file: string): unknown {
@@ -187,9 +187,10 @@ function readConfigFile(file: string): unknown {
 
 /**
  * The configuration file's part on top of `base`; exported so tests build configurations from plain
- * objects. `source` names the file in errors.
+ * objects. `source` names the file in errors; a relative `signatures.trustStore` resolves from `dir`
+ * (the configuration file's directory; without one, the working directory).
  */
-export function buildConfig(file: any, base: Base, source = 'configuration file'): DepotConfig {
+export function buildConfig(file: any, base: Base, source = 'configuration file', dir?: string): DepotConfig {
   const checked = checkFile(file, source);
   // What the schema cannot see: a command or a module per hook, and stores that exist.
   for (const [name, t] of Object.entries<TypeConfig>(checked.types)) {
@@ -202,7 +203,10 @@ export function buildConfig(file: any, base: Base, source = 'configuration file'
   }
   const publicUrl = (base.publicUrl ?? checked.publicUrl)?.replace(/\/+$/, '');
   const signatures = checked.signatures;
-  if (signatures.trustStore !== undefined) signatures.trust = readTrustStore(signatures.trustStore, source);
+  if (signatures.trustStore !== undefined) {
+    signatures.trustStore = path.resolve(dir ?? '.', signatures.trustStore);
+    signatures.trust = readTrustStore(signatures.trustStore, source);
+  }
   checked.oauth2.clients = readOAuth2Clients(checked.oauth2.clients, source);
   return { ...base, ...checked, publicUrl };
 }

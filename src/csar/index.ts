@@ -11,4 +11,4 @@ export type { SoftwareImageRef, VnfdIdentity } from './crosscheck';
 export { csarFiles, DEFAULT_READ_CAP } from './files';
 export type { PackageFiles } from './files';
 export { CsarError } from './finding';
-export { normaliseAlgorithm } from './digest';
+export { isExternalSource, normaliseAlgorithm } from './digest';

@@ -39,6 +39,12 @@ export interface InspectOptions {
    * security option 2 package.
    */
   reuse?: (entry: CsarEntry, algorithms: ReadonlySet<HashAlgorithm>) => CsarDigests | undefined;
+  /**
+   * Digests some files need besides what the manifest asks for (e.g. the algorithm a per-artifact
+   * signature names), asked once the manifest is parsed and before the single hashing pass, so that
+   * they are computed in it. It may read small files through `archive`.
+   */
+  neededDigests?: (manifest: Manifest, archive: CsarArchive) => Promise<Map<string, HashAlgorithm[]>>;
   /** Cap for TOSCA.meta and manifest reads; default 16 MiB. */
   maxTextBytes?: number;
   /** Where a deflated inner CSAR of a security option 2 package is unpacked; default os.tmpdir(). */
@@ -303,6 +309,12 @@ async function inspectArchive(archive: CsarArchive, opts: InspectOptions, option
     }
   }
 
+  if (opts.neededDigests && result.manifest) {
+    for (const [name, algorithms] of await opts.neededDigests(result.manifest, archive)) {
+      if (!wanted.has(name)) wanted.set(name, new Set());
+      for (const a of algorithms) (wanted.get(name) as Set<HashAlgorithm>).add(a);
+    }
+  }
   if (!findings.some((f) => f.rule === 'CSAR-ZIP-TOO-LARGE')) {
     await hashPass(archive, wanted, opts.extraAlgorithms ?? [], result, opts.onEntry, option === 'OPTION_1' ? opts.reuse : undefined);
   }

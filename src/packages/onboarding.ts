@@ -17,7 +17,7 @@ import type { Principal } from '../common/principal';
 import { contentTypeOf } from './content-type';
 import { csarIngest, type StreamIndex } from './ingest';
 import type { PackageIdentity, PackageProfile } from './profile';
-import { checkPackageSignature } from './signatures';
+import { artifactSignatureDigests, checkPackageSignature, type PackageSignature } from './signatures';
 import { openStoredCsar, type StoredCsar } from './stored-csar';
 
 /** Stored entries at least this large are kept once, as objects of their own (see decompose). */
@@ -254,6 +254,7 @@ export class PackageOnboarding<Facts> {
       const stored = await openStoredCsar({
         engine: this.engine, artifactId: id, pkg, folder: CONTENT, contentTypeOf, dir,
         index: (job.payload as { stream?: StreamIndex }).stream, limits: this.limits(), strict: this.config.onboarding.policy === 'strict',
+        neededDigests: artifactSignatureDigests,
       });
       try {
         const result = await this.examine(artifact, stored, dir);
@@ -269,23 +270,25 @@ export class PackageOnboarding<Facts> {
   }
 
   /** The archive's findings, what the stream saw, and the profile's (the descriptor, validated once). */
-  private async examine(artifact: ArtifactRecord, stored: StoredCsar, dir?: string): Promise<{ findings: Finding[]; inspection: CsarInspection; facts?: Facts }> {
+  private async examine(artifact: ArtifactRecord, stored: StoredCsar, dir?: string): Promise<{ findings: Finding[]; inspection: CsarInspection; facts?: Facts; signature?: PackageSignature }> {
     const { inspection, archive } = stored;
     const findings = [...inspection.findings, ...stored.streamFindings];
     let facts: Facts | undefined;
+    let signature: PackageSignature | undefined;
     if (inspection.signedPackage) {
       // Signature verification (SOL004 security option 2) plugs in here.
       findings.push({ rule: this.rule('OPTION2-UNSUPPORTED'), severity: 'error', message: `security option 2 package (${inspection.signedPackage.csar} + ${inspection.signedPackage.signature}): signature verification is not available yet` });
     } else if (archive && !archive.fatal) {
       const signed = await checkPackageSignature(inspection, archive, this.config.signatures);
       findings.push(...signed.findings);
+      signature = signed.signature;
       if (inspection.entryDefinitions) {
         const r = await this.profile.examine({ artifact, inspection, archive, dir, signature: signed.signature });
         findings.push(...r.findings);
         facts = r.facts;
       }
     }
-    return { findings, inspection, facts };
+    return { findings, inspection, facts, signature };
   }
 
   /**
@@ -333,9 +336,9 @@ export class PackageOnboarding<Facts> {
    * descriptor id); its version is the first of the profile's candidates that no other package of
    * the name holds (a lock per name: two onboardings of one version cannot both take it).
    */
-  private async complete(id: string, pkg: BlobRow, r: { findings: Finding[]; inspection: CsarInspection; facts: Facts }): Promise<void> {
+  private async complete(id: string, pkg: BlobRow, r: { findings: Finding[]; inspection: CsarInspection; facts: Facts; signature?: PackageSignature }): Promise<void> {
     const identity = this.profile.identity(r.facts);
-    const fields: Record<string, unknown> = { ...this.profile.fields({ facts: r.facts, inspection: r.inspection, pkg, findings: r.findings }), onboardingState: 'ONBOARDED' };
+    const fields: Record<string, unknown> = { ...this.profile.fields({ facts: r.facts, inspection: r.inspection, pkg, findings: r.findings, signature: r.signature }), onboardingState: 'ONBOARDED' };
     const name = identity.name.slice(0, 255);
     let version: string | undefined;
     try {

@@ -58,8 +58,8 @@ export interface PackageProfile<Facts> {
    * `signature`: the package's verified signature (its findings are the pipeline's), for the hooks.
    */
   examine(ctx: { artifact: ArtifactRecord; inspection: CsarInspection; archive: CsarArchive; dir?: string; signature?: PackageSignature }): Promise<{ findings: Finding[]; facts?: Facts }>;
-  /** The artifact's type fields once onboarded. */
-  fields(ctx: { facts: Facts; inspection: CsarInspection; pkg: BlobRow; findings: Finding[] }): Record<string, unknown>;
+  /** The artifact's type fields once onboarded (`signature`: as examine() had it). */
+  fields(ctx: { facts: Facts; inspection: CsarInspection; pkg: BlobRow; findings: Finding[]; signature?: PackageSignature }): Record<string, unknown>;
   identity(facts: Facts): PackageIdentity;
   /** `onboardingFailureDetails` of a package whose onboarding failed (SOL005: a ProblemDetails). */
   failureDetails(id: string, findings: Finding[]): Record<string, unknown>;

@@ -8,7 +8,7 @@ import type { ArtifactEngine, BlobRow } from '../artifacts/engine';
 import type { Finding } from '../common/findings';
 import { inTransaction } from '../db/database';
 import { inspectCsar, spanSource } from '../csar';
-import type { CsarArchive, CsarDigests, CsarEntry, CsarInspection, CsarLimits, CsarSource, HashAlgorithm } from '../csar';
+import type { CsarArchive, CsarDigests, CsarEntry, CsarInspection, CsarLimits, CsarSource, HashAlgorithm, InspectOptions } from '../csar';
 import { streamedRecord, type StreamedFile, type StreamIndex } from './ingest';
 
 /** A stored CSAR opened for processing: the inspection, and the archive to read small files from. */
@@ -35,6 +35,8 @@ export interface StoredCsarOptions {
   index?: StreamIndex;
   limits?: Partial<CsarLimits>;
   strict?: boolean;
+  /** Digests some files need beyond the manifest's (InspectOptions.neededDigests). */
+  neededDigests?: InspectOptions['neededDigests'];
   /** Unpack every file here too (operator command hooks read `{dir}`): streamed digests are then not used. */
   dir?: string;
 }
@@ -82,6 +84,7 @@ export async function openStoredCsar(o: StoredCsarOptions): Promise<StoredCsar> 
     const inspection = await inspectCsar(source, {
       limits: o.limits,
       strict: o.strict,
+      neededDigests: o.neededDigests,
       keepOpen: true,
       reuse: (entry, algorithms) => {
         const f = streamedRecord(streamed, entry);

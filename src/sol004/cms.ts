@@ -166,7 +166,7 @@ function attributeValues(attrs: pkijs.SignedAndUnsignedAttributes, oid: string):
 /**
  * Checks a detached CMS signature against the digest of the bytes it signs, and its signer against the
  * trust store. Every problem is a finding; nothing the CMS or the certificates contain makes it throw.
- * It throws (TypeError) only when `digests` lacks the algorithm the CMS names: a caller bug, since the
+ * It throws (TypeError) only when `digests` lacks the (not weak) algorithm the CMS names: a caller bug, since the
  * caller asks `readCmsDigestAlgorithm` first (or, when the content streams before the signature, as
  * in an option-2 zip whose `.cms` follows the `.csar`, digests with every algorithm it accepts).
  */
@@ -197,8 +197,10 @@ export function verifyDetachedCms(input: VerifyDetachedCmsInput): CmsVerificatio
   }
   if (WEAK_DIGESTS.has(digestAlgorithm)) error('SIG-WEAK-ALGORITHM', `the signature uses the ${digestAlgorithm.toUpperCase()} digest`);
   const given = input.digests[digestAlgorithm];
-  if (given === undefined) throw new TypeError(`verifyDetachedCms: no ${digestAlgorithm} digest of the signed content was given`);
-  const contentDigest = typeof given === 'string' ? Buffer.from(given, 'hex') : given;
+  // A weak algorithm's digest may be left out (a caller need not hash a 1 GiB image with SHA-1 to
+  // refuse it): the signature is refused for the algorithm, and the signer and chain still checked.
+  if (given === undefined && !WEAK_DIGESTS.has(digestAlgorithm)) throw new TypeError(`verifyDetachedCms: no ${digestAlgorithm} digest of the signed content was given`);
+  const contentDigest = given === undefined ? undefined : typeof given === 'string' ? Buffer.from(given, 'hex') : given;
 
   try {
     return done(checkDecoded(d, input, digestAlgorithm, contentDigest, now, error, findings));
@@ -214,14 +216,14 @@ function checkDecoded(
   d: DecodedCms,
   input: VerifyDetachedCmsInput,
   digestAlgorithm: DigestName,
-  contentDigest: Buffer,
+  contentDigest: Buffer | undefined,
   now: Date,
   error: (rule: string, message: string) => void,
   findings: Finding[],
 ): Partial<CmsVerification> {
   const { file } = input;
   const encap = d.signedData.encapContentInfo;
-  if (encap.eContent) {
+  if (encap.eContent && contentDigest) {
     // pkijs would verify the embedded copy and ignore ours; an attached CMS must embed exactly our bytes.
     const embedded = createHash(digestAlgorithm).update(octets(encap.eContent)).digest();
     if (!embedded.equals(contentDigest)) error('SIG-CMS-ATTACHED-MISMATCH', 'the CMS embeds content that differs from the file it signs');
@@ -242,7 +244,7 @@ function checkDecoded(
     const md = digests.length === 1 && digests[0].length === 1 ? digests[0][0] : undefined;
     if (!(md instanceof asn1js.OctetString)) {
       error('SIG-SIGNED-ATTRIBUTES', 'the messageDigest signed attribute is missing or repeated');
-    } else if (!Buffer.from(md.valueBlock.valueHexView).equals(contentDigest)) {
+    } else if (contentDigest && !Buffer.from(md.valueBlock.valueHexView).equals(contentDigest)) {
       error('SIG-DIGEST-MISMATCH', 'the signed content digest differs from the file: the content changed after signing, or the CMS signs other content');
     }
   }

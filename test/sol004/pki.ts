@@ -150,3 +150,22 @@ export function basePkiOrSkip(ctx: Mocha.Context): TestPki {
   pki.issue('leaf', 'Vendor Signer RSA', 'inter', 'leaf');
   return pki;
 }
+
+/**
+ * The broken and alternative signers of the signature tests, under the base PKI: EC P-256, no
+ * digitalSignature, RSA-1024, expired, not yet valid, a CA below the pathlen:0 intermediate and its
+ * leaf, an unrelated root and its leaf, and a rogue root named like the trusted root with its leaf.
+ */
+export function issueSignerVariants(pki: TestPki): void {
+  pki.issue('ecleaf', 'Vendor Signer EC', 'inter', 'leaf', 'ec:P-256');
+  pki.issue('nods', 'Vendor Signer No DS', 'inter', 'leaf_no_ds');
+  pki.issue('weak', 'Vendor Signer RSA-1024', 'inter', 'leaf', 'rsa:1024');
+  pki.issue('expired', 'Vendor Signer Expired', 'inter', 'leaf', 'rsa:2048', { start: '20200101000000Z', end: '20200201000000Z' });
+  pki.issue('future', 'Vendor Signer Future', 'inter', 'leaf', 'rsa:2048', { start: '20990101000000Z', end: '20991231000000Z' });
+  pki.issue('subca', 'Depot Test Sub CA', 'inter', 'ca');
+  pki.issue('deep', 'Vendor Signer Too Deep', 'subca', 'leaf');
+  pki.root('other', 'Unrelated Root');
+  pki.issue('otherleaf', 'Vendor Signer Other Root', 'other', 'leaf');
+  pki.root('rogue', 'Depot Test Root');
+  pki.issue('rogueleaf', 'Vendor Signer Rogue', 'rogue', 'leaf');
+}

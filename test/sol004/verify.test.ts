@@ -14,7 +14,7 @@ import {
   type Cert,
   type CmsVerification,
 } from '../../src/sol004';
-import { basePkiOrSkip, type TestPki } from './pki';
+import { basePkiOrSkip, issueSignerVariants, type TestPki } from './pki';
 
 interface Case {
   name: string;
@@ -47,21 +47,11 @@ describe('sol004 detached CMS verification', function () {
 
   before(function () {
     pki = basePkiOrSkip(this);
-    pki.issue('ecleaf', 'Vendor Signer EC', 'inter', 'leaf', 'ec:P-256');
-    pki.issue('nods', 'Vendor Signer No DS', 'inter', 'leaf_no_ds');
-    pki.issue('weak', 'Vendor Signer RSA-1024', 'inter', 'leaf', 'rsa:1024');
-    pki.issue('expired', 'Vendor Signer Expired', 'inter', 'leaf', 'rsa:2048', { start: '20200101000000Z', end: '20200201000000Z' });
-    pki.issue('future', 'Vendor Signer Future', 'inter', 'leaf', 'rsa:2048', { start: '20990101000000Z', end: '20991231000000Z' });
-    pki.issue('subca', 'Depot Test Sub CA', 'inter', 'ca');
-    pki.issue('deep', 'Vendor Signer Too Deep', 'subca', 'leaf');
+    issueSignerVariants(pki);
     pki.issue('critleaf', 'Vendor Signer Unknown Critical', 'inter', 'leaf_crit');
     pki.issue('underleaf', 'Vendor Signer Under A Leaf', 'leaf', 'leaf');
-    pki.root('other', 'Unrelated Root');
     pki.root('selfsigned', 'Vendor Self-Signed Signer', 'rsa:2048', 'leaf_self');
     pki.write('pinned.pem', Buffer.concat([pki.read('root.pem'), pki.read('selfsigned.pem')]));
-    pki.issue('otherleaf', 'Vendor Signer Other Root', 'other', 'leaf');
-    pki.root('rogue', 'Depot Test Root');
-    pki.issue('rogueleaf', 'Vendor Signer Rogue', 'rogue', 'leaf');
     pki.write('content.txt', 'TOSCA-Meta-File-Version: 1.0\nmanifest bytes\n\n');
     pki.write('other.txt', 'some other content\n');
     pki.write('trust.pem', pki.read('root.pem'));

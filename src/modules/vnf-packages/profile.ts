@@ -9,6 +9,7 @@ import { checkSoftwareImages, crossCheckManifest, CsarError, csarFiles, normalis
 import type { CsarArchive, CsarInspection } from '../../csar';
 import { contentTypeOf } from '../../packages/content-type';
 import type { PackageIdentity, PackageProfile } from '../../packages/profile';
+import { securityFiles } from '../../packages/signatures';
 import type { VnfdFacts } from '../../tosca';
 import { packageEvent, recordPackageEvent } from './notifications';
 import { VNF_PACKAGES } from './type';
@@ -61,7 +62,7 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
   readonly label = 'VNF package';
   readonly rulePrefix = 'VNFPKG';
   readonly jobs = { onboard: 'vnf_package.onboard', fetch: 'vnf_package.fetch' };
-  readonly derivedFields = ['softwareImages', 'additionalArtifacts', 'checksum', 'descriptor'];
+  readonly derivedFields = ['softwareImages', 'additionalArtifacts', 'checksum', 'descriptor', 'signingCertificate'];
   private warming?: Promise<void>;
 
   constructor(
@@ -97,13 +98,15 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
     return { findings, facts };
   }
 
-  fields({ facts: f, inspection, pkg, findings }: Parameters<PackageProfile<VnfdFacts>['fields']>[0]): Record<string, unknown> {
+  fields({ facts: f, inspection, pkg, findings, signature }: Parameters<PackageProfile<VnfdFacts>['fields']>[0]): Record<string, unknown> {
       const digests = inspection.digests;
       const entryNames = new Set(inspection.entries.map((e) => e.name));
       const imagePaths = new Set(f.softwareImages.map((i) => i.imagePath?.replace(/^\.\//, '')).filter(Boolean) as string[]);
       const descriptorFiles = f.descriptorFiles;
       const manifestPath = inspection.manifest?.path;
-      const excluded = new Set<string>([...descriptorFiles, ...imagePaths, TOSCA_META_PATH, ...(manifestPath ? [manifestPath] : [])]);
+      const security = securityFiles(inspection);
+      // SOL005 §6.2: signature and certificate files are not additional artifacts, whatever their names.
+      const excluded = new Set<string>([...descriptorFiles, ...imagePaths, TOSCA_META_PATH, ...(manifestPath ? [manifestPath] : []), ...security.certificates, ...Object.values(security.artifacts).flat()]);
       const setOf = new Map<string, string>();
       for (const [set, sources] of Object.entries(inspection.manifest?.nonManoArtifactSets ?? {})) for (const s of sources) setOf.set(s.source, set);
       const declared = inspection.manifest?.entries ?? inspection.meta?.artifacts ?? [];
@@ -149,12 +152,13 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
         vnfmInfo: f.vnfmInfo ?? [],
         compatibleSpecificationVersions: csv(md?.compatible_specification_versions?.value),
         packageSecurityOption: inspection.packageSecurityOption,
+        ...(signature?.certificate && { signingCertificate: signature.certificate.pem }),
         checksum: { algorithm: 'SHA-256', hash: pkg.digests.sha256 },
         softwareImages,
         additionalArtifacts,
         usageState: 'NOT_IN_USE',
         onboardingFindings: findings,
-        descriptor: { files: descriptorFiles, meta: entryNames.has(TOSCA_META_PATH) ? TOSCA_META_PATH : undefined, manifest: manifestPath, entry: inspection.entryDefinitions },
+        descriptor: { files: descriptorFiles, meta: entryNames.has(TOSCA_META_PATH) ? TOSCA_META_PATH : undefined, manifest: manifestPath, entry: inspection.entryDefinitions, security },
       };
   }
 

@@ -56,13 +56,15 @@ export const vnfPackagesType: ArtifactTypeDef = {
     vnfmInfo: { kind: 'list', element: 'string', system: true },
     compatibleSpecificationVersions: { kind: 'list', element: 'string', system: true },
     packageSecurityOption: { kind: 'string', ...system, enum: ['OPTION_1', 'OPTION_2'] },
+    /** The package's singleton signing certificate file, PEM (SOL005 v2 VnfPkgInfo.signingCertificate). */
+    signingCertificate: { kind: 'string', system: true },
     checksum: { kind: 'json', system: true },
     softwareImages: { kind: 'json', system: true },
     additionalArtifacts: { kind: 'json', system: true },
     onboardingFailureDetails: { kind: 'json', system: true },
     /** Warnings of a successful onboarding (the package is fine, but the vendor should know). */
     onboardingFindings: { kind: 'json', system: true },
-    /** Package-relative paths of the VNFD files (entry first), of TOSCA.meta and of the manifest. */
+    /** Package-relative paths of the VNFD files (entry first), of TOSCA.meta, of the manifest and of its security files. */
     descriptor: { kind: 'json', system: true },
     userDefinedData: { kind: 'json', mutable: true, description: 'SOL005 userDefinedData (merge-patched through SOL005)' },
     package: { kind: 'blob', system: true, requiredOnActivate: true, description: 'The CSAR as uploaded' },

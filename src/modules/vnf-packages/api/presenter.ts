@@ -9,7 +9,7 @@ const drop = (o: Record<string, unknown>) => {
 /**
  * VnfPkgInfo from a package record: one store, two presenters. API 1.3.0 (SOL005 v2.6.1, what
  * python-tackerclient and Tacker speak) lacks the 2.x-only members (imageUri, artifactURI,
- * isEncrypted, nonManoArtifactSetId, artifactClassification) and keeps imagePath/artifactPath.
+ * isEncrypted, nonManoArtifactSetId, artifactClassification, signingCertificate) and keeps imagePath/artifactPath.
  * operationalState is the generic status (active = ENABLED), so both APIs always agree.
  */
 export function presentVnfPkgInfo(a: ArtifactRecord, major: ApiMajor, resource: 'package' | 'onboarded' = 'package'): Record<string, unknown> {
@@ -29,6 +29,7 @@ export function presentVnfPkgInfo(a: ArtifactRecord, major: ApiMajor, resource: 
     compatibleSpecificationVersions: onboarded && f.compatibleSpecificationVersions?.length ? f.compatibleSpecificationVersions : undefined,
     checksum: onboarded ? f.checksum : undefined,
     packageSecurityOption: f.packageSecurityOption ?? (major === 2 ? 'OPTION_1' : undefined),
+    signingCertificate: major === 2 && onboarded ? f.signingCertificate : undefined,
     softwareImages: onboarded ? (major === 1 ? software.map(({ imageUri, isEncrypted, ...rest }) => (void imageUri, void isEncrypted, rest)) : software) : undefined,
     additionalArtifacts: onboarded && artifacts.length
       ? major === 1

@@ -20,6 +20,7 @@ import {
 } from '../../../sol013';
 import type { PackageOnboarding } from '../../../packages/onboarding';
 import type { VnfdFacts } from '../../../tosca';
+import { artifactFiles, manifestFiles, vnfdFiles, type PackageDescriptor } from '../package-files';
 import { presentVnfPkgInfo } from './presenter';
 import { API_VERSIONS, ApiMajor } from '../sol005';
 import { versionHeader } from './api-version';
@@ -268,7 +269,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
     group.get(['/vnf_packages/:id/vnfd', `${ONBOARDED}/:vnfdId/vnfd`], async (ctx) => {
       const a = await load(ctx);
       requireOnboarded(a);
-      const d = a.fields.descriptor as { files: string[]; meta?: string; manifest?: string };
+      const d = a.fields.descriptor as PackageDescriptor;
       const signatures = major === 2 && flag(ctx, 'include_signatures');
       const ok = acceptable(ctx, 'text/plain', 'application/zip');
       const single = d.files.length === 1 && !signatures;
@@ -282,21 +283,18 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
         return;
       }
       if (!ok.includes('application/zip')) throw notAcceptable('the VNFD is served as text/plain (single file) or application/zip');
-      const paths = [...(d.meta ? [d.meta] : []), ...d.files, ...(signatures && d.manifest ? [d.manifest] : [])];
-      zipOf(ctx, await filesOf(ctx, a, paths), 'vnfd.zip');
+      zipOf(ctx, await filesOf(ctx, a, vnfdFiles(d, signatures)), 'vnfd.zip');
     });
 
     if (major === 2) {
       group.get(['/vnf_packages/:id/manifest', `${ONBOARDED}/:vnfdId/manifest`], async (ctx) => {
         const a = await load(ctx);
         requireOnboarded(a);
-        const d = a.fields.descriptor as { manifest?: string };
+        const d = a.fields.descriptor as PackageDescriptor;
         if (!d.manifest) throw notFound('the package has no manifest file');
         if (flag(ctx, 'include_signatures')) {
           if (!acceptable(ctx, 'application/zip').length) throw notAcceptable('with include_signatures the manifest is served as application/zip');
-          const all = await engine.folder(principal(ctx), VNF_PACKAGES, a.id, 'content', '');
-          const signatures = all.filter((x) => /\.(cert|cms|pem)$/i.test(x.path) && !x.path.includes('/')).map((x) => x.path);
-          return zipOf(ctx, await filesOf(ctx, a, [d.manifest, ...signatures]), 'manifest.zip');
+          return zipOf(ctx, await filesOf(ctx, a, manifestFiles(d, true)), 'manifest.zip');
         }
         const c = await fileOf(ctx, a, d.manifest);
         if (!acceptable(ctx, 'text/plain').length) throw notAcceptable('the manifest is served as text/plain');
@@ -329,6 +327,10 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
       requireOnboarded(a);
       const raw = ctx.params.artifactPath as unknown;
       const path = Array.isArray(raw) ? raw.join('/') : String(raw);
+      if (major === 2 && flag(ctx, 'include_signatures')) {
+        if (!acceptable(ctx, 'application/zip').length) throw notAcceptable('with include_signatures the artifact is served as application/zip');
+        return zipOf(ctx, await filesOf(ctx, a, artifactFiles(a.fields.descriptor as PackageDescriptor, path)), `${baseName(path)}.zip`);
+      }
       // Any file of the package is served (as Tacker does), byte-exact, with its own content type.
       const c = await fileOf(ctx, a, path);
       await sendContent(ctx, { size: c.size, sha256: c.blob.digests.sha256, contentType: c.blob.content_type ?? 'application/octet-stream', lastModified: new Date(c.blob.updated_at), fileName: baseName(c.blob.path), open: c.open, files: c.files });
