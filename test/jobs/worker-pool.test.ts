@@ -95,6 +95,8 @@ describe('worker pool', function () {
       for (let i = 0; i < 5; i++) ids.push(await q.enqueue(undefined, kind, null));
       q.start();
       for (let i = 0; i < 20; i++) q.kick();
+      // Both workers busy before any job is released: then 2 is reached whatever the machine's load.
+      await until(() => h.started.length === 2, 'two jobs running at once');
       for (const id of ids) {
         await until(() => h.gates.has(id), `job ${id} running`);
         h.release(id);
