@@ -62,6 +62,7 @@ export async function startDepot(config: DepotConfig, opts: { log?: Logger; modu
     log,
     routers: parts.flatMap((p) => p.routers ?? []),
     publicPaths: parts.flatMap((p) => p.publicPaths ?? []),
+    errorDialects: parts.flatMap((p) => p.errorDialects ?? []),
     http: config,
     ready: async () => {
       await ping(db.sequelize);
