@@ -30,7 +30,7 @@ describe('Image API v2 (/image)', () => {
   };
   /** A Glance error: the status, and the nested message glanceclient reads. */
   const fails = async (res: Response, status: number, message?: RegExp) => {
-    const body = await res.json();
+    const body = (await res.json()) as any;
     assert.equal(res.status, status, JSON.stringify(body));
     assert.equal(typeof body.error?.message, 'string', JSON.stringify(body));
     assert.equal(body.error.code, status);
@@ -114,7 +114,7 @@ describe('Image API v2 (/image)', () => {
       assert.equal(img.self, `/v2/images/${id}`);
       assert.equal(img.file, `/v2/images/${id}/file`);
       assert.equal(img.schema, '/v2/schemas/image');
-      const generic = await (await d.request('GET', `/artifacts/images/${id}`)).json();
+      const generic = (await (await d.request('GET', `/artifacts/images/${id}`)).json()) as any;
       assert.equal(generic.name, 'cirros');
       assert.equal(generic.os_distro, 'cirros');
       assert.deepEqual(generic.properties, { hw_disk_bus: 'scsi' });

@@ -36,9 +36,16 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
     await next();
   });
 
+  /** The engine's 404 for an image that is not there (or not visible) in Glance's words. */
+  const noImage = (id: string) => (e: unknown): never => {
+    throw isDomainError(e, 'NOT_FOUND') && /artifact with id/.test(e.detail) ? notFound(`No image found with ID ${id}`) : e;
+  };
+  const get = (p: Principal, id: string) => engine.get(p, TYPE, id).catch(noImage(id));
+  const amend = (p: Principal, id: string, fn: Parameters<ArtifactEngine['amend']>[3], opts?: Parameters<ArtifactEngine['amend']>[4]) =>
+    engine.amend(p, TYPE, id, fn, opts).catch(noImage(id));
   /** A visible image with its `image` blob row (whatever its state). */
   const load = async (p: Principal, id: string): Promise<{ a: ArtifactRecord; blob: BlobRow | undefined }> => {
-    const a = await engine.get(p, TYPE, id);
+    const a = await get(p, id);
     const { blobs } = await engine.blobSummary([a.id]);
     return { a, blob: blobs.find((b) => b.field === 'image') };
   };
@@ -116,7 +123,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
     // Image API names are not unique: the version (a pre-release named after the id) keeps each
     // image apart under the generic API's unique (name, version).
     let a = await engine.create(p, TYPE, { name: c.name, version: `0.0.0-${id}`, description: c.description, tags: c.tags, ...c.fields }, { id });
-    if (c.visibility === 'public') a = await engine.amend(p, TYPE, id, () => ({ visibility: 'public' }));
+    if (c.visibility === 'public') a = await amend(p, id, () => ({ visibility: 'public' }));
     ctx.status = 201;
     ctx.set('Location', publicLink(ctx, `/image/v2/images/${id}`));
     await show(ctx, a);
@@ -124,7 +131,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
 
   r.get('/v2/images/:id', async (ctx) => {
     rejectBody(ctx);
-    await show(ctx, await engine.get(principal(ctx), TYPE, ctx.params.id));
+    await show(ctx, await get(principal(ctx), ctx.params.id));
   });
 
   r.patch('/v2/images/:id', async (ctx) => {
@@ -136,13 +143,13 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
     const p = principal(ctx);
     const { a, blob } = await load(p, ctx.params.id);
     const queued = statusOf(a, blob) === 'queued';
-    await show(ctx, await engine.amend(p, TYPE, a.id, (cur) => amendmentOf(cur, ops, queued)));
+    await show(ctx, await amend(p, a.id, (cur) => amendmentOf(cur, ops, queued)));
   });
 
   r.delete('/v2/images/:id', async (ctx) => {
     rejectBody(ctx);
     const p = principal(ctx);
-    const a = await engine.get(p, TYPE, ctx.params.id);
+    const a = await get(p, ctx.params.id);
     if (a.fields.protected === true) throw forbidden(`Image ${a.id} is protected and cannot be deleted.`);
     await engine.delete(p, TYPE, a.id);
     ctx.status = 204;
@@ -205,7 +212,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
   // ── actions ──────────────────────────────────────────────────────────────────────────────────
   const action = (to: 'deactivated' | 'active') => async (ctx: Context) => {
     const p = principal(ctx);
-    const a = await engine.getWritable(p, TYPE, ctx.params.id);
+    const a = await engine.getWritable(p, TYPE, ctx.params.id).catch(noImage(ctx.params.id));
     if (a.status === to) {
       ctx.status = 204;
       return;
@@ -226,12 +233,12 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
   r.put('/v2/images/:id/tags/:tag', async (ctx) => {
     const tag = ctx.params.tag;
     if (!tag || tag.length > 255) throw invalidInput('a tag has 1 to 255 characters');
-    await engine.amend(principal(ctx), TYPE, ctx.params.id, (a) => (a.tags.includes(tag) ? undefined : { tags: [...a.tags, tag] }));
+    await amend(principal(ctx), ctx.params.id, (a) => (a.tags.includes(tag) ? undefined : { tags: [...a.tags, tag] }));
     ctx.status = 204;
   });
   r.delete('/v2/images/:id/tags/:tag', async (ctx) => {
     const tag = ctx.params.tag;
-    await engine.amend(principal(ctx), TYPE, ctx.params.id, (a) => {
+    await amend(principal(ctx), ctx.params.id, (a) => {
       if (!a.tags.includes(tag)) throw notFound(`Tag ${tag} not found`);
       return { tags: a.tags.filter((t) => t !== tag) };
     });
@@ -249,7 +256,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
 
   r.get('/v2/images/:id/members', async (ctx) => {
     const p = principal(ctx);
-    const a = await engine.get(p, TYPE, ctx.params.id);
+    const a = await get(p, ctx.params.id);
     sharedOnly(a);
     // A member sees its own membership only; the owner (and an admin) every one.
     const all = Object.entries(membersOf(a)).filter(([m]) => p.isAdmin || a.owner === p.project || m === p.project);
@@ -260,7 +267,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
     const body = (await readJson(ctx, ['application/json'])) as { member?: unknown } | null;
     const member = body?.member;
     if (typeof member !== 'string' || !member || member.length > 255) throw invalidInput('member must be a project id');
-    const a = await engine.amend(principal(ctx), TYPE, ctx.params.id, (cur) => {
+    const a = await amend(principal(ctx), ctx.params.id, (cur) => {
       sharedOnly(cur);
       const members = membersOf(cur);
       if (member in members) throw new DomainError('UNIQUE_VIOLATION', `Member ${member} already exists for this image.`);
@@ -271,7 +278,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
 
   r.get('/v2/images/:id/members/:member', async (ctx) => {
     const p = principal(ctx);
-    const a = await engine.get(p, TYPE, ctx.params.id);
+    const a = await get(p, ctx.params.id);
     sharedOnly(a);
     const status = membersOf(a)[ctx.params.member];
     if (!status || !(p.isAdmin || a.owner === p.project || ctx.params.member === p.project)) throw notFound(`no member ${ctx.params.member} of image ${a.id}`);
@@ -285,7 +292,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
     if (!['pending', 'accepted', 'rejected'].includes(status as string)) throw invalidInput('status must be pending, accepted or rejected');
     const member = ctx.params.member;
     // The member answers for its own project; the owner cannot accept on its behalf.
-    const a = await engine.amend(p, TYPE, ctx.params.id, (cur) => {
+    const a = await amend(p, ctx.params.id, (cur) => {
       sharedOnly(cur);
       const members = membersOf(cur);
       if (!(member in members)) throw notFound(`no member ${member} of image ${cur.id}`);
@@ -297,7 +304,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
 
   r.delete('/v2/images/:id/members/:member', async (ctx) => {
     const member = ctx.params.member;
-    await engine.amend(principal(ctx), TYPE, ctx.params.id, (cur) => {
+    await amend(principal(ctx), ctx.params.id, (cur) => {
       sharedOnly(cur);
       const { [member]: gone, ...rest } = membersOf(cur);
       if (gone === undefined) throw notFound(`no member ${member} of image ${cur.id}`);
