@@ -25,9 +25,9 @@ const PG = process.env.DEPOT_BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432';
 const BLOB_MIB = Number(process.env.DEPOT_BENCH_BLOB_MIB ?? 1024);
 const N_ARTIFACTS = 10_000;
 
-interface Row { metric: string; value: string; reference?: string; ratio?: string; target: string; ok: boolean }
+export interface Row { metric: string; value: string; reference?: string; ratio?: string; target: string; ok: boolean }
 
-function ensurePostgres(): void {
+export function ensurePostgres(): void {
   const ready = () => spawnSync('pg_isready', ['-q', '-h', '127.0.0.1']).status === 0;
   if (ready()) return;
   const versions = fs.readdirSync('/etc/postgresql');
@@ -36,7 +36,7 @@ function ensurePostgres(): void {
   if (!ready()) throw new Error('PostgreSQL is not reachable on 127.0.0.1:5432');
 }
 
-async function sql(db: string, text: string, values?: unknown[]): Promise<any[]> {
+export async function sql(db: string, text: string, values?: unknown[]): Promise<any[]> {
   const c = new Client({ connectionString: `${PG}/${db}` });
   await c.connect();
   try {
@@ -53,7 +53,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * them into the process's own stat line: the main thread, libuv's pool, V8's GC helpers), or one
  * thread's (the main thread's id is the process id).
  */
-function cpuSeconds(pid: number, thread?: number): number {
+export function cpuSeconds(pid: number, thread?: number): number {
   const stat = fs.readFileSync(thread ? `/proc/${pid}/task/${thread}/stat` : `/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may hold spaces), from field 3 (state): utime is field 14.
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -61,13 +61,13 @@ function cpuSeconds(pid: number, thread?: number): number {
 }
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
-function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+export function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : 0;
 }
 
 /** Polls VmRSS (and reads VmHWM) of the server while `fn` runs; returns the peak seen. */
-async function peakRss<T>(pid: number, fn: () => Promise<T>): Promise<{ result: T; peak: number }> {
+export async function peakRss<T>(pid: number, fn: () => Promise<T>): Promise<{ result: T; peak: number }> {
   // Reset the kernel's high-water mark so VmHWM covers this phase only.
   try { fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'); } catch { /* not permitted: polling still works */ }
   let peak = procStatus(pid, 'VmRSS');
@@ -80,7 +80,30 @@ async function peakRss<T>(pid: number, fn: () => Promise<T>): Promise<{ result: 
   }
 }
 
-async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+/** The lowest wall time of `runs` runs of `fn` (other work on a shared machine only ever adds time) and the highest peak RSS of the server. */
+export async function bestOf(pid: number, runs: number, fn: () => Promise<number>): Promise<{ result: number; peak: number }> {
+  let result = Infinity;
+  let peak = 0;
+  for (let i = 0; i < runs; i++) {
+    const r = await peakRss(pid, fn);
+    result = Math.min(result, r.result);
+    peak = Math.max(peak, r.peak);
+  }
+  return { result, peak };
+}
+
+/** curl with one header (the token), its output and exit code. */
+export function curlWith(header: string): (args: string[]) => Promise<{ code: number | null; out: string }> {
+  return (args) => new Promise((resolve) => {
+    const c = spawn('curl', ['-sS', '-H', header, ...args]);
+    let out = '';
+    c.stdout.on('data', (b) => (out += b));
+    c.stderr.on('data', (b) => (out += b));
+    c.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+export async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   // Started as `npm start` starts it (same node flags), so its RSS is the service's.
   const start = npmStart();
   const child = spawn(process.execPath, start.args, { cwd: ROOT, env: { ...process.env, ...start.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -119,9 +142,10 @@ function request(url: string, method: string, token: string, opts: { body?: Node
   });
 }
 
-function blobFile(): string {
-  const file = path.join(os.tmpdir(), `depot-bench-${BLOB_MIB}m.bin`);
-  const size = BLOB_MIB * 2 ** 20;
+/** A file of `mib` MiB of random bytes in the temporary directory (kept for the next run). */
+export function blobFile(mib = BLOB_MIB): string {
+  const file = path.join(os.tmpdir(), `depot-bench-${mib}m.bin`);
+  const size = mib * 2 ** 20;
   if (fs.existsSync(file) && fs.statSync(file).size === size) return file;
   const fd = fs.openSync(file, 'w');
   const buf = Buffer.alloc(16 * 2 ** 20);
@@ -130,7 +154,7 @@ function blobFile(): string {
   return file;
 }
 
-function timeSha256sum(file: string): { seconds: number; hex: string } {
+export function timeSha256sum(file: string): { seconds: number; hex: string } {
   spawnSync('sha256sum', [file]); // warm the page cache, as the upload reads it warm too
   // The best of two runs: the stricter reference on a noisy machine.
   let best = Infinity;
@@ -173,26 +197,11 @@ export async function benchRepository(): Promise<void> {
     // Wall times are the best of RUNS runs (peak RSS the highest): other work on a shared machine
     // only ever adds time.
     const RUNS = Number(process.env.DEPOT_BENCH_RUNS ?? 2);
-    const best = async (fn: () => Promise<number>) => {
-      let result = Infinity;
-      let peak = 0;
-      for (let i = 0; i < RUNS; i++) {
-        const r = await peakRss(child.pid!, fn);
-        result = Math.min(result, r.result);
-        peak = Math.max(peak, r.peak);
-      }
-      return { result, peak };
-    };
+    const best = (fn: () => Promise<number>) => bestOf(child.pid!, RUNS, fn);
     // The clients are curl when it is there: a client that costs little CPU (on 2 shared CPUs a Node
     // client's own work, and its garbage collections, show in the figure), else Node http.
     const haveCurl = spawnSync('curl', ['--version']).status === 0;
-    const curl = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const c = spawn('curl', ['-sS', '-H', `Authorization: Bearer ${token}`, ...args]);
-      let out = '';
-      c.stdout.on('data', (b) => (out += b));
-      c.stderr.on('data', (b) => (out += b));
-      c.on('exit', (code) => resolve({ code, out }));
-    });
+    const curl = curlWith(`Authorization: Bearer ${token}`);
     let id = '';
     let run = 0;
     const upCpu: { total: number; main: number }[] = [];
@@ -322,8 +331,13 @@ export async function benchRepository(): Promise<void> {
     fs.rmSync(dataDir, { recursive: true, force: true });
     await sql('postgres', `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
   }
+  printRows(`repository (real PostgreSQL, Depot server in a child process, ${os.cpus().length} CPUs, load average before: ${load})`, rows);
+}
+
+/** The figures of a bench part as a table: metric, measured value, ratio to the reference, target, result. */
+export function printRows(title: string, rows: Row[]): void {
   const w = [Math.max(...rows.map((r) => r.metric.length)), Math.max(...rows.map((r) => r.value.length)), 7, 12];
-  console.log(`repository (real PostgreSQL, Depot server in a child process, ${os.cpus().length} CPUs, load average before: ${load})`);
+  console.log(title);
   console.log(`  ${'metric'.padEnd(w[0])}  ${'measured'.padEnd(w[1])}  ${'ratio'.padEnd(w[2])}  ${'target'.padEnd(w[3])}  result`);
   for (const r of rows) console.log(`  ${r.metric.padEnd(w[0])}  ${r.value.padEnd(w[1])}  ${(r.ratio ?? '').padEnd(w[2])}  ${r.target.padEnd(w[3])}  ${r.target ? (r.ok ? 'ok' : 'MISSED') : ''}`);
 }

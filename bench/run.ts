@@ -11,6 +11,7 @@ const PARTS: { file: string; fn: string }[] = [
   { file: 'tosca.ts', fn: 'benchTosca' },
   { file: 'onboarding.ts', fn: 'benchOnboarding' },
   { file: 'onboarding.ts', fn: 'benchSignedOnboarding' },
+  { file: 'image-api.ts', fn: 'benchImageApi' },
 ];
 
 async function main(): Promise<void> {

@@ -7,7 +7,7 @@ import { artifactRoutes } from './artifacts/routes';
 import type { ArtifactEngine } from './artifacts/engine';
 import type { Authenticator } from './http/auth';
 import type { HttpSettings } from './http/settings';
-import { HttpError, problemMiddleware } from './http/problem';
+import { ErrorDialect, HttpError, problemMiddleware } from './http/problem';
 
 export interface AppDeps {
   engine: ArtifactEngine;
@@ -17,6 +17,8 @@ export interface AppDeps {
   routers?: Router[];
   /** Paths of those routers answered without a token. */
   publicPaths?: RegExp[];
+  /** Paths whose errors are not ProblemDetails. */
+  errorDialects?: ErrorDialect[];
   ready: () => Promise<void>;
   /** Read on each request (the configuration object itself may be passed). */
   http?: HttpSettings;
@@ -45,7 +47,7 @@ export function createApp(deps: AppDeps): Koa {
       deps.log.debug({ id, method: ctx.method, path: ctx.path, ...answered, ms: Math.round(ms * 10) / 10 }, 'request');
     }
   });
-  app.use(problemMiddleware(deps.log));
+  app.use(problemMiddleware(deps.log, deps.errorDialects));
   app.use(async (ctx, next) => {
     await next();
     // The router answers 405/501 with an empty body and an Allow header: make it a ProblemDetails.

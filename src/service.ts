@@ -67,6 +67,7 @@ export async function startDepot(config: DepotConfig, opts: { log?: Logger; modu
     log,
     routers: [oauth2Routes(accessTokens, log), ...parts.flatMap((p) => p.routers ?? [])],
     publicPaths: [new RegExp(`^${TOKEN_PATH}$`), ...parts.flatMap((p) => p.publicPaths ?? [])],
+    errorDialects: parts.flatMap((p) => p.errorDialects ?? []),
     http: config,
     ready: async () => {
       await ping(db.sequelize);

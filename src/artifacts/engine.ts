@@ -66,6 +66,9 @@ function writableDoc(a: ArtifactRecord): Record<string, unknown> {
   };
 }
 
+/** What a facade's amend() changes: base values and type fields (top-level keys replaced). */
+export type Amendment = Partial<Pick<ArtifactRecord, 'name' | 'version' | 'visibility' | 'description' | 'tags' | 'metadata' | 'shared_with'>> & { fields?: Record<string, unknown> };
+
 export const etagOf = (a: ArtifactRecord) => `"${a.id.slice(0, 8)}-${a.revision}"`;
 
 /**
@@ -398,6 +401,42 @@ export class ArtifactEngine {
     const result = updated ?? (await this.get(p, type.name, id));
     for (const ev of post) await this.runHooks(type, { event: ev, principal: p, artifact: result }).catch((e) => this.log.warn({ err: e }, `${ev} hook failed`));
     return result;
+  }
+
+  /**
+   * A change an API facade computed in its own dialect and under its own rules (the Image API's
+   * PATCH, where every property stays writable after activation, and its members): under the row
+   * lock, `fn` sees the artifact and returns what changes, or nothing. The engine still holds what
+   * every route must: visibility (404), write permission unless `access` is `read` (a member answering
+   * an invitation: `fn` then restricts the change itself), publishing by admins only, a deactivated
+   * artifact staying as it is, the type's field validation (system fields included: the facade owns
+   * them), uniqueness, links, shares and hooks.
+   */
+  async amend(p: Principal, typeName: string, id: string, fn: (a: ArtifactRecord) => Amendment | undefined, opts: { access?: 'write' | 'read' } = {}): Promise<ArtifactRecord> {
+    const type = this.type(typeName);
+    await inTransaction(this.sequelize, async (t) => {
+      const a = opts.access === 'read' ? await this.get(p, type.name, id, t, true) : await this.getWritable(p, type.name, id, t);
+      const c = fn(a);
+      if (!c) return;
+      if (a.status === 'deactivated') throw lifecycleRule('a deactivated artifact cannot change (reactivate it first)');
+      if (c.visibility === 'public' && a.visibility !== 'public' && !p.isAdmin) throw forbidden('only an admin may publish an artifact');
+      if (c.visibility === 'private' && a.visibility === 'public' && !p.isAdmin) throw forbidden('only an admin may unpublish an artifact');
+      const version = this.version(c.version ?? a.version, type);
+      const next: ArtifactRecord = {
+        ...a, ...c, version: version.normalized, fields: { ...a.fields, ...c.fields },
+        tags: c.tags ?? a.tags, shared_with: c.shared_with ?? a.shared_with,
+      };
+      const doc = writableDoc(next);
+      const problem = this.validator(type).check(doc);
+      if (problem) throw invalidInput(problem);
+      if (JSON.stringify(doc) === JSON.stringify(writableDoc(a))) return;
+      await this.runHooks(type, { event: 'pre_update', principal: p, artifact: next });
+      await this.db.artifacts.write(t, next, version.key, false);
+      if (JSON.stringify(next.shared_with) !== JSON.stringify(a.shared_with)) await this.db.links.replaceShares(t, id, next.shared_with);
+      await this.writeLinks(t, p, type, id, next.fields);
+      await type.inTransaction?.updated?.(this.sequelize, t, a, next);
+    });
+    return this.get(p, type.name, id);
   }
 
   /** drafted → active ⇄ deactivated, as in Glare; activation needs required fields and settled blobs. */

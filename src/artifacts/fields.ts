@@ -27,6 +27,7 @@ export interface FieldDef {
   nullable?: boolean;
   // Validators, each one JSON Schema keyword.
   enum?: readonly unknown[];
+  /** Of a string; of a dict of strings, its values' (0: empty strings allowed; the default is 1). */
   minLength?: number;
   maxLength?: number;
   pattern?: string;

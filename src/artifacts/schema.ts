@@ -53,7 +53,7 @@ function valueSchema(def: FieldDef): Record<string, unknown> {
     case 'list':
       return { type: 'array', items: ELEMENT[def.element ?? 'string'], maxItems: def.maxItems ?? 255, uniqueItems: true };
     case 'dict':
-      return { type: 'object', additionalProperties: ELEMENT[def.element ?? 'string'], maxProperties: def.maxProperties ?? 255, propertyNames: { minLength: 1, maxLength: 255 } };
+      return { type: 'object', additionalProperties: def.minLength === 0 && (def.element ?? 'string') === 'string' ? { ...ELEMENT.string, minLength: 0 } : ELEMENT[def.element ?? 'string'], maxProperties: def.maxProperties ?? 255, propertyNames: { minLength: 1, maxLength: 255 } };
     case 'json':
       return {};
     case 'blob':

@@ -78,7 +78,16 @@ function clientLeft(ctx: Context, err: any): boolean {
   return gone && (STREAM_ENDS.has(err?.code) || err?.message === 'aborted');
 }
 
-export function problemMiddleware(log: { error: (o: object, m: string) => void; info: (o: object, m: string) => void }) {
+/**
+ * How the errors of some paths are written instead of ProblemDetails: an API whose clients parse
+ * a shape of their own (the Image API's). Status codes and headers stay the ones of the code.
+ */
+export interface ErrorDialect {
+  paths: RegExp;
+  write(ctx: Context, e: { status: number; title: string; detail: string; code: ProblemCode }): void;
+}
+
+export function problemMiddleware(log: { error: (o: object, m: string) => void; info: (o: object, m: string) => void }, dialects: readonly ErrorDialect[] = []) {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
@@ -105,6 +114,8 @@ export function problemMiddleware(log: { error: (o: object, m: string) => void; 
       const { status, title } = PROBLEMS[err.code];
       ctx.status = status;
       if (err instanceof HttpError) for (const [k, v] of Object.entries(err.headers)) ctx.set(k, v);
+      const dialect = dialects.find((d) => d.paths.test(ctx.path));
+      if (dialect) return dialect.write(ctx, { status, title, detail: err.detail, code: err.code });
       ctx.type = 'application/problem+json';
       ctx.body = { type: problemType(err.code), title, status, detail: err.detail, instance: ctx.originalUrl, code: err.code, ...err.extra };
     }

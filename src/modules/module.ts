@@ -4,6 +4,7 @@ import type { ArtifactEngine } from '../artifacts/engine';
 import { ArtifactTypeDef, TypeRegistry } from '../artifacts/types';
 import type { DepotConfig } from '../config';
 import type { Database } from '../db/database';
+import type { ErrorDialect } from '../http/problem';
 
 /** What a module may use when the service starts: built once, after migrations, before listening. */
 export interface ModuleContext {
@@ -18,6 +19,8 @@ export interface ModuleRuntime {
   routers?: Router[];
   /** Paths of those routers answered without a token (e.g. SOL013 api_versions). */
   publicPaths?: RegExp[];
+  /** Paths of those routers whose errors their clients expect in another shape than ProblemDetails. */
+  errorDialects?: ErrorDialect[];
   /** Called once the server listens. */
   start?(): void;
   stop?(): Promise<void>;
