@@ -32,10 +32,10 @@ const MAX_CERT_BYTES = 1024 * 1024;
  * SOL004 security option 1: the CMS block that closes the manifest is a detached signature over the
  * manifest bytes before it. The manifest's digests (checked by the inspection) then protect every
  * listed file, so only the manifest itself is hashed here, from its raw bytes (CRLF as signed).
- * Option 2 packages are left to the caller; an unsigned package is an error only under `require`.
+ * For option 2 this is the inner CSAR's own signature, if any (the outer `.cms` is
+ * checkOption2Signature's); an unsigned package is an error only under `require`.
  */
 export async function checkPackageSignature(inspection: CsarInspection, archive: CsarArchive, policy: SignaturePolicy): Promise<{ findings: Finding[]; signature?: PackageSignature }> {
-  if (inspection.signedPackage) return { findings: [] };
   const manifest = inspection.manifest;
   if (!manifest?.signed) {
     if (!policy.require) return { findings: [] };
@@ -92,7 +92,7 @@ function certificateFiles(inspection: CsarInspection, archive: CsarArchive): str
  * A small file of the package, or undefined when the archive cannot give it: `failed` hears why
  * (without it, the inspection, which read the file before, has reported it already).
  */
-async function readSmall(archive: CsarArchive, name: string, max: number, failed?: (message: string) => void): Promise<Buffer | undefined> {
+export async function readSmall(archive: CsarArchive, name: string, max: number, failed?: (message: string) => void): Promise<Buffer | undefined> {
   try {
     return await archive.readEntry(name, max);
   } catch (err) {
