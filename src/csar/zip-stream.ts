@@ -57,7 +57,10 @@ export interface StreamedEntry {
   compressedSize: number;
   size?: number;
   crc32?: number;
-  /** Uncompressed digests, hex; only when the entry streamed completely and inflated cleanly. */
+  /**
+   * Uncompressed digests, hex; only when the entry streamed completely and inflated cleanly, or (with
+   * `problem` set) of the bytes of a split entry that the archive cut short.
+   */
   digests?: Partial<Record<HashAlgorithm, string>>;
   /** Its bytes went to a sink of their own, not to the skeleton. */
   split: boolean;
@@ -400,8 +403,12 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
       if (left > 0) {
         entry.problem = 'the archive ends inside the entry';
         if (sink) {
-          if (split) await endSink(sink);
-          else sink.destroy(new Error(entry.problem));
+          if (split) {
+            // The bytes that did stream are part of the package all the same: their digest names
+            // the object that keeps them.
+            entry.digests = hasher.digests();
+            await endSink(sink);
+          } else sink.destroy(new Error(entry.problem));
         }
         lose(entry.problem);
       }

@@ -52,6 +52,9 @@ export function streamedRecord(files: ReadonlyMap<string, StreamedFile>, entry: 
 
 /** A root `.csar` entry: the inner CSAR of a security option 2 package, read as a ZIP while it streams. */
 const INNER_CSAR = /^[^/]+\.csar$/i;
+/** A root `.cms` entry: an option 2 signature, whose digest algorithm the inner CSAR is hashed with when it comes first. */
+const OUTER_CMS = /^[^/]+\.cms$/i;
+const MAX_CMS_BYTES = 1 << 20;
 
 /** One ZIP read from the stream (the upload, or the inner CSAR inside it) and where its bytes went. */
 interface Level {
@@ -143,6 +146,8 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
         for (const p of files.values()) await p.then((s) => s?.abort());
         await skeleton.abort();
       };
+      /** An option 2 `.cms` that streamed before the inner CSAR (the inner CSAR is then also hashed with its algorithm). */
+      let cms: Buffer | undefined;
       let split: StreamSplit;
       try {
         split = await splitZipStream(source, {
@@ -159,10 +164,11 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
           file: async (entry) => {
             const d = await direct(store, () => entry.digests?.sha256, () => entry.size ?? 0);
             files.set(entry, d.done().catch(() => undefined));
-            return d.stream;
+            return !inner && OUTER_CMS.test(entry.name) ? capture(d.stream, MAX_CMS_BYTES, (b) => (cms = b)) : d.stream;
           },
         }, {
           limits: opts.limits,
+          algorithms: (name) => (!inner && cms && INNER_CSAR.test(name) ? cmsAlgorithm(cms, name) : []),
           splitMinBytes: opts.splitMinBytes ?? SPLIT_MIN_BYTES,
           onBytes: (b, inSkeleton) => {
             if (inSkeleton) skeletonSize += b.length;
@@ -220,6 +226,36 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
       }
     }
   };
+}
+
+/** A sink that also hands over what was written to it, when that is at most `max` bytes. */
+function capture(to: Writable, max: number, got: (bytes: Buffer) => void): Writable {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      if (size <= max) chunks.push(chunk);
+      if (to.write(chunk)) done();
+      else to.once('drain', () => done());
+    },
+    final(done) {
+      if (size <= max) got(Buffer.concat(chunks));
+      to.end(() => done());
+    },
+    destroy(err, done) {
+      to.destroy(err ?? undefined);
+      done(err);
+    },
+  });
+}
+
+/** The digest algorithm a `.cms` names, when the upload does not compute it anyway (SHA-256); none for a CMS that cannot be read. */
+function cmsAlgorithm(cms: Buffer, file: string): HashAlgorithm[] {
+  // Loaded only for an option 2 package whose signature comes first.
+  const { readCmsDigestAlgorithm } = require('../sol004') as typeof import('../sol004');
+  const a = readCmsDigestAlgorithm(cms, file).digestAlgorithm;
+  return a === 'sha224' || a === 'sha384' || a === 'sha512' ? [a] : [];
 }
 
 /** The package as segments: each level's skeleton ranges between its split entries (objects, or an inner level). */

@@ -1,8 +1,11 @@
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { QueryTypes } from 'sequelize';
+import { csarIngest, type StreamIndex } from '../../src/packages/ingest';
 import { buildZip, manifestText, sha256, type BuildOptions } from '../helpers/csar-builder';
 import { startTestDepot, type TestDepot } from '../helpers/depot';
 import { basePkiOrSkip, type TestPki } from '../sol004/pki';
@@ -71,6 +74,15 @@ describe('VNF package signatures (SOL004 security option 2)', function () {
     return gen.onboardingFindings;
   }
 
+  /** What the upload path (csarIngest) records of `zip` for processing: the outer ZIP's files and the inner CSAR's. */
+  async function streamIndex(zip: Buffer): Promise<StreamIndex> {
+    const { engine } = d!.depot;
+    let index: StreamIndex | undefined;
+    const staged = await csarIngest(engine.storeOf(engine.type('vnf_packages')), { onIndex: (i) => (index = i) })(Readable.from([zip]), { limit: zip.length });
+    await staged.commit();
+    return index!;
+  }
+
   async function seenByHooks(id: string): Promise<any> {
     const findings = await findingsOf(id);
     return JSON.parse(findings.find((f) => f.rule === 'TEST-SIGNATURE').message);
@@ -113,6 +125,10 @@ describe('VNF package signatures (SOL004 security option 2)', function () {
       assert.equal(pkg.segments?.length, 5, JSON.stringify(pkg.segments));
       assert.deepEqual(pkg.segments![2], { key: sha256(inner.image), offset: 0, length: inner.image.length });
       assert.ok(!pkg.segments!.some((s) => s.key === sha256(inner.zip) || s.key === sha256(outer)));
+      const index = await streamIndex(outer);
+      assert.equal(index.files.find((f) => f.name === 'vnf.csar')?.digests.sha256, sha256(inner.zip), 'the .cms digest is computed while streaming');
+      assert.equal(index.inner?.name, 'vnf.csar');
+      assert.deepEqual(index.inner?.index.files.map((f) => f.name).sort(), ['Definitions/top.yaml', IMAGE_PATH, 'TOSCA-Metadata/TOSCA.meta', 'manifest.mf']);
       const vnfd = await d!.request('GET', `${V1}/vnf_packages/${info.id}/vnfd`, { headers: { Accept: 'text/plain' } });
       assert.equal(vnfd.status, 200);
       assert.equal(await vnfd.text(), inner.files['Definitions/top.yaml']);
@@ -132,11 +148,38 @@ describe('VNF package signatures (SOL004 security option 2)', function () {
       assert.equal((await seenByHooks(info.id)).signer.subject, 'CN=Vendor Signer RSA');
     });
 
-    it('a SHA-512 CMS after the CSAR (its digest read once more) → ONBOARDED', async () => {
+    it('a SHA-512 CMS after the CSAR (the upload hashed SHA-256 only: read once more) → ONBOARDED', async () => {
       const inner = await innerCsar();
-      const info = await onboard(d!, await outerZip(inner.zip, cmsOver(inner.zip, 'leaf', ['-certfile', 'inter.pem', '-md', 'sha512'])));
+      const outer = await outerZip(inner.zip, cmsOver(inner.zip, 'leaf', ['-certfile', 'inter.pem', '-md', 'sha512']));
+      const info = await onboard(d!, outer);
       assertOnboarded(info);
       assert.equal((await seenByHooks(info.id)).digestAlgorithm, 'sha512');
+      assert.equal((await streamIndex(outer)).files.find((f) => f.name === 'vnf.csar')?.digests.sha512, undefined);
+    });
+
+    it('a SHA-512 CMS before the CSAR (hashed with SHA-512 while streaming) → ONBOARDED', async () => {
+      const inner = await innerCsar();
+      const cms = cmsOver(inner.zip, 'leaf', ['-certfile', 'inter.pem', '-md', 'sha512']);
+      const outer = await buildZip({ 'vnf.cms': cms, 'vnf.csar': inner.zip }, { entries: { 'vnf.csar': { compress: false } } });
+      const info = await onboard(d!, outer);
+      assertOnboarded(info);
+      assert.equal((await seenByHooks(info.id)).digestAlgorithm, 'sha512');
+      const streamed = (await streamIndex(outer)).files.find((f) => f.name === 'vnf.csar')?.digests;
+      assert.equal(streamed?.sha512, createHash('sha512').update(inner.zip).digest('hex'));
+    });
+
+    it('an upload cut inside the inner CSAR → ERROR CSAR-ZIP-CORRUPT, nothing thrown', async () => {
+      const inner = await innerCsar();
+      const outer = await outerZip(inner.zip, cmsOver(inner.zip));
+      const info = await onboard(d!, outer.subarray(0, Math.floor(outer.length / 2)));
+      assertError(info, 'CSAR-ZIP-CORRUPT');
+    });
+
+    it('a signed .csar that is not a ZIP → ERROR CSAR-ZIP-CORRUPT on the inner CSAR (the signature itself verifies)', async () => {
+      const notZip = imageBytes(IMAGE_SIZE, 7);
+      const info = await onboard(d!, await outerZip(notZip, cmsOver(notZip)));
+      const findings = assertError(info, 'CSAR-ZIP-CORRUPT');
+      assert.ok(!findings.some((f) => f.severity === 'error' && (f.rule.startsWith('SIG-') || f.rule.startsWith('CERT-'))), fmt(findings));
     });
 
     it('a deflated inner CSAR → ONBOARDED', async () => {
