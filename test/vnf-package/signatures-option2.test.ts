@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { QueryTypes } from 'sequelize';
 import { csarIngest, type StreamIndex } from '../../src/packages/ingest';
-import { buildZip, manifestText, sha256, type BuildOptions } from '../helpers/csar-builder';
+import { buildZip, DEFAULT_METADATA, manifestText, sha256, type BuildOptions } from '../helpers/csar-builder';
 import { startTestDepot, type TestDepot } from '../helpers/depot';
 import { basePkiOrSkip, type TestPki } from '../sol004/pki';
 import { assertError, assertOnboarded, bytes, DEFAULT_META_BLOCK, errorRules, fmt, IMAGE_PATH, imageBytes, onboard, packageFiles, V1, V2 } from './helpers';
@@ -49,10 +49,16 @@ describe('VNF package signatures (SOL004 security option 2)', function () {
   }
 
   /** A valid inner CSAR with a stored image; `lie` makes its manifest list another image's digest. */
-  async function innerCsar(o: { seed?: number; lie?: boolean } = {}): Promise<{ zip: Buffer; image: Buffer; files: Record<string, string | Buffer> }> {
+  async function innerCsar(o: { seed?: number; lie?: boolean; signManifest?: boolean; tamperManifest?: boolean } = {}): Promise<{ zip: Buffer; image: Buffer; files: Record<string, string | Buffer> }> {
     const { files, image } = packageFiles({ imageSize: IMAGE_SIZE, imageSeed: o.seed ?? 1 });
     const listed = o.lie ? { ...files, [IMAGE_PATH]: imageBytes(IMAGE_SIZE, 99) } : files;
-    const zip = await buildZip({ ...files, 'manifest.mf': manifestText(listed, { metadata: DEFAULT_META_BLOCK }) }, { entries: { [IMAGE_PATH]: { compress: false } } });
+    let manifest = manifestText(listed, { metadata: DEFAULT_META_BLOCK });
+    if (o.signManifest) {
+      // Security option 1 inside: the manifest closes with a CMS block over the bytes before it.
+      const text = `${manifest}\n`;
+      manifest = (o.tamperManifest ? text.replace(DEFAULT_METADATA.vnf_release_date_time, '2030-01-01T00:00:00+00:00') : text) + cmsOver(Buffer.from(text)).toString('latin1');
+    }
+    const zip = await buildZip({ ...files, 'manifest.mf': manifest }, { entries: { [IMAGE_PATH]: { compress: false } } });
     return { zip, image: image!, files };
   }
 
@@ -185,6 +191,26 @@ describe('VNF package signatures (SOL004 security option 2)', function () {
     it('a deflated inner CSAR → ONBOARDED', async () => {
       const inner = await innerCsar();
       assertOnboarded(await onboard(d!, await outerZip(inner.zip, cmsOver(inner.zip), {}, { compress: true })));
+    });
+
+    it('an inner CSAR signed with option 1 as well → ONBOARDED; the hooks see both signatures', async () => {
+      const inner = await innerCsar({ signManifest: true });
+      const info = await onboard(d!, await outerZip(inner.zip, cmsOver(inner.zip)));
+      assertOnboarded(info);
+      const seen = await seenByHooks(info.id);
+      assert.equal(seen.option, 'OPTION_2');
+      assert.equal(seen.verified, true);
+      assert.equal(seen.inner.option, 'OPTION_1');
+      assert.equal(seen.inner.file, 'manifest.mf');
+      assert.equal(seen.inner.verified, true);
+    });
+
+    it('an inner CSAR whose own option 1 signature does not match its manifest → ERROR SIG-DIGEST-MISMATCH on manifest.mf (the .cms verifies)', async () => {
+      const inner = await innerCsar({ signManifest: true, tamperManifest: true });
+      const info = await onboard(d!, await outerZip(inner.zip, cmsOver(inner.zip)));
+      const findings = assertError(info, 'SIG-DIGEST-MISMATCH');
+      assert.deepEqual(findings.filter((f) => f.rule === 'SIG-DIGEST-MISMATCH').map((f) => f.file), ['manifest.mf']);
+      assert.deepEqual(errorRules(info), ['SIG-DIGEST-MISMATCH']);
     });
 
     it('the inner CSAR changed after signing → ERROR SIG-DIGEST-MISMATCH on vnf.cms, and nothing else', async () => {
