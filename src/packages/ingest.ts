@@ -199,11 +199,12 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
 
       /** The sink of an inner CSAR: a level of its own, ended only once that level has read it all. */
       function nest(entry: StreamedEntry): Writable {
-        const pass = new PassThrough({ highWaterMark: 1 << 20 });
+        // Small buffers: the outer reader waits for the inner one, a chunk or two apart.
+        const pass = new PassThrough({ highWaterMark: 64 << 10 });
         nestedActive = true;
         const nested = level(pass, base + entry.dataOffset, (b, inSkeleton, innerSkeleton) => hashes.update(inSkeleton ? [whole, innerSkeleton!] : [whole], b), true);
         const sink = new Writable({
-          highWaterMark: 1 << 20,
+          highWaterMark: 64 << 10,
           write(chunk: Buffer, _encoding, done) {
             if (pass.write(chunk)) done();
             else pass.once('drain', () => done());
