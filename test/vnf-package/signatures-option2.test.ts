@@ -8,6 +8,7 @@ import { QueryTypes } from 'sequelize';
 import { csarIngest, type StreamIndex } from '../../src/packages/ingest';
 import { buildZip, DEFAULT_METADATA, manifestText, sha256, type BuildOptions } from '../helpers/csar-builder';
 import { startTestDepot, type TestDepot } from '../helpers/depot';
+import { startTestS3, type TestS3 } from '../helpers/s3';
 import { basePkiOrSkip, type TestPki } from '../sol004/pki';
 import { assertError, assertOnboarded, bytes, DEFAULT_META_BLOCK, errorRules, fmt, IMAGE_PATH, imageBytes, onboard, packageFiles, V1, V2 } from './helpers';
 
@@ -39,12 +40,16 @@ describe('VNF package signatures (SOL004 security option 2)', function () {
   });
 
   /** One service at a time: on one database, services with other settings take each other's jobs. */
-  async function depot(signatures: Record<string, unknown>): Promise<TestDepot> {
+  async function depot(signatures: Record<string, unknown>, store?: { name: string; options: Record<string, unknown> }): Promise<TestDepot> {
     await d?.close();
     // A module hook reports what post_upload hooks see of the signature, as a warning finding.
     const hook = path.join(tmp, 'signature-hook.js');
     fs.writeFileSync(hook, `exports.default = async (ctx) => [{ rule: 'TEST-SIGNATURE', severity: 'warning', message: JSON.stringify(ctx.results.signature ?? null) }];\n`);
-    d = await startTestDepot({ signatures, types: { vnf_packages: { hooks: [{ event: 'post_upload', module: hook }] } } });
+    d = await startTestDepot({
+      signatures,
+      ...(store && { stores: { [store.name]: store.options } }),
+      types: { vnf_packages: { hooks: [{ event: 'post_upload', module: hook }], ...(store && { store: store.name }) } },
+    });
     return d;
   }
 
@@ -273,6 +278,30 @@ describe('VNF package signatures (SOL004 security option 2)', function () {
       const seen = await seenByHooks(info.id);
       assert.equal(seen.option, 'OPTION_2');
       assert.equal(seen.verified, false);
+    });
+  });
+
+  describe('on an s3 store (no local files: processing reads the stored package through a temporary copy)', () => {
+    let s3: TestS3 | undefined;
+    before(async function () {
+      if (!pki) this.skip();
+      s3 = await startTestS3();
+      await depot({ trustStore: pki.path('root.pem') }, { name: 'objects', options: { ...s3.options, partSize: 5 * 2 ** 20 } });
+    });
+    after(async () => {
+      await d?.close();
+      d = undefined;
+      await s3?.close();
+    });
+
+    it('a valid option 2 package → ONBOARDED, served byte for byte', async () => {
+      const inner = await innerCsar();
+      const outer = await outerZip(inner.zip, cmsOver(inner.zip));
+      const info = await onboard(d!, outer);
+      assertOnboarded(info);
+      assert.equal((await seenByHooks(info.id)).verified, true);
+      assert.ok((await bytes(await d!.request('GET', `${V1}/vnf_packages/${info.id}/package_content`))).equals(outer));
+      assert.ok((await bytes(await d!.request('GET', `${V1}/vnf_packages/${info.id}/artifacts/${IMAGE_PATH}`))).equals(inner.image));
     });
   });
 
