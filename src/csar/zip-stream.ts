@@ -98,6 +98,11 @@ export interface SplitOptions {
   /** Digests to compute for an entry besides SHA-256 (e.g. what a manifest read earlier asks for). */
   algorithms?(name: string): Iterable<HashAlgorithm>;
   /**
+   * True when the caller hashes this split entry's SHA-256 itself (e.g. off the main thread): its
+   * `digests` then lack `sha256` until the caller adds it, at the latest when its sink ends.
+   */
+  sha256BySink?(entry: StreamedEntry): boolean;
+  /**
    * Called with every chunk of the whole archive, in order (the whole-package digest), saying
    * whether it goes to the skeleton; awaited (backpressure).
    */
@@ -256,8 +261,8 @@ class EntryHasher {
   crc = 0;
   size = 0;
 
-  constructor(algorithms: Iterable<HashAlgorithm>) {
-    this.hashes = [...new Set<HashAlgorithm>(['sha256', ...algorithms])].map((a) => [a, crypto.createHash(a)]);
+  constructor(algorithms: Iterable<HashAlgorithm>, sha256 = true) {
+    this.hashes = [...new Set<HashAlgorithm>([...(sha256 ? ['sha256' as const] : []), ...algorithms])].map((a) => [a, crypto.createHash(a)]);
   }
 
   update(b: Buffer): void {
@@ -374,7 +379,7 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
     if (method === 0 && !descriptorFollows) {
       const split = !isDir && compressedSize >= splitMin && !(flags & 0x1);
       entry.split = split;
-      const hasher = new EntryHasher(algorithms);
+      const hasher = new EntryHasher(algorithms, !(split && opts.sha256BySink?.(entry)));
       const sink = split ? await sinks.split(entry) : isDir || flags & 0x1 ? undefined : await sinks.file?.(entry);
       let left = compressedSize;
       try {

@@ -154,7 +154,7 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
           skeleton: skeleton.stream,
           split: async (entry) => {
             if (!inner) skeletonHash ??= hashes.fork(whole);
-            if (!inner && !nestedActive && !parts.some((p) => INNER_CSAR.test(p.entry.name)) && INNER_CSAR.test(entry.name)) return nest(entry);
+            if (nests(entry)) return nest(entry);
             const d = await direct(store, () => entry.digests?.sha256, () => entry.compressedSize);
             const staged = d.done();
             staged.catch(() => undefined);
@@ -169,6 +169,7 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
         }, {
           limits: opts.limits,
           algorithms: (name) => (!inner && cms && INNER_CSAR.test(name) ? cmsAlgorithm(cms, name) : []),
+          sha256BySink: nests,
           splitMinBytes: opts.splitMinBytes ?? SPLIT_MIN_BYTES,
           onBytes: (b, inSkeleton) => {
             if (inSkeleton) skeletonSize += b.length;
@@ -197,12 +198,22 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
       }
       return l;
 
-      /** The sink of an inner CSAR: a level of its own, ended only once that level has read it all. */
+      /** The first large stored root `.csar` of the upload is read as an inner CSAR. */
+      function nests(entry: StreamedEntry): boolean {
+        return !inner && !nestedActive && !parts.some((p) => INNER_CSAR.test(p.entry.name)) && INNER_CSAR.test(entry.name);
+      }
+
+      /**
+       * The sink of an inner CSAR: a level of its own, ended only once that level has read it all.
+       * The entry's own SHA-256 (the `.cms` digest) runs beside the package hash, off the main
+       * thread where the hash worker is on, which has the inner entries' hashes to do.
+       */
       function nest(entry: StreamedEntry): Writable {
         // Small buffers: the outer reader waits for the inner one, a chunk or two apart.
         const pass = new PassThrough({ highWaterMark: 64 << 10 });
         nestedActive = true;
-        const nested = level(pass, base + entry.dataOffset, (b, inSkeleton, innerSkeleton) => hashes.update(inSkeleton ? [whole, innerSkeleton!] : [whole], b), true);
+        const own = hashes.create('sha256');
+        const nested = level(pass, base + entry.dataOffset, (b, inSkeleton, innerSkeleton) => hashes.update(inSkeleton ? [whole, own, innerSkeleton!] : [whole, own], b), true);
         const sink = new Writable({
           highWaterMark: 64 << 10,
           write(chunk: Buffer, _encoding, done) {
@@ -211,10 +222,11 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
           },
           final(done) {
             pass.end();
-            nested.then(() => {
+            nested.then(async () => {
+              // The reader set the entry's other digests before ending its sink.
+              entry.digests = { ...entry.digests, sha256: await hashes.digest(own) };
               nestedActive = false;
-              done();
-            }, done);
+            }).then(() => done(), done);
           },
           destroy(err, done) {
             pass.destroy(err ?? undefined);

@@ -89,7 +89,7 @@ describe('VNF package signatures (SOL004 security option 2)', function () {
   async function streamIndex(zip: Buffer): Promise<StreamIndex> {
     const { engine } = d!.depot;
     let index: StreamIndex | undefined;
-    const staged = await csarIngest(engine.storeOf(engine.type('vnf_packages')), { onIndex: (i) => (index = i) })(Readable.from([zip]), { limit: zip.length });
+    const staged = await csarIngest(engine.storeOf(engine.type('vnf_packages')), { hashWorker: true, onIndex: (i) => (index = i) })(Readable.from([zip]), { limit: zip.length });
     await staged.commit();
     return index!;
   }
