@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { hasOpenssl, TestPki } from '../test/sol004/pki';
 
 /**
  * Onboarding benchmark (issue: "onboarding a 1 GiB and a 4 GiB CSAR"): a CSAR holding a stored
@@ -15,9 +16,11 @@ import * as zlib from 'node:zlib';
  * `sha256sum` of the same file (target ≤ 1.0×), and the server's peak RSS (VmHWM of the process
  * that listens) with 150 MB. The 1 GiB package is also onboarded with a SHA-512 manifest (figure
  * printed, no target: the manifest follows the image, so processing hashes the image once more).
+ * The first size is also onboarded as a SOL004 security option 2 package (see option2Case).
  *
  * BENCH_ONBOARDING_GIB=1,4 (default) picks the image sizes; BENCH_ONBOARDING_RUNS (default 2) the
- * runs per size (best time, highest RSS are reported); BENCH_ONBOARDING_SHA512=0 skips the SHA-512 run; BENCH_KEEP=1 keeps the temp dir;
+ * runs per size (best time, highest RSS are reported); BENCH_ONBOARDING_SHA512=0 skips the SHA-512 run;
+ * BENCH_ONBOARDING_OPTION2=0 the option 2 run; BENCH_KEEP=1 keeps the temp dir;
  * BENCH_NODE_ARGS is passed to the server's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  */
 const repoRoot = path.resolve(__dirname, '..');
@@ -26,9 +29,9 @@ const TARGET_RATIO = 1.0;
 const TARGET_RSS_MB = 150;
 const RUNS = Math.max(1, Number(process.env.BENCH_ONBOARDING_RUNS ?? 2));
 const FIXTURE = path.join(repoRoot, 'test/fixtures/tosca/valid/single_file_v3');
-const IMAGE_PATH = 'Files/images/depot-test-1.0.qcow2';
 const IMAGE_SIGNATURE = 'Files/Signatures/depot-test-1.0.qcow2.sig.cms';
 const IMAGE_CERTIFICATE = 'Files/Certificates/vendor.cert';
+const IMAGE_PATH = 'Files/images/depot-test-1.0.qcow2';
 
 interface Result {
   label: string;
@@ -50,19 +53,25 @@ interface Result {
 export async function benchOnboarding(): Promise<void> {
   const sizes = (process.env.BENCH_ONBOARDING_GIB ?? '1,4').split(',').map(Number).filter((n) => n > 0);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-bench-onboard-'));
-  const needed = Math.max(...sizes) * GiB * 2 + GiB; // the CSAR + the store's copy + slack
+  const withOption2 = process.env.BENCH_ONBOARDING_OPTION2 !== '0' && sizes.length > 0;
+  // The CSAR + the store's copy + slack; an option 2 package is written beside its inner CSAR.
+  const needed = Math.max(...sizes, withOption2 ? sizes[0] * 1.5 : 0) * GiB * 2 + GiB;
   const free = fs.statfsSync(work).bavail * fs.statfsSync(work).bsize;
   if (free < needed) throw new Error(`onboarding bench needs ~${(needed / GiB).toFixed(1)} GiB free in ${os.tmpdir()}, has ${(free / GiB).toFixed(1)} GiB`);
   const dbBase = ensurePostgres();
   const results: Result[] = [];
-  const variants: { gib: number; algorithm: 'SHA-256' | 'SHA-512' }[] = sizes.map((gib) => ({ gib, algorithm: 'SHA-256' }));
+  const variants: { gib: number; algorithm: 'SHA-256' | 'SHA-512'; option2?: boolean }[] = sizes.map((gib) => ({ gib, algorithm: 'SHA-256' }));
   if (sizes.includes(1) && process.env.BENCH_ONBOARDING_SHA512 !== '0') variants.splice(1, 0, { gib: 1, algorithm: 'SHA-512' });
+  const option2 = withOption2 ? option2Case(work) : undefined;
+  if (option2) variants.splice(1, 0, { gib: sizes[0], algorithm: 'SHA-256', option2: true });
   try {
-    for (const { gib, algorithm } of variants) {
-      const label = `${gib} GiB${algorithm === 'SHA-512' ? ' (SHA-512 manifest, no target)' : ''}`;
-      results.push(await measure(work, dbBase, label, gib, (csar) => writeBenchCsar(csar, Math.round(gib * GiB), algorithm)));
+    for (const { gib, algorithm, option2: signed } of variants) {
+      const label = `${gib} GiB${algorithm === 'SHA-512' ? ' (SHA-512 manifest, no target)' : signed ? ' option-2 package' : ''}`;
+      const write = signed ? (csar: string) => option2!.write(csar, Math.round(gib * GiB)) : (csar: string) => writeBenchCsar(csar, Math.round(gib * GiB), algorithm);
+      results.push(await measure(work, dbBase, label, gib, write, signed ? option2!.env : {}));
     }
   } finally {
+    option2?.dispose();
     if (!process.env.BENCH_KEEP) fs.rmSync(work, { recursive: true, force: true });
   }
   printTable(results);
@@ -78,7 +87,6 @@ export async function benchOnboarding(): Promise<void> {
  */
 export async function benchSignedOnboarding(): Promise<void> {
   if (process.env.BENCH_ONBOARDING_SIGNED === '0') return;
-  const { hasOpenssl, TestPki } = require('../test/sol004/pki') as typeof import('../test/sol004/pki');
   if (!hasOpenssl()) return console.log('  (signed image case skipped: the openssl CLI is not installed; it builds the PKI)');
   const gib = (process.env.BENCH_ONBOARDING_GIB ?? '1').split(',').map(Number).filter((n) => n > 0)[0] ?? 1;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-bench-signed-'));
@@ -139,6 +147,50 @@ async function measure(work: string, dbBase: string, label: string, gib: number,
   const csarBytes = fs.statSync(csar).size;
   fs.rmSync(csar, { force: true });
   return { ...best!, label, csarBytes, sha256sumS: bestSha, sha256sumCpuS: bestShaCpu, rssMb: worstRss };
+}
+
+/**
+ * The "1 GiB option-2 package" case (issue 10): the bench CSAR, signed with a detached CMS (SHA-256)
+ * by a throw-away PKI (test/sol004/pki.ts, openssl: no key outlives the run), stored in an outer ZIP
+ * `bench.csar` + `bench.cms` with the signature after the CSAR (the order in which its digest
+ * algorithm is known last). The server verifies it against the PKI's root (`signatures.trustStore`,
+ * through DEPOT_CONFIG). Same target as an unsigned package.
+ */
+function option2Case(work: string): { write(file: string, imageBytes: number): Promise<void>; env: Record<string, string>; dispose(): void } {
+  if (!hasOpenssl()) throw new Error('the option 2 case needs the openssl CLI (or BENCH_ONBOARDING_OPTION2=0)');
+  const pki = new TestPki();
+  pki.root('root', 'Depot Bench Root');
+  pki.issue('inter', 'Depot Bench Intermediate', 'root', 'ca0');
+  pki.issue('leaf', 'Depot Bench Signer', 'inter', 'leaf');
+  const config = path.join(work, 'option2.yaml');
+  fs.writeFileSync(config, `signatures:\n  trustStore: ${JSON.stringify(pki.path('root.pem'))}\n`);
+  return {
+    env: { DEPOT_CONFIG: config },
+    dispose: () => pki.dispose(),
+    async write(file, imageBytes) {
+      const inner = path.join(work, 'bench-inner.csar');
+      await writeBenchCsar(inner, imageBytes);
+      const cms = pki.sign(inner, 'leaf', ['-certfile', 'inter.pem']);
+      const size = fs.statSync(inner).size;
+      const { write, addEntry, finish } = zipWriter(file);
+      addEntry('bench.csar', undefined, { size, crc: 0 }, () => {
+        const fd = fs.openSync(inner, 'r');
+        const chunk = Buffer.allocUnsafe(4 << 20);
+        let crc = 0;
+        for (let off = 0; off < size; ) {
+          const n = fs.readSync(fd, chunk, 0, Math.min(chunk.length, size - off), off);
+          crc = zlib.crc32(chunk.subarray(0, n), crc);
+          write(chunk.subarray(0, n));
+          off += n;
+        }
+        fs.closeSync(fd);
+        return { crc };
+      });
+      addEntry('bench.cms', cms, undefined);
+      finish();
+      fs.rmSync(inner);
+    },
+  };
 }
 
 function printTable(results: Result[]): void {
@@ -230,7 +282,7 @@ function vmHwmMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
-async function onboardOnce(csar: string, databaseUrl: string, dataDir: string, extraEnv: Record<string, string> = {}): Promise<Omit<Result, 'label' | 'csarBytes' | 'sha256sumS' | 'sha256sumCpuS'>> {
+async function onboardOnce(csar: string, databaseUrl: string, dataDir: string, env: Record<string, string> = {}): Promise<Omit<Result, 'label' | 'csarBytes' | 'sha256sumS' | 'sha256sumCpuS'>> {
   fs.mkdirSync(dataDir, { recursive: true });
   const port = await freePort();
   // Exactly what `npm start` runs, minus npm: node itself (tsx as a require hook, no wrapper
@@ -238,7 +290,7 @@ async function onboardOnce(csar: string, databaseUrl: string, dataDir: string, e
   const start = npmStart();
   const child: ChildProcess = spawn(process.execPath, start.args, {
     cwd: repoRoot,
-    env: { ...process.env, ...start.env, DEPOT_DATA_DIR: dataDir, DEPOT_PORT: String(port), DEPOT_HOST: '127.0.0.1', DEPOT_DATABASE_URL: databaseUrl, DEPOT_LOG_LEVEL: 'warn', ...extraEnv },
+    env: { ...process.env, ...start.env, ...env, DEPOT_DATA_DIR: dataDir, DEPOT_PORT: String(port), DEPOT_HOST: '127.0.0.1', DEPOT_DATABASE_URL: databaseUrl, DEPOT_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -334,7 +386,66 @@ function timeSha256sum(file: string): { wall: number; cpu: number } {
  * ZIP64 records wherever a size or offset needs them. The image (random bytes, generated in 4 MiB
  * chunks, never held in memory) comes first so its SHA-256 is known for the VNFD and the manifest.
  */
-export async function writeBenchCsar(file: string, imageBytes: number, manifestAlgorithm: 'SHA-256' | 'SHA-512' = 'SHA-256', signer?: import('../test/sol004/pki').TestPki): Promise<void> {
+export async function writeBenchCsar(file: string, imageBytes: number, manifestAlgorithm: 'SHA-256' | 'SHA-512' = 'SHA-256', signer?: TestPki): Promise<void> {
+  const { write, addEntry, finish, position } = zipWriter(file);
+  // 1. the image, streamed: random bytes hashed (SHA-256, CRC-32) as they are written.
+  const sha = crypto.createHash('sha256');
+  const sha512 = manifestAlgorithm === 'SHA-512' ? crypto.createHash('sha512') : undefined;
+  addEntry(IMAGE_PATH, undefined, { size: imageBytes, crc: 0 }, () => {
+    const chunk = Buffer.allocUnsafe(4 << 20);
+    let crc = 0;
+    for (let left = imageBytes; left > 0; ) {
+      const n = Math.min(left, chunk.length);
+      const part = chunk.subarray(0, n);
+      crypto.randomFillSync(part);
+      sha.update(part);
+      sha512?.update(part);
+      crc = zlib.crc32(part, crc);
+      write(part);
+      left -= n;
+    }
+    return { crc };
+  });
+  const imageSha = sha.digest('hex');
+  // Signed: the image's detached CMS is made by openssl over the image's bytes in the file being
+  // written (generation time, not measured), its certificate chain in a file of its own.
+  const security: [string, Buffer][] = [];
+  if (signer) {
+    const cms = execFileSync('bash', ['-c', 'tail -c +$(($2 + 1)) "$1" | head -c "$3" | openssl cms -sign -binary -signer leaf.pem -inkey leaf.key -outform DER -nocerts',
+      '_', file, String(position() - imageBytes), String(imageBytes)], { cwd: signer.dir, maxBuffer: 1 << 20 });
+    security.push([IMAGE_SIGNATURE, cms], [IMAGE_CERTIFICATE, Buffer.concat([signer.read('leaf.pem'), signer.read('inter.pem')])]);
+  }
+
+  // 2. the descriptor files, which name the image's digest and size.
+  const vnfd = fs
+    .readFileSync(path.join(FIXTURE, 'Definitions/vnfd.yaml'), 'utf8')
+    .replace(/hash: [0-9a-f]{64}/, `hash: ${imageSha}`)
+    .replace(/size: 17 B/, `size: ${imageBytes} B`)
+    .replace(/descriptor_id: \S+/, `descriptor_id: ${crypto.randomUUID()}`);
+  const meta = 'TOSCA-Meta-File-Version: 1.0\nCSAR-Version: 1.1\nCreated-By: Depot bench\nEntry-Definitions: Definitions/vnfd.yaml\nETSI-Entry-Manifest: manifest.mf\n';
+  const digests: [string, string, string][] = [
+    [IMAGE_PATH, manifestAlgorithm, sha512 ? sha512.digest('hex') : imageSha],
+    ['Definitions/vnfd.yaml', 'SHA-256', crypto.createHash('sha256').update(vnfd).digest('hex')],
+  ];
+  const signature = signer ? `Signature: ${IMAGE_SIGNATURE}\nCertificate: ${IMAGE_CERTIFICATE}\n` : '';
+  let manifest =
+    'metadata:\n  vnf_provider_id: Depot\n  vnf_product_name: Depot Test VNF\n  vnf_release_date_time: 2026-11-24T10:00:00+01:00\n  vnf_package_version: 1.0\n\n' +
+    digests.map(([p, a, h]) => `Source: ${p}\nAlgorithm: ${a}\nHash: ${h}\n${p === IMAGE_PATH ? signature : ''}`).join('\n');
+  if (signer) manifest += `\n${signer.sign(path.basename(signer.write('bench-manifest.mf', `${manifest}\n`)), 'leaf', ['-certfile', 'inter.pem']).toString('latin1')}`;
+  addEntry('TOSCA-Metadata/TOSCA.meta', Buffer.from(meta), undefined);
+  addEntry('Definitions/vnfd.yaml', Buffer.from(vnfd), undefined);
+  for (const [name, data] of security) addEntry(name, data, undefined);
+  addEntry('manifest.mf', Buffer.from(manifest), undefined);
+  finish();
+}
+
+/**
+ * A ZIP written the way zip(1), Python's zipfile or Java's ZipOutputStream do on a seekable file:
+ * sizes and CRC in the local headers (a streamed entry's CRC is patched after its bytes), ZIP64
+ * records wherever a size or offset needs them. `addEntry` deflates `data`, or stores `stored.size`
+ * bytes that `writeData` writes through `write`.
+ */
+function zipWriter(file: string) {
   const fd = fs.openSync(file, 'w');
   const central: Buffer[] = [];
   let pos = 0;
@@ -398,84 +509,38 @@ export async function writeBenchCsar(file: string, imageBytes: number, manifestA
     central.push(Buffer.concat([cd, nameBuf, cdExtra]));
   };
 
-  // 1. the image, streamed: random bytes hashed (SHA-256, CRC-32) as they are written.
-  const sha = crypto.createHash('sha256');
-  const sha512 = manifestAlgorithm === 'SHA-512' ? crypto.createHash('sha512') : undefined;
-  addEntry(IMAGE_PATH, undefined, { size: imageBytes, crc: 0 }, () => {
-    const chunk = Buffer.allocUnsafe(4 << 20);
-    let crc = 0;
-    for (let left = imageBytes; left > 0; ) {
-      const n = Math.min(left, chunk.length);
-      const part = chunk.subarray(0, n);
-      crypto.randomFillSync(part);
-      sha.update(part);
-      sha512?.update(part);
-      crc = zlib.crc32(part, crc);
-      write(part);
-      left -= n;
+  /** Central directory and end records (ZIP64 when an offset or size needs it). */
+  const finish = () => {
+    const cdStart = pos;
+    for (const c of central) write(c);
+    const cdSize = pos - cdStart;
+    if (cdStart >= 0xffffffff || pos >= 0xffffffff) {
+      const eocd64At = pos;
+      const e = Buffer.alloc(56);
+      e.writeUInt32LE(0x06064b50, 0);
+      e.writeBigUInt64LE(44n, 4);
+      e.writeUInt16LE((3 << 8) | 45, 12);
+      e.writeUInt16LE(45, 14);
+      e.writeBigUInt64LE(BigInt(central.length), 24);
+      e.writeBigUInt64LE(BigInt(central.length), 32);
+      e.writeBigUInt64LE(BigInt(cdSize), 40);
+      e.writeBigUInt64LE(BigInt(cdStart), 48);
+      const loc = Buffer.alloc(20);
+      loc.writeUInt32LE(0x07064b50, 0);
+      loc.writeBigUInt64LE(BigInt(eocd64At), 8);
+      loc.writeUInt32LE(1, 16);
+      write(Buffer.concat([e, loc]));
     }
-    return { crc };
-  });
-  const imageSha = sha.digest('hex');
-  // Signed: the image's detached CMS is made by openssl over the image's bytes in the file being
-  // written (generation time, not measured), its certificate chain in a file of its own.
-  const security: [string, Buffer][] = [];
-  if (signer) {
-    const cms = execFileSync('bash', ['-c', 'tail -c +$(($2 + 1)) "$1" | head -c "$3" | openssl cms -sign -binary -signer leaf.pem -inkey leaf.key -outform DER -nocerts',
-      '_', file, String(pos - imageBytes), String(imageBytes)], { cwd: signer.dir, maxBuffer: 1 << 20 });
-    security.push([IMAGE_SIGNATURE, cms], [IMAGE_CERTIFICATE, Buffer.concat([signer.read('leaf.pem'), signer.read('inter.pem')])]);
-  }
-
-  // 2. the descriptor files, which name the image's digest and size.
-  const vnfd = fs
-    .readFileSync(path.join(FIXTURE, 'Definitions/vnfd.yaml'), 'utf8')
-    .replace(/hash: [0-9a-f]{64}/, `hash: ${imageSha}`)
-    .replace(/size: 17 B/, `size: ${imageBytes} B`)
-    .replace(/descriptor_id: \S+/, `descriptor_id: ${crypto.randomUUID()}`);
-  const meta = 'TOSCA-Meta-File-Version: 1.0\nCSAR-Version: 1.1\nCreated-By: Depot bench\nEntry-Definitions: Definitions/vnfd.yaml\nETSI-Entry-Manifest: manifest.mf\n';
-  const digests: [string, string, string][] = [
-    [IMAGE_PATH, manifestAlgorithm, sha512 ? sha512.digest('hex') : imageSha],
-    ['Definitions/vnfd.yaml', 'SHA-256', crypto.createHash('sha256').update(vnfd).digest('hex')],
-  ];
-  const signature = signer ? `Signature: ${IMAGE_SIGNATURE}\nCertificate: ${IMAGE_CERTIFICATE}\n` : '';
-  let manifest =
-    'metadata:\n  vnf_provider_id: Depot\n  vnf_product_name: Depot Test VNF\n  vnf_release_date_time: 2026-11-24T10:00:00+01:00\n  vnf_package_version: 1.0\n\n' +
-    digests.map(([p, a, h]) => `Source: ${p}\nAlgorithm: ${a}\nHash: ${h}\n${p === IMAGE_PATH ? signature : ''}`).join('\n');
-  if (signer) manifest += `\n${signer.sign(path.basename(signer.write('bench-manifest.mf', `${manifest}\n`)), 'leaf', ['-certfile', 'inter.pem']).toString('latin1')}`;
-  addEntry('TOSCA-Metadata/TOSCA.meta', Buffer.from(meta), undefined);
-  addEntry('Definitions/vnfd.yaml', Buffer.from(vnfd), undefined);
-  for (const [name, data] of security) addEntry(name, data, undefined);
-  addEntry('manifest.mf', Buffer.from(manifest), undefined);
-
-  // 3. central directory and end records (ZIP64 when an offset or size needs it).
-  const cdStart = pos;
-  for (const c of central) write(c);
-  const cdSize = pos - cdStart;
-  if (cdStart >= 0xffffffff || pos >= 0xffffffff) {
-    const eocd64At = pos;
-    const e = Buffer.alloc(56);
-    e.writeUInt32LE(0x06064b50, 0);
-    e.writeBigUInt64LE(44n, 4);
-    e.writeUInt16LE((3 << 8) | 45, 12);
-    e.writeUInt16LE(45, 14);
-    e.writeBigUInt64LE(BigInt(central.length), 24);
-    e.writeBigUInt64LE(BigInt(central.length), 32);
-    e.writeBigUInt64LE(BigInt(cdSize), 40);
-    e.writeBigUInt64LE(BigInt(cdStart), 48);
-    const loc = Buffer.alloc(20);
-    loc.writeUInt32LE(0x07064b50, 0);
-    loc.writeBigUInt64LE(BigInt(eocd64At), 8);
-    loc.writeUInt32LE(1, 16);
-    write(Buffer.concat([e, loc]));
-  }
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(central.length, 8);
-  end.writeUInt16LE(central.length, 10);
-  end.writeUInt32LE(cdSize, 12);
-  end.writeUInt32LE(cdStart >= 0xffffffff ? 0xffffffff : cdStart, 16);
-  write(end);
-  fs.closeSync(fd);
+    const end = Buffer.alloc(22);
+    end.writeUInt32LE(0x06054b50, 0);
+    end.writeUInt16LE(central.length, 8);
+    end.writeUInt16LE(central.length, 10);
+    end.writeUInt32LE(cdSize, 12);
+    end.writeUInt32LE(cdStart >= 0xffffffff ? 0xffffffff : cdStart, 16);
+    write(end);
+    fs.closeSync(fd);
+  };
+  return { write, addEntry, finish, position: () => pos };
 }
 
 function zip64Extra(values: number[]): Buffer {

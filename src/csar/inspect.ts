@@ -35,8 +35,9 @@ export interface InspectOptions {
   /**
    * Digests already computed for an entry (while the upload streamed): when they cover every
    * algorithm the entry needs, the entry is not read again and `onEntry` is not called for it;
-   * otherwise it is read for the missing algorithms only. Not consulted for the inner CSAR of a
-   * security option 2 package.
+   * otherwise it is read for the missing algorithms only. For a security option 2 package it is
+   * consulted for the inner CSAR's entries when that is read in place (a stored inner CSAR: its
+   * entries' offsets are then absolute in the upload), never for a temporary copy.
    */
   reuse?: (entry: CsarEntry, algorithms: ReadonlySet<HashAlgorithm>) => CsarDigests | undefined;
   /**
@@ -60,8 +61,11 @@ export interface InspectOptions {
 /** The outer ZIP of a security option 2 package: the CSAR and its detached CMS signature. */
 export interface SignedPackage {
   csar: string;
+  /** `<name>.cms`; it may be absent from the outer ZIP (the signature check reports that). */
   signature: string;
   certificate?: string;
+  /** Entries of the outer ZIP besides the CSAR, its `.cms` and `.cert` (each one is an error). */
+  extraFiles?: string[];
 }
 
 export interface CsarInspection {
@@ -80,6 +84,8 @@ export interface CsarInspection {
   externalArtifacts: DigestEntry[];
   /** Only with `keepOpen`: the inspected CSAR, still open; closing it releases everything. */
   archive?: CsarArchive;
+  /** Only with `keepOpen`, for OPTION_2: the outer ZIP (its `.cms` and `.cert`), closed with `archive`. */
+  outer?: CsarArchive;
 }
 
 const DEFAULT_MAX_TEXT = 16 * 1024 * 1024;
@@ -98,9 +104,11 @@ export async function inspectCsar(path: string | CsarSource, opts: InspectOption
     const outer = await openCsar(path, opts.limits);
     cleanup.push(() => outer.close());
     const signed = outer.fatal ? undefined : detectOption2(outer);
-    const { result, archive } = signed ? await inspectInner(outer, signed, opts, cleanup) : { result: await inspectArchive(outer, opts, 'OPTION_1'), archive: outer };
-    if (opts.keepOpen && archive) result.archive = { ...archive, close: release };
-    else await release();
+    const { result, archive } = signed ? await inspectInner(outer, signed, opts, cleanup) : { result: await inspectArchive(outer, opts, 'OPTION_1', opts.reuse), archive: outer };
+    if (opts.keepOpen && archive) {
+      result.archive = { ...archive, close: release };
+      if (signed) result.outer = outer;
+    } else await release();
     return result;
   } catch (err) {
     await release();
@@ -109,17 +117,25 @@ export async function inspectCsar(path: string | CsarSource, opts: InspectOption
 }
 
 /**
- * SOL004 §5.1 option 2: the upload is a ZIP whose root holds only `<name>.csar`, its `.cms`
- * signature and optionally a `.cert`. Any other layout is the CSAR itself (option 1).
+ * SOL004 §5.1 option 2: the upload is a ZIP whose root holds `<name>.csar`, its `<name>.cms` signature
+ * and optionally `<name>.cert`. A ZIP with a root `.csar` but neither TOSCA-Metadata nor a root YAML
+ * file (so it cannot be an option 1 CSAR) is read as option 2 too, whatever else it holds: its other
+ * entries (`extraFiles`) and a missing `.cms` are then errors of the signature check, not a second
+ * guess at the layout. Any other ZIP is the CSAR itself (option 1).
  */
-function detectOption2(archive: CsarArchive): SignedPackage | undefined {
-  if (archive.directories.length || archive.entries.some((e) => e.name.includes('/'))) return undefined;
-  const names = archive.entries.map((e) => e.name);
-  const csars = names.filter((n) => /\.csar$/i.test(n));
-  const cms = names.filter((n) => /\.cms$/i.test(n));
-  const certs = names.filter((n) => /\.cert$/i.test(n));
-  if (csars.length !== 1 || cms.length !== 1 || certs.length > 1 || names.length !== 2 + certs.length) return undefined;
-  return { csar: csars[0], signature: cms[0], certificate: certs[0] };
+function detectOption2(archive: Pick<CsarArchive, 'entries' | 'directories'>): SignedPackage | undefined {
+  const names = [...archive.entries.map((e) => e.name), ...archive.directories];
+  const root = names.filter((n) => !n.includes('/'));
+  const csars = root.filter((n) => /\.csar$/i.test(n));
+  if (!csars.length || names.some((n) => n.startsWith('TOSCA-Metadata/')) || root.some((n) => YAML_FILE.test(n))) return undefined;
+  const base = (n: string) => n.replace(/\.[^.]*$/, '');
+  const sibling = (csar: string, ext: RegExp) => root.find((n) => base(n) === base(csar) && ext.test(n));
+  // Several CSARs: the one with its signature beside it is the package, the others are extra.
+  const csar = csars.find((c) => sibling(c, /\.cms$/i)) ?? csars[0];
+  const signature = sibling(csar, /\.cms$/i) ?? `${base(csar)}.cms`;
+  const certificate = sibling(csar, /\.cert$/i);
+  const extraFiles = names.filter((n) => n !== csar && n !== signature && n !== certificate);
+  return { csar, signature, ...(certificate && { certificate }), ...(extraFiles.length && { extraFiles }) };
 }
 
 async function inspectInner(
@@ -135,7 +151,7 @@ async function inspectInner(
     // A stored inner CSAR is read in place, so its own stored entries keep absolute offsets.
     const inner = await openCsar(outer.source, opts.limits, { slice: { start: entry.dataOffset, length: entry.size } });
     cleanup.push(() => inner.close());
-    return { result: withOuter(await inspectArchive(inner, opts, 'OPTION_2')), archive: inner };
+    return { result: withOuter(await inspectArchive(inner, opts, 'OPTION_2', opts.reuse)), archive: inner };
   }
   const dir = await fs.promises.mkdtemp(nodePath.join(opts.tempDir ?? os.tmpdir(), 'depot-csar-'));
   cleanup.push(() => fs.promises.rm(dir, { recursive: true, force: true }));
@@ -148,7 +164,7 @@ async function inspectInner(
   }
   const inner = await openCsar(file, opts.limits);
   cleanup.push(() => inner.close());
-  const result = await inspectArchive(inner, opts, 'OPTION_2');
+  const result = await inspectArchive(inner, opts, 'OPTION_2', undefined);
   // Offsets into a temporary copy are useless to the caller.
   for (const e of result.entries) delete e.dataOffset;
   return { result: withOuter(result), archive: inner };
@@ -158,7 +174,7 @@ function emptyInspection(option: PackageSecurityOption): CsarInspection {
   return { findings: [], packageSecurityOption: option, entries: [], digests: new Map(), externalArtifacts: [] };
 }
 
-async function inspectArchive(archive: CsarArchive, opts: InspectOptions, option: PackageSecurityOption): Promise<CsarInspection> {
+async function inspectArchive(archive: CsarArchive, opts: InspectOptions, option: PackageSecurityOption, reuse: InspectOptions['reuse']): Promise<CsarInspection> {
   const result: CsarInspection = { ...emptyInspection(option), entries: [...archive.entries], findings: [...archive.findings] };
   if (archive.fatal) return result;
   const formality: Severity = opts.strict ? 'error' : 'warning';
@@ -316,7 +332,7 @@ async function inspectArchive(archive: CsarArchive, opts: InspectOptions, option
     }
   }
   if (!findings.some((f) => f.rule === 'CSAR-ZIP-TOO-LARGE')) {
-    await hashPass(archive, wanted, opts.extraAlgorithms ?? [], result, opts.onEntry, option === 'OPTION_1' ? opts.reuse : undefined);
+    await hashPass(archive, wanted, opts.extraAlgorithms ?? [], result, opts.onEntry, reuse);
   }
 
   for (const c of claims) {

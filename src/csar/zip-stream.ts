@@ -57,7 +57,10 @@ export interface StreamedEntry {
   compressedSize: number;
   size?: number;
   crc32?: number;
-  /** Uncompressed digests, hex; only when the entry streamed completely and inflated cleanly. */
+  /**
+   * Uncompressed digests, hex; only when the entry streamed completely and inflated cleanly, or (with
+   * `problem` set) of the bytes of a split entry that the archive cut short.
+   */
   digests?: Partial<Record<HashAlgorithm, string>>;
   /** Its bytes went to a sink of their own, not to the skeleton. */
   split: boolean;
@@ -94,6 +97,11 @@ export interface SplitOptions {
   limits?: Partial<CsarLimits>;
   /** Digests to compute for an entry besides SHA-256 (e.g. what a manifest read earlier asks for). */
   algorithms?(name: string): Iterable<HashAlgorithm>;
+  /**
+   * True when the caller hashes this split entry's SHA-256 itself (e.g. off the main thread): its
+   * `digests` then lack `sha256` until the caller adds it, at the latest when its sink ends.
+   */
+  sha256BySink?(entry: StreamedEntry): boolean;
   /**
    * Called with every chunk of the whole archive, in order (the whole-package digest), saying
    * whether it goes to the skeleton; awaited (backpressure).
@@ -253,8 +261,8 @@ class EntryHasher {
   crc = 0;
   size = 0;
 
-  constructor(algorithms: Iterable<HashAlgorithm>) {
-    this.hashes = [...new Set<HashAlgorithm>(['sha256', ...algorithms])].map((a) => [a, crypto.createHash(a)]);
+  constructor(algorithms: Iterable<HashAlgorithm>, sha256 = true) {
+    this.hashes = [...new Set<HashAlgorithm>([...(sha256 ? ['sha256' as const] : []), ...algorithms])].map((a) => [a, crypto.createHash(a)]);
   }
 
   update(b: Buffer): void {
@@ -371,7 +379,7 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
     if (method === 0 && !descriptorFollows) {
       const split = !isDir && compressedSize >= splitMin && !(flags & 0x1);
       entry.split = split;
-      const hasher = new EntryHasher(algorithms);
+      const hasher = new EntryHasher(algorithms, !(split && opts.sha256BySink?.(entry)));
       const sink = split ? await sinks.split(entry) : isDir || flags & 0x1 ? undefined : await sinks.file?.(entry);
       let left = compressedSize;
       try {
@@ -400,8 +408,12 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
       if (left > 0) {
         entry.problem = 'the archive ends inside the entry';
         if (sink) {
-          if (split) await endSink(sink);
-          else sink.destroy(new Error(entry.problem));
+          if (split) {
+            // The bytes that did stream are part of the package all the same: their digest names
+            // the object that keeps them.
+            entry.digests = hasher.digests();
+            await endSink(sink);
+          } else sink.destroy(new Error(entry.problem));
         }
         lose(entry.problem);
       }

@@ -1,7 +1,7 @@
-import type { Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { hashFeed } from './hash-worker';
 import type { Finding } from '../common/findings';
-import { crossCheckStream, endSink, splitZipStream, type StreamedEntry } from '../csar/zip-stream';
+import { crossCheckStream, endSink, splitZipStream, type StreamedEntry, type StreamSplit } from '../csar/zip-stream';
 import type { CsarEntry, CsarLimits, HashAlgorithm } from '../csar/zip';
 import type { Ingest, Staged } from '../artifacts/engine';
 import { SizeLimitError, type ContentStore } from '../storage/content-store';
@@ -32,6 +32,11 @@ export interface StreamIndex {
   files: StreamedFile[];
   /** Central directory versus stream (hidden entries, lying local headers). */
   findings: Finding[];
+  /**
+   * A stored root `.csar` entry (the inner CSAR of a security option 2 package) read as a ZIP of its
+   * own while it streamed by; its files' header offsets are absolute in the package.
+   */
+  inner?: { name: string; index: StreamIndex };
 }
 
 /**
@@ -45,6 +50,23 @@ export function streamedRecord(files: ReadonlyMap<string, StreamedFile>, entry: 
   return same ? f : undefined;
 }
 
+/** A root `.csar` entry: the inner CSAR of a security option 2 package, read as a ZIP while it streams. */
+const INNER_CSAR = /^[^/]+\.csar$/i;
+/** A root `.cms` entry: an option 2 signature, whose digest algorithm the inner CSAR is hashed with when it comes first. */
+const OUTER_CMS = /^[^/]+\.cms$/i;
+const MAX_CMS_BYTES = 1 << 20;
+
+/** One ZIP read from the stream (the upload, or the inner CSAR inside it) and where its bytes went. */
+interface Level {
+  /** Offset of the level's first byte in the package. */
+  base: number;
+  split: StreamSplit;
+  skeleton: Staged;
+  /** Split entries in stream order: an object of their own, or an inner CSAR read as a level. */
+  parts: { entry: StreamedEntry; staged?: Staged; nested?: Level }[];
+  files: Map<StreamedEntry, Staged>;
+}
+
 /**
  * A ContentStore.stage replacement for CSAR uploads (engine `ingest`): the archive is split while
  * it streams (src/csar/zip-stream.ts). Large stored entries are staged as objects of their own; all
@@ -53,6 +75,11 @@ export function streamedRecord(files: ReadonlyMap<string, StreamedFile>, entry: 
  * composite [skeleton range, entry object, ...] that serves exactly the uploaded bytes, or one
  * object when nothing was split. Each byte is hashed with SHA-256 for the whole package and once
  * more for its entry (the entry object's key), and written once (small files: also decompressed).
+ *
+ * A large stored root `.csar` entry (security option 2) is not an object of its own: its bytes are
+ * read as a ZIP once more on the way (same split, an inner skeleton, objects for its large entries),
+ * so the inner CSAR's images are split and hashed without a second read; the outer entry's SHA-256
+ * (for the `.cms` signature) is computed as for any entry. Its segments stand in for the entry's.
  */
 export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLimits>; splitMinBytes?: number; hashWorker?: boolean; onIndex: (index: StreamIndex) => void }): Ingest {
   return async (body: Readable, stageOpts): Promise<Staged> => {
@@ -61,125 +88,244 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
     // (Hash.copy), so the common prefix is hashed once.
     const hashes = hashFeed(opts.hashWorker);
     const whole = hashes.create('sha256');
-    let skeletonHash: number | undefined;
-    let skeletonKey: string | undefined;
-    let skeletonSize = 0;
-    const skeleton = await direct(store, () => skeletonKey, () => skeletonSize);
-    const parts: { entry: StreamedEntry; staged: Promise<Staged> }[] = [];
-    const files = new Map<StreamedEntry, Promise<Staged | undefined>>();
     let total = 0;
-    let split;
+    /** While an inner CSAR streams, its level hashes its bytes into `whole` (in order: see `level`). */
+    let nestedActive = false;
+    let top: Level | undefined;
     let packageKey = '';
     try {
-      split = await splitZipStream(body, {
-        skeleton: skeleton.stream,
-        split: async (entry) => {
-          skeletonHash ??= hashes.fork(whole);
-          const d = await direct(store, () => entry.digests?.sha256, () => entry.compressedSize);
-          const staged = d.done();
-          staged.catch(() => undefined);
-          parts.push({ entry, staged });
-          return d.stream;
-        },
-        file: async (entry) => {
-          const d = await direct(store, () => entry.digests?.sha256, () => entry.size ?? 0);
-          files.set(entry, d.done().catch(() => undefined));
-          return d.stream;
-        },
-      }, {
-        limits: opts.limits,
-        splitMinBytes: opts.splitMinBytes ?? SPLIT_MIN_BYTES,
-        onBytes: (b, inSkeleton) => {
-          // Counted here, against the reservation: a lying Content-Length cannot overrun it.
-          total += b.length;
-          if (total > stageOpts.limit) throw new SizeLimitError(stageOpts.limit);
-          stageOpts.onProgress?.(total);
-          if (inSkeleton) skeletonSize += b.length;
-          return hashes.update(inSkeleton && skeletonHash !== undefined ? [whole, skeletonHash] : [whole], b);
-        },
+      top = await level(body, 0, (b, inSkeleton, skeletonHash) => {
+        // Counted here, against the reservation: a lying Content-Length cannot overrun it.
+        total += b.length;
+        if (total > stageOpts.limit) throw new SizeLimitError(stageOpts.limit);
+        stageOpts.onProgress?.(total);
+        if (nestedActive && !inSkeleton) return;
+        return hashes.update(inSkeleton && skeletonHash !== undefined ? [whole, skeletonHash] : [whole], b);
       });
       packageKey = await hashes.digest(whole);
-      skeletonKey = skeletonHash !== undefined ? await hashes.digest(skeletonHash) : packageKey;
-      await endSink(skeleton.stream);
     } catch (err) {
       hashes.close();
-      skeleton.stream.destroy(err as Error);
-      await abortAll();
+      // A level that failed has dropped what it staged; one that ended has not.
+      if (top) await abortLevel(top);
       throw err;
     }
-    let skel: Staged;
-    const staged: { entry: StreamedEntry; s: Staged }[] = [];
-    try {
-      skel = await skeleton.done();
-      for (const p of parts) staged.push({ entry: p.entry, s: await p.staged });
-    } catch (err) {
-      await abortAll();
-      throw err;
-    }
-    const stagedFiles = new Map<StreamedEntry, Staged>();
-    for (const [entry, p] of files) {
-      const s = await p;
-      if (s && entry.digests && !entry.problem) stagedFiles.set(entry, s);
-      else await s?.abort();
-    }
 
-    // The package as segments: skeleton ranges between the split entries' objects.
-    let segments: { key: string; offset: number; length: number }[] | undefined;
-    if (staged.length) {
-      segments = [];
-      let pos = 0;
-      let skelPos = 0;
-      for (const { entry, s } of staged) {
-        const gap = entry.dataOffset - pos;
-        if (gap > 0) segments.push({ key: skel.key, offset: skelPos, length: gap });
-        skelPos += gap;
-        if (s.size) segments.push({ key: s.key, offset: 0, length: s.size });
-        pos = entry.dataOffset + s.size;
-      }
-      const tail = split.size - pos;
-      if (tail > 0) segments.push({ key: skel.key, offset: skelPos, length: tail });
-      if (skelPos + tail !== skel.size) throw new Error('internal: the skeleton does not add up to the package');
-    }
-
-    // The index travels as JSONB, which cannot hold NUL: such names are unsafe anyway (never reused).
-    const index: StreamIndex = {
-      inSync: split.inSync,
-      ...(split.lostSync && { lostSync: { ...split.lostSync, reason: split.lostSync.reason.replace(/\u0000/g, '\\0') } }),
-      findings: crossCheckStream(split).map((f) => (f.file?.includes('\u0000') ? { ...f, file: f.file.replace(/\u0000/g, '\\0') } : f)),
-      files: split.entries.filter((e) => !e.name.endsWith('/') && !e.name.includes('\u0000') && e.digests && !e.problem).map((e) => {
-        const s = e.split ? staged.find((x) => x.entry === e)?.s : stagedFiles.get(e);
-        return {
-          name: e.name, headerOffset: e.localOffset, method: e.method, compressedSize: e.compressedSize, size: e.size!, crc32: e.crc32!,
-          digests: e.digests!, split: e.split, ...(s && { key: s.key }),
-        };
-      }),
-    };
+    const read = top;
+    const segments: { key: string; offset: number; length: number }[] = [];
+    if (read.parts.length) segmentsOf(read, segments);
     return {
-      key: skel.key,
+      key: read.skeleton.key,
       size: total,
       digests: { sha256: packageKey },
-      segments,
+      segments: read.parts.length ? segments : undefined,
       commit: async () => {
         // Entry objects first: the package blob that refers to them is published by the caller
         // right after the skeleton's commit (under its content lock). Unreferenced entry objects
         // (small files until processing attaches them) are protected by the collector's grace period.
-        for (const { s } of staged) await s.commit();
-        for (const s of stagedFiles.values()) await s.commit();
-        await skel.commit();
-        opts.onIndex(index);
+        await commitLevel(read);
+        await read.skeleton.commit();
+        opts.onIndex(indexOf(read));
       },
-      abort: async () => {
-        await skel.abort();
-        for (const { s } of staged) await s.abort();
-        for (const s of stagedFiles.values()) await s.abort();
-      },
+      abort: () => abortLevel(read),
     };
 
-    async function abortAll(): Promise<void> {
-      for (const p of parts) await p.staged.then((s) => s.abort(), () => undefined);
-      for (const p of files.values()) await p.then((s) => s?.abort());
-      await skeleton.abort();
+    /**
+     * Reads one ZIP from `source`. The top level's skeleton hash forks from the package hash at the
+     * first split; an inner CSAR's skeleton has a hash of its own, and its bytes reach the package
+     * hash through it (the outer reader waits for the inner one at the entry's end, so in order).
+     */
+    async function level(source: AsyncIterable<Buffer>, base: number, onBytes: (b: Buffer, inSkeleton: boolean, skeletonHash: number | undefined) => void | Promise<void>, inner = false): Promise<Level> {
+      let skeletonHash = inner ? hashes.create('sha256') : undefined;
+      let skeletonKey: string | undefined;
+      let skeletonSize = 0;
+      const skeleton = await direct(store, () => skeletonKey, () => skeletonSize);
+      const parts: { entry: StreamedEntry; done: Promise<{ staged?: Staged; nested?: Level }> }[] = [];
+      const files = new Map<StreamedEntry, Promise<Staged | undefined>>();
+      const abortAll = async () => {
+        for (const p of parts) await p.done.then((r) => (r.nested ? abortLevel(r.nested) : r.staged?.abort()), () => undefined);
+        for (const p of files.values()) await p.then((s) => s?.abort());
+        await skeleton.abort();
+      };
+      /** An option 2 `.cms` that streamed before the inner CSAR (the inner CSAR is then also hashed with its algorithm). */
+      let cms: Buffer | undefined;
+      let split: StreamSplit;
+      try {
+        split = await splitZipStream(source, {
+          skeleton: skeleton.stream,
+          split: async (entry) => {
+            if (!inner) skeletonHash ??= hashes.fork(whole);
+            if (nests(entry)) return nest(entry);
+            const d = await direct(store, () => entry.digests?.sha256, () => entry.compressedSize);
+            const staged = d.done();
+            staged.catch(() => undefined);
+            parts.push({ entry, done: staged.then((s) => ({ staged: s })) });
+            return d.stream;
+          },
+          file: async (entry) => {
+            const d = await direct(store, () => entry.digests?.sha256, () => entry.size ?? 0);
+            files.set(entry, d.done().catch(() => undefined));
+            return !inner && OUTER_CMS.test(entry.name) ? capture(d.stream, MAX_CMS_BYTES, (b) => (cms = b)) : d.stream;
+          },
+        }, {
+          limits: opts.limits,
+          algorithms: (name) => (!inner && cms && INNER_CSAR.test(name) ? cmsAlgorithm(cms, name) : []),
+          sha256BySink: nests,
+          splitMinBytes: opts.splitMinBytes ?? SPLIT_MIN_BYTES,
+          onBytes: (b, inSkeleton) => {
+            if (inSkeleton) skeletonSize += b.length;
+            return onBytes(b, inSkeleton, skeletonHash);
+          },
+        });
+        skeletonKey = skeletonHash !== undefined ? await hashes.digest(skeletonHash) : await hashes.digest(hashes.fork(whole));
+        await endSink(skeleton.stream);
+      } catch (err) {
+        skeleton.stream.destroy(err as Error);
+        await abortAll();
+        throw err;
+      }
+      const l: Level = { base, split, skeleton: undefined as unknown as Staged, parts: [], files: new Map() };
+      try {
+        l.skeleton = await skeleton.done();
+        for (const p of parts) l.parts.push({ entry: p.entry, ...(await p.done) });
+      } catch (err) {
+        await abortAll();
+        throw err;
+      }
+      for (const [entry, p] of files) {
+        const s = await p;
+        if (s && entry.digests && !entry.problem) l.files.set(entry, s);
+        else await s?.abort();
+      }
+      return l;
+
+      /** The first large stored root `.csar` of the upload is read as an inner CSAR. */
+      function nests(entry: StreamedEntry): boolean {
+        return !inner && !nestedActive && !parts.some((p) => INNER_CSAR.test(p.entry.name)) && INNER_CSAR.test(entry.name);
+      }
+
+      /**
+       * The sink of an inner CSAR: a level of its own, ended only once that level has read it all.
+       * The entry's own SHA-256 (the `.cms` digest) runs beside the package hash, off the main
+       * thread where the hash worker is on, which has the inner entries' hashes to do.
+       */
+      function nest(entry: StreamedEntry): Writable {
+        // Small buffers: the outer reader waits for the inner one, a chunk or two apart.
+        const pass = new PassThrough({ highWaterMark: 64 << 10 });
+        nestedActive = true;
+        const own = hashes.create('sha256');
+        const nested = level(pass, base + entry.dataOffset, (b, inSkeleton, innerSkeleton) => hashes.update(inSkeleton ? [whole, own, innerSkeleton!] : [whole, own], b), true);
+        const sink = new Writable({
+          highWaterMark: 64 << 10,
+          write(chunk: Buffer, _encoding, done) {
+            if (pass.write(chunk)) done();
+            else pass.once('drain', () => done());
+          },
+          final(done) {
+            pass.end();
+            nested.then(async () => {
+              // The reader set the entry's other digests before ending its sink.
+              entry.digests = { ...entry.digests, sha256: await hashes.digest(own) };
+              nestedActive = false;
+            }).then(() => done(), done);
+          },
+          destroy(err, done) {
+            pass.destroy(err ?? undefined);
+            done(err);
+          },
+        });
+        nested.catch((err) => sink.destroy(err));
+        parts.push({ entry, done: nested.then((n) => ({ nested: n })) });
+        return sink;
+      }
     }
+  };
+}
+
+/** A sink that also hands over what was written to it, when that is at most `max` bytes. */
+function capture(to: Writable, max: number, got: (bytes: Buffer) => void): Writable {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      if (size <= max) chunks.push(chunk);
+      if (to.write(chunk)) done();
+      else to.once('drain', () => done());
+    },
+    final(done) {
+      if (size <= max) got(Buffer.concat(chunks));
+      to.end(() => done());
+    },
+    destroy(err, done) {
+      to.destroy(err ?? undefined);
+      done(err);
+    },
+  });
+}
+
+/** The digest algorithm a `.cms` names, when the upload does not compute it anyway (SHA-256); none for a CMS that cannot be read. */
+function cmsAlgorithm(cms: Buffer, file: string): HashAlgorithm[] {
+  // Loaded only for an option 2 package whose signature comes first.
+  const { readCmsDigestAlgorithm } = require('../sol004') as typeof import('../sol004');
+  const a = readCmsDigestAlgorithm(cms, file).digestAlgorithm;
+  return a === 'sha224' || a === 'sha384' || a === 'sha512' ? [a] : [];
+}
+
+/** The package as segments: each level's skeleton ranges between its split entries (objects, or an inner level). */
+function segmentsOf(l: Level, out: { key: string; offset: number; length: number }[]): void {
+  let pos = 0;
+  let skelPos = 0;
+  for (const p of l.parts) {
+    const gap = p.entry.dataOffset - pos;
+    if (gap > 0) out.push({ key: l.skeleton.key, offset: skelPos, length: gap });
+    skelPos += gap;
+    let length: number;
+    if (p.nested) {
+      segmentsOf(p.nested, out);
+      length = p.nested.split.size;
+    } else {
+      length = p.staged!.size;
+      if (length) out.push({ key: p.staged!.key, offset: 0, length });
+    }
+    pos = p.entry.dataOffset + length;
+  }
+  const tail = l.split.size - pos;
+  if (tail > 0) out.push({ key: l.skeleton.key, offset: skelPos, length: tail });
+  if (skelPos + tail !== l.skeleton.size) throw new Error('internal: the skeleton does not add up to the package');
+}
+
+/** Every object of a level but the top level's skeleton (the caller publishes the blob under its lock). */
+async function commitLevel(l: Level): Promise<void> {
+  for (const p of l.parts) {
+    if (p.nested) {
+      await commitLevel(p.nested);
+      await p.nested.skeleton.commit();
+    } else await p.staged!.commit();
+  }
+  for (const s of l.files.values()) await s.commit();
+}
+
+async function abortLevel(l: Level): Promise<void> {
+  await l.skeleton?.abort();
+  for (const p of l.parts) await (p.nested ? abortLevel(p.nested) : p.staged!.abort());
+  for (const s of l.files.values()) await s.abort();
+}
+
+/** What processing needs of a level. The index travels as JSONB, which cannot hold NUL: such names are unsafe anyway (never reused). */
+function indexOf(l: Level): StreamIndex {
+  const nested = l.parts.find((p) => p.nested);
+  return {
+    inSync: l.split.inSync,
+    ...(l.split.lostSync && { lostSync: { ...l.split.lostSync, reason: l.split.lostSync.reason.replace(/\u0000/g, '\\0') } }),
+    findings: crossCheckStream(l.split).map((f) => (f.file?.includes('\u0000') ? { ...f, file: f.file.replace(/\u0000/g, '\\0') } : f)),
+    files: l.split.entries.filter((e) => !e.name.endsWith('/') && !e.name.includes('\u0000') && e.digests && !e.problem).map((e) => {
+      const s = e.split ? l.parts.find((x) => x.entry === e)?.staged : l.files.get(e);
+      return {
+        name: e.name, headerOffset: l.base + e.localOffset, method: e.method, compressedSize: e.compressedSize, size: e.size!, crc32: e.crc32!,
+        digests: e.digests!, split: e.split, ...(s && { key: s.key }),
+      };
+    }),
+    ...(nested && { inner: { name: nested.entry.name, index: indexOf(nested.nested!) } }),
   };
 }
 

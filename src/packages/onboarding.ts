@@ -18,6 +18,7 @@ import { contentTypeOf } from './content-type';
 import { csarIngest, type StreamIndex } from './ingest';
 import type { PackageIdentity, PackageProfile } from './profile';
 import { artifactSignatureDigests, checkPackageSignature, type PackageSignature } from './signatures';
+import { checkOption2Signature } from './signatures-option2';
 import { openStoredCsar, type StoredCsar } from './stored-csar';
 
 /** Stored entries at least this large are kept once, as objects of their own (see decompose). */
@@ -165,7 +166,7 @@ export class PackageOnboarding<Facts> {
       await this.engine.setSystemFields(id, { onboardingState: 'PROCESSING' }, { t });
       // The files the upload stored are referenced by no blob until processing attaches them: the
       // job pins them against the garbage collector until it ends.
-      const pins = index ? [...new Set(index.files.flatMap((f) => (f.key ? [f.key] : [])))] : [];
+      const pins = index ? [...new Set([...index.files, ...(index.inner?.index.files ?? [])].flatMap((f) => (f.key ? [f.key] : [])))] : [];
       await this.queue.enqueue(t, this.profile.jobs.onboard, id, index ? { stream: index, pins } : {});
     });
     this.queue.kick();
@@ -275,15 +276,19 @@ export class PackageOnboarding<Facts> {
     const findings = [...inspection.findings, ...stored.streamFindings];
     let facts: Facts | undefined;
     let signature: PackageSignature | undefined;
-    if (inspection.signedPackage) {
-      // Signature verification (SOL004 security option 2) plugs in here.
-      findings.push({ rule: this.rule('OPTION2-UNSUPPORTED'), severity: 'error', message: `security option 2 package (${inspection.signedPackage.csar} + ${inspection.signedPackage.signature}): signature verification is not available yet` });
-    } else if (archive && !archive.fatal) {
-      const signed = await checkPackageSignature(inspection, archive, this.config.signatures);
+    let option2: Awaited<ReturnType<typeof checkOption2Signature>> | undefined;
+    if (inspection.signedPackage && inspection.outer) {
+      option2 = await checkOption2Signature(inspection.signedPackage, inspection.outer, stored.streamedDigests, this.config.signatures);
+      findings.push(...option2.findings);
+    }
+    if (archive && !archive.fatal) {
+      // An option 2 package is signed by its `.cms`: its inner CSAR need not be signed as well.
+      const policy = option2 ? { ...this.config.signatures, require: false } : this.config.signatures;
+      const signed = await checkPackageSignature(inspection, archive, policy);
       findings.push(...signed.findings);
-      signature = signed.signature;
+      signature = option2?.signature ? { ...option2.signature, ...(signed.signature && { inner: signed.signature }) } : signed.signature;
       if (inspection.entryDefinitions) {
-        const r = await this.profile.examine({ artifact, inspection, archive, dir, signature: signed.signature });
+        const r = await this.profile.examine({ artifact, inspection, archive, dir, signature });
         findings.push(...r.findings);
         facts = r.facts;
       }

@@ -85,11 +85,10 @@ export async function artifactSignatureDigests(manifest: Manifest, archive: Csar
  * manifest bytes before it. The manifest's digests (checked by the inspection) then protect every
  * listed file, so only the manifest itself is hashed here, from its raw bytes (CRLF as signed).
  * Artifacts the manifest gives a `Signature:` are verified too, over the digests the single pass
- * computed. Option 2 packages are left to the caller; an unsigned package is an error only under
- * `require`.
+ * computed. For option 2 this is the inner CSAR's own signature, if any (the outer `.cms` is
+ * checkOption2Signature's); an unsigned package is an error only under `require`.
  */
 export async function checkPackageSignature(inspection: CsarInspection, archive: CsarArchive, policy: SignaturePolicy): Promise<{ findings: Finding[]; signature?: PackageSignature }> {
-  if (inspection.signedPackage) return { findings: [] };
   const manifest = inspection.manifest;
   const findings: Finding[] = [];
   if (!manifest?.signed && policy.require) {
@@ -242,7 +241,7 @@ async function certificateFile(archive: CsarArchive, name: string, findings: Fin
  * A small file of the package, or undefined when the archive cannot give it: `failed` hears why
  * (without it, the inspection, which read the file before, has reported it already).
  */
-async function readSmall(archive: CsarArchive, name: string, max: number, failed?: (message: string) => void): Promise<Buffer | undefined> {
+export async function readSmall(archive: CsarArchive, name: string, max: number, failed?: (message: string) => void): Promise<Buffer | undefined> {
   try {
     return await archive.readEntry(name, max);
   } catch (err) {

@@ -16,8 +16,14 @@ export interface StoredCsar {
   inspection: CsarInspection;
   /** Undefined only when not even the inner CSAR of an option 2 package could be opened. */
   archive?: CsarArchive;
-  /** What only the stream could see (hidden entries, lying local headers); none for option 2 packages. */
+  /** What only the stream could see (hidden entries, lying local headers), of the outer and the inner ZIP. */
   streamFindings: Finding[];
+  /**
+   * The digests computed while the upload streamed for an entry of the uploaded ZIP (for option 2:
+   * of the outer ZIP, e.g. the inner CSAR for its `.cms`), when its central directory record is the
+   * one that streamed by; undefined otherwise (the caller reads the entry).
+   */
+  streamedDigests(entry: CsarEntry): Partial<Record<HashAlgorithm, string>> | undefined;
   /** The local file holding the whole package, when it is one (decompose() needs it). */
   singleFile?: string;
   close(): Promise<void>;
@@ -69,13 +75,20 @@ export async function openStoredCsar(o: StoredCsarOptions): Promise<StoredCsar> 
     if (temp) await fs.promises.rm(temp, { recursive: true, force: true });
   };
   try {
-    const streamed = new Map<string, StreamedFile>();
-    if (o.index && !o.dir) {
+    // Files of the upload and of an inner CSAR (option 2) are told apart by their header offsets,
+    // all absolute in the package: a record matches only the entry that streamed at its offset.
+    const levels = o.index ? [o.index.files, o.index.inner?.index.files ?? []] : [];
+    const streamedMaps = levels.map(() => new Map<string, StreamedFile>());
+    if (!o.dir) {
       // The small files' objects are referenced only from now on: the collector's grace period
       // kept them; one that is gone all the same is read from the package again.
-      const present = await Promise.all(o.index.files.map(async (f) => !!f.key && !!(await store.driver.stat(f.key).catch(() => null))));
-      o.index.files.forEach((f, i) => present[i] && streamed.set(f.name, f));
+      for (const [i, files] of levels.entries()) {
+        const present = await Promise.all(files.map(async (f) => !!f.key && !!(await store.driver.stat(f.key).catch(() => null))));
+        files.forEach((f, j) => present[j] && streamedMaps[i].set(f.name, f));
+      }
     }
+    const streamed = (entry: CsarEntry) => streamedMaps.reduce<StreamedFile | undefined>((found, m) => found ?? streamedRecord(m, entry), undefined);
+    const uploaded = new Map((o.index?.files ?? []).map((f) => [f.name, f]));
     const reused: StreamedFile[] = [];
     const attach = (t: Transaction | undefined, name: string, c: { key: string; size: number }) => {
       const run = (tx: Transaction) => engine.attachContent(tx, o.artifactId, o.folder, name, { store: store.name, key: c.key, size: c.size, digests: { sha256: c.key }, contentType: o.contentTypeOf(name) });
@@ -87,14 +100,14 @@ export async function openStoredCsar(o: StoredCsarOptions): Promise<StoredCsar> 
       neededDigests: o.neededDigests,
       keepOpen: true,
       reuse: (entry, algorithms) => {
-        const f = streamedRecord(streamed, entry);
+        const f = streamed(entry);
         if (!f) return undefined;
         // Fully covered: not read at all. Otherwise onEntry below sees it, read for the rest.
         if ([...algorithms].every((a) => f.digests[a])) reused.push(f);
         return f.digests as CsarDigests;
       },
       onEntry: async (entry: CsarEntry, stream: Readable, digests: Partial<Record<HashAlgorithm, string>>) => {
-        const f = streamedRecord(streamed, entry);
+        const f = streamed(entry);
         if (f?.split && f.key) {
           // A digest the upload did not compute (e.g. a SHA-512 the manifest asks for, listed
           // after the image): this entry alone is read again; its object is already stored.
@@ -114,7 +127,8 @@ export async function openStoredCsar(o: StoredCsarOptions): Promise<StoredCsar> 
     return {
       inspection,
       archive,
-      streamFindings: o.index && !inspection.signedPackage ? o.index.findings : [],
+      streamFindings: o.index ? [...o.index.findings, ...(inspection.signedPackage ? o.index.inner?.index.findings ?? [] : [])] : [],
+      streamedDigests: (entry) => streamedRecord(uploaded, entry)?.digests,
       singleFile: spans?.length === 1 && !pkg.segments ? spans[0].path : undefined,
       async close() {
         await archive?.close();

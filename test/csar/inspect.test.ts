@@ -287,6 +287,14 @@ describe('csar inspection', () => {
       const r = await inspectCsar(await buildCsar({ 'vnf.csar': 'x', 'vnf.cms': 'y', 'vnfd.yaml': 'z' }));
       assert.equal(r.packageSecurityOption, 'OPTION_1');
     });
+
+    it('a root csar without TOSCA-Metadata or a root YAML is option 2, whatever else is there: the other entries are extra, the .cms is the one named like the csar', async () => {
+      const inner = await buildZip(FILES, { manifest: MF, compress: false });
+      const r = await inspectCsar(await buildCsar({ 'vnf.csar': inner, 'other.cms': 'y', 'docs/README.txt': 'z' }));
+      assert.equal(r.packageSecurityOption, 'OPTION_2');
+      assert.deepEqual(r.signedPackage, { csar: 'vnf.csar', signature: 'vnf.cms', extraFiles: ['other.cms', 'docs/README.txt'] });
+      assert.equal(r.entryDefinitions, 'Definitions/vnfd.yaml', 'the inner CSAR is inspected all the same');
+    });
   });
 
   it('csarFiles serves package files straight from the zip, with a cap', async () => {

@@ -213,10 +213,10 @@ describe('VNF packages: onboarding of built CSARs (SOL004)', function () {
         for (let i = 0; i < 250; i++) many[`Files/f${i}.txt`] = String(i);
         return buildZip(many, { manifest: { metadata: META_BLOCK } });
       }, ['CSAR-ZIP-TOO-MANY-ENTRIES']],
-      ['security option 2 (a deflated inner CSAR + CMS): not verifiable yet', async () => {
+      ['security option 2 (a deflated inner CSAR) whose CMS and certificate are garbage', async () => {
         const inner = await buildPackage({});
         return buildZip({ 'pkg.csar': inner, 'pkg.cms': '-----BEGIN CMS-----\nAAAA\n-----END CMS-----\n', 'pkg.cert': 'x' });
-      }, ['VNFPKG-OPTION2-UNSUPPORTED']],
+      }, ['SIG-CMS-MALFORMED']],
       ['not a zip at all', async () => Buffer.from('this is not a zip archive, just text\n'.repeat(10)), ['CSAR-ZIP-CORRUPT']],
       ['empty body', async () => Buffer.alloc(0), ['CSAR-ZIP-CORRUPT']],
     ];

@@ -70,6 +70,11 @@ describe('VNF packages: single-pass onboarding (split while uploading)', functio
     await assertServedExactly(info.id, zip, image);
   });
 
+  it('an upload cut inside a stored image → accepted, then ERROR with CSAR-ZIP-CORRUPT (not a 500)', async () => {
+    const zip = await buildPackage({ image: imageBytes(3 << 20, 23), imageStored: true });
+    assertError(await onboard(d, zip.subarray(0, zip.length >> 1)), 'CSAR-ZIP-CORRUPT');
+  });
+
   it('deflated entries with data descriptors (Java ZipOutputStream style) onboard; byte-exact', async () => {
     const image = imageBytes(2 << 20, 22);
     const { files } = packageFiles({ image });
