@@ -1,49 +1,15 @@
 import type { Readable } from 'node:stream';
 import { hashFeed } from './hash-worker';
-import type { Finding } from '../common/findings';
-import { crossCheckStream, endSink, splitZipStream, type StreamedEntry } from '../csar/zip-stream';
-import type { CsarEntry, CsarLimits, HashAlgorithm } from '../csar/zip';
+import { endSink, splitZipStream, type StreamedEntry } from '../csar/zip-stream';
+import type { CsarLimits } from '../csar/zip';
 import type { Ingest, Staged } from '../artifacts/engine';
 import { SizeLimitError, type ContentStore } from '../storage/content-store';
+import { streamIndex, type StreamIndex } from './stream-index';
+
+export { streamedRecord, type StreamedFile, type StreamIndex } from './stream-index';
 
 /** Stored entries at least this large become objects of their own while the upload streams. */
 export const SPLIT_MIN_BYTES = 1 << 20;
-
-/** One file entry as it streamed by, and where its bytes are now. */
-export interface StreamedFile {
-  name: string;
-  /** Local header offset: what the central directory must point at for this record to be the file. */
-  headerOffset: number;
-  method: number;
-  compressedSize: number;
-  size: number;
-  crc32: number;
-  digests: Partial<Record<HashAlgorithm, string>>;
-  /** Content object holding the uncompressed bytes (SHA-256 key), when it was stored. */
-  key?: string;
-  /** The bytes are a segment of the package blob (not also in its skeleton). */
-  split: boolean;
-}
-
-/** What processing needs from the upload: kept in the onboarding job's payload. */
-export interface StreamIndex {
-  inSync: boolean;
-  lostSync?: { offset: number; reason: string };
-  files: StreamedFile[];
-  /** Central directory versus stream (hidden entries, lying local headers). */
-  findings: Finding[];
-}
-
-/**
- * The streamed record of a central directory entry: same name, local header, method, sizes and
- * CRC-32. Anything else (a lying local header, an entry hidden from the stream) is read again
- * from the stored package by the random-access index, which reports what is wrong with it.
- */
-export function streamedRecord(files: ReadonlyMap<string, StreamedFile>, entry: CsarEntry): StreamedFile | undefined {
-  const f = files.get(entry.name);
-  const same = f && f.headerOffset === entry.headerOffset && f.method === entry.method && f.compressedSize === entry.compressedSize && f.size === entry.size && f.crc32 >>> 0 === entry.crc32 >>> 0;
-  return same ? f : undefined;
-}
 
 /**
  * A ContentStore.stage replacement for CSAR uploads (engine `ingest`): the archive is split while
@@ -141,19 +107,7 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
       if (skelPos + tail !== skel.size) throw new Error('internal: the skeleton does not add up to the package');
     }
 
-    // The index travels as JSONB, which cannot hold NUL: such names are unsafe anyway (never reused).
-    const index: StreamIndex = {
-      inSync: split.inSync,
-      ...(split.lostSync && { lostSync: { ...split.lostSync, reason: split.lostSync.reason.replace(/\u0000/g, '\\0') } }),
-      findings: crossCheckStream(split).map((f) => (f.file?.includes('\u0000') ? { ...f, file: f.file.replace(/\u0000/g, '\\0') } : f)),
-      files: split.entries.filter((e) => !e.name.endsWith('/') && !e.name.includes('\u0000') && e.digests && !e.problem).map((e) => {
-        const s = e.split ? staged.find((x) => x.entry === e)?.s : stagedFiles.get(e);
-        return {
-          name: e.name, headerOffset: e.localOffset, method: e.method, compressedSize: e.compressedSize, size: e.size!, crc32: e.crc32!,
-          digests: e.digests!, split: e.split, ...(s && { key: s.key }),
-        };
-      }),
-    };
+    const index = streamIndex(split, (e) => (e.split ? staged.find((x) => x.entry === e)?.s : stagedFiles.get(e))?.key);
     return {
       key: skel.key,
       size: total,

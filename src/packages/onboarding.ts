@@ -15,9 +15,10 @@ import { fetchUriToWritable, FetchUriError, redactUri } from '../net/fetch-uri';
 import { DomainError, isDomainError, lifecycleConflict, notFound } from '../common/errors';
 import type { Principal } from '../common/principal';
 import { contentTypeOf } from './content-type';
-import { csarIngest, type StreamIndex } from './ingest';
+import { csarIngest } from './ingest';
+import type { StreamIndex } from './stream-index';
 import type { PackageIdentity, PackageProfile } from './profile';
-import { checkPackageSignature } from './signatures';
+import { examinePackage } from './examine';
 import { openStoredCsar, type StoredCsar } from './stored-csar';
 
 /** Stored entries at least this large are kept once, as objects of their own (see decompose). */
@@ -257,23 +258,12 @@ export class PackageOnboarding<Facts> {
   }
 
   /** The archive's findings, what the stream saw, and the profile's (the descriptor, validated once). */
-  private async examine(artifact: ArtifactRecord, stored: StoredCsar, dir?: string): Promise<{ findings: Finding[]; inspection: CsarInspection; facts?: Facts }> {
-    const { inspection, archive } = stored;
-    const findings = [...inspection.findings, ...stored.streamFindings];
-    let facts: Facts | undefined;
-    if (inspection.signedPackage) {
-      // Signature verification (SOL004 security option 2) plugs in here.
-      findings.push({ rule: this.rule('OPTION2-UNSUPPORTED'), severity: 'error', message: `security option 2 package (${inspection.signedPackage.csar} + ${inspection.signedPackage.signature}): signature verification is not available yet` });
-    } else if (archive && !archive.fatal) {
-      const signed = await checkPackageSignature(inspection, archive, this.config.signatures);
-      findings.push(...signed.findings);
-      if (inspection.entryDefinitions) {
-        const r = await this.profile.examine({ artifact, inspection, archive, dir, signature: signed.signature });
-        findings.push(...r.findings);
-        facts = r.facts;
-      }
-    }
-    return { findings, inspection, facts };
+  private examine(artifact: ArtifactRecord, stored: StoredCsar, dir?: string): Promise<{ findings: Finding[]; inspection: CsarInspection; facts?: Facts }> {
+    return examinePackage(stored, {
+      signatures: this.config.signatures,
+      rulePrefix: this.profile.rulePrefix,
+      examine: (ctx) => this.profile.examine({ artifact, dir, ...ctx }),
+    });
   }
 
   /**
