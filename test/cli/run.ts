@@ -1,4 +1,5 @@
 import { main } from '../../src/cli';
+import { META, packageFiles } from '../vnf-package/helpers';
 
 /** Runs `depot <argv>` in this process with stdout and stderr captured; the exit code is main()'s. */
 export async function depot(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -16,3 +17,15 @@ export async function depot(...argv: string[]): Promise<{ code: number; out: str
     process.stderr.write = ew;
   }
 }
+
+/** A package without even a formality warning: TOSCA.meta names its change log and licenses too. */
+export function cleanFiles(spec: Parameters<typeof packageFiles>[0] = {}): Record<string, string | Buffer> {
+  const { files, entry } = packageFiles(spec);
+  return {
+    ...files,
+    'TOSCA-Metadata/TOSCA.meta': META(entry, 'manifest.mf', 'ETSI-Entry-Change-Log: ChangeLog.txt\nETSI-Entry-Licenses: Licenses\n'),
+    'ChangeLog.txt': '1.0: first release\n',
+    'Licenses/LICENSE': 'Apache-2.0\n',
+  };
+}
+

@@ -4,8 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { buildZip, cleanupCsars, dropCentral, writeTempZip } from '../helpers/csar-builder';
 import { hostileCases, META_BLOCK } from '../vnf-package/hostile';
-import { buildPackage, IMAGE_PATH, imageBytes, META, packageFiles } from '../vnf-package/helpers';
-import { depot } from './run';
+import { buildPackage, IMAGE_PATH, imageBytes, packageFiles } from '../vnf-package/helpers';
+import { cleanFiles, depot } from './run';
 
 /** The finding lines of `depot validate` output: `file[:line[:col]] severity RULE message`. */
 function lines(out: string): { where: string; severity: string; rule: string }[] {
@@ -14,17 +14,6 @@ function lines(out: string): { where: string; severity: string; rule: string }[]
     assert.ok(m, `not a compiler-style line: ${l}`);
     return { where: m[1], severity: m[2], rule: m[3] };
   });
-}
-
-/** A package without even a formality warning: TOSCA.meta names its change log and licenses too. */
-export function cleanFiles(spec: Parameters<typeof packageFiles>[0] = {}): Record<string, string | Buffer> {
-  const { files, entry } = packageFiles(spec);
-  return {
-    ...files,
-    'TOSCA-Metadata/TOSCA.meta': META(entry, 'manifest.mf', 'ETSI-Entry-Change-Log: ChangeLog.txt\nETSI-Entry-Licenses: Licenses\n'),
-    'ChangeLog.txt': '1.0: first release\n',
-    'Licenses/LICENSE': 'Apache-2.0\n',
-  };
 }
 
 describe('depot validate: the checks of onboarding on the command line (issue 13)', function () {
