@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { buildZip, cleanupCsars, dropCentral, writeTempZip } from '../helpers/csar-builder';
 import { hostileCases, META_BLOCK } from '../vnf-package/hostile';
 import { buildPackage, IMAGE_PATH, imageBytes, packageFiles } from '../vnf-package/helpers';
+import { FIXTURES, readFixture } from '../tosca/corpus';
 import { cleanFiles, depot } from './run';
 
 /** The finding lines of `depot validate` output: `file[:line[:col]] severity RULE message`. */
@@ -98,6 +99,20 @@ describe('depot validate: the checks of onboarding on the command line (issue 13
     const r = await depot('validate', zip, '--policy', 'strict');
     assert.equal(r.code, 1);
     assert.deepEqual(lines(r.out).map((l) => [l.where, l.severity, l.rule]), [['Scripts/sneaky.sh', 'error', 'CSAR-FILE-UNLISTED']]);
+  });
+
+  it('a VNFD fixture zipped with a broken constraint: its compiler-style line, exit 1 (was test/tosca/cli-and-docs)', async () => {
+    const files = readFixture('valid/single_file_v3');
+    files['Definitions/vnfd.yaml'] = Buffer.from(files['Definitions/vnfd.yaml'].toString().replace('num_virtual_cpu: 2', 'num_virtual_cpu: 0'));
+    const r = await depot('validate', await writeTempZip(await buildZip(files)));
+    assert.equal(r.code, 1);
+    assert.ok(r.out.split('\n').includes('Definitions/vnfd.yaml:58:32 error TOSCA-CONSTRAINT num_virtual_cpu: 0 violates greater_than 0'), r.out);
+  });
+
+  it('a folder is validated as the package it packs into: the VNFD fixture is valid TOSCA, but its placeholder image checksum is caught', async () => {
+    const r = await depot('validate', path.join(FIXTURES, 'valid/multi_flavour_v2'), '--json');
+    assert.deepEqual(JSON.parse(r.out).filter((f: any) => f.severity === 'error').map((f: any) => [f.rule, f.file, f.path]), [['CSAR-IMAGE-CHECKSUM', 'Definitions/df_small.yaml', 'VDU1']]);
+    assert.equal(r.code, 1);
   });
 
   it('a lone VNFD file is validated as a descriptor', async () => {
