@@ -10,6 +10,7 @@ const PARTS: { file: string; fn: string }[] = [
   { file: 'repository.ts', fn: 'benchRepository' },
   { file: 'tosca.ts', fn: 'benchTosca' },
   { file: 'onboarding.ts', fn: 'benchOnboarding' },
+  { file: 'cli.ts', fn: 'benchCli' },
 ];
 
 async function main(): Promise<void> {
