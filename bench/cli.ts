@@ -14,7 +14,10 @@ const ROOT = path.resolve(__dirname, '..');
 const RUNS = Math.max(1, Number(process.env.DEPOT_BENCH_CLI_RUNS ?? 5));
 const TARGET = 0.3;
 
-/** A small SOL001 v3.3.1 VNF whose ETSI type files travel in the package (as Tacker's samples), so tosca-parser needs no network. */
+/**
+ * A small SOL001 v2.6.1 VNF (tosca_simple_yaml_1_2: tosca-parser 2.6 knows no later one) whose ETSI
+ * type files travel in the package, as in Tacker's samples, so that tosca-parser needs no network.
+ */
 function sampleFolder(dir: string): void {
   const image = Buffer.alloc(64 * 1024, 7);
   const sha = require('node:crypto').createHash('sha256').update(image).digest('hex');
@@ -23,7 +26,7 @@ function sampleFolder(dir: string): void {
     'ChangeLog.txt': '1.0: first release\n',
     'Licenses/LICENSE': 'Apache-2.0\n',
     'Files/images/bench.qcow2': image,
-    'Definitions/vnfd.yaml': `tosca_definitions_version: tosca_simple_yaml_1_3
+    'Definitions/vnfd.yaml': `tosca_definitions_version: tosca_simple_yaml_1_2
 description: Depot CLI bench VNF
 imports:
   - etsi_nfv_sol001_common_types.yaml
@@ -32,6 +35,26 @@ node_types:
   depot.bench.VNF:
     derived_from: tosca.nodes.nfv.VNF
     properties:
+      descriptor_id:
+        type: string
+        default: 8d1b4d38-1f4e-4c4b-9c1a-3d5e6f708192
+      descriptor_version:
+        type: string
+        default: '1.0'
+      provider:
+        type: string
+        default: Depot
+      product_name:
+        type: string
+        default: Bench VNF
+      software_version:
+        type: string
+        default: '1.0.0'
+      vnfm_info:
+        type: list
+        entry_schema:
+          type: string
+        default: [ 'etsivnfm:v2.6.1' ]
       flavour_id:
         type: string
         constraints: [ valid_values: [ small ] ]
@@ -42,8 +65,6 @@ node_types:
 topology_template:
   substitution_mappings:
     node_type: depot.bench.VNF
-    properties:
-      flavour_id: small
   node_templates:
     VNF:
       type: depot.bench.VNF
@@ -53,7 +74,7 @@ topology_template:
         provider: Depot
         product_name: Bench VNF
         software_version: '1.0.0'
-        vnfm_info: [ 'etsivnfm:v3.3.1' ]
+        vnfm_info: [ 'etsivnfm:v2.6.1' ]
         flavour_id: small
         flavour_description: Small flavour
     VDU1:
@@ -64,6 +85,17 @@ topology_template:
         vdu_profile:
           min_number_of_instances: 1
           max_number_of_instances: 1
+        sw_image_data:
+          name: bench
+          version: '1.0'
+          checksum:
+            algorithm: sha-256
+            hash: ${sha}
+          container_format: bare
+          disk_format: qcow2
+          min_disk: 1 GiB
+          min_ram: 512 MiB
+          size: ${image.length} B
       capabilities:
         virtual_compute:
           properties:
@@ -75,22 +107,11 @@ topology_template:
         sw_image:
           type: tosca.artifacts.nfv.SwImage
           file: ../Files/images/bench.qcow2
-          properties:
-            name: bench
-            version: '1.0'
-            checksum:
-              algorithm: sha-256
-              hash: ${sha}
-            container_format: bare
-            disk_format: qcow2
-            min_disk: 1 GiB
-            min_ram: 512 MiB
-            size: ${image.length} B
 `,
   };
   // As in Tacker's samples, the VNFD types import the common types beside them, not from the forge.
   for (const v of ['etsi_nfv_sol001_common_types.yaml', 'etsi_nfv_sol001_vnfd_types.yaml']) {
-    files[`Definitions/${v}`] = fs.readFileSync(path.join(ROOT, 'tosca/etsi/v3.3.1', v), 'utf8').replace(/https:\/\/forge\.etsi\.org\/\S+\/(etsi_nfv_sol001_common_types\.yaml)/, '$1');
+    files[`Definitions/${v}`] = fs.readFileSync(path.join(ROOT, 'tosca/etsi/v2.6.1', v), 'utf8').replace(/https:\/\/forge\.etsi\.org\/\S+\/(etsi_nfv_sol001_common_types\.yaml)/, '$1');
   }
   for (const [name, data] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
@@ -131,7 +152,7 @@ export async function benchCli(): Promise<void> {
     if (packed.findings.some((f) => f.severity === 'error')) throw new Error(`the bench package does not validate: ${JSON.stringify(packed.findings)}`);
     const depot = median(process.execPath, [cli, 'validate', csar]);
     if (depot.ms === undefined) throw new Error(depot.failure);
-    console.log(`depot validate (whole process, median of ${RUNS}): ${depot.ms.toFixed(0)} ms  [${fs.statSync(csar).size} B CSAR, ETSI v3.3.1 types in the package]`);
+    console.log(`depot validate (whole process, median of ${RUNS}): ${depot.ms.toFixed(0)} ms  [${fs.statSync(csar).size} B CSAR, SOL001 v2.6.1 types in the package]`);
     const py = toscaParserPython();
     if (!py) {
       console.log('tosca-parser: not importable by python3 (Debian: apt-get install python3-tosca-parser): no ratio');
