@@ -18,7 +18,7 @@ const TARGET = 0.3;
  * A small SOL001 v2.6.1 VNF (tosca_simple_yaml_1_2: tosca-parser 2.6 knows no later one) whose ETSI
  * type files travel in the package, as in Tacker's samples, so that tosca-parser needs no network.
  */
-function sampleFolder(dir: string): void {
+export function sampleFolder(dir: string): void {
   const image = Buffer.alloc(64 * 1024, 7);
   const sha = require('node:crypto').createHash('sha256').update(image).digest('hex');
   const files: Record<string, string | Buffer> = {

@@ -117,12 +117,15 @@ export async function validateCommand(argv: string[]): Promise<number> {
   }
   const trust = args.trust ? readTrust(args.trust) : undefined;
   let findings: Finding[];
+  const cacheOff = (require('./parse-cache') as typeof import('./parse-cache')).enableParseCache();
   try {
     findings = await validatePath(args.target, { trust, strict: args.strict });
   } catch (err: any) {
     if (err?.name === 'UsageError' || !err?.code) throw err;
     process.stderr.write(`depot validate: ${args.target}: ${err.message}\n`);
     return 2;
+  } finally {
+    cacheOff();
   }
   if (args.json) process.stdout.write(`${JSON.stringify(findings, null, 2)}\n`);
   else {

@@ -11,15 +11,15 @@ import type { YMap, YPair, YScalar, YValue } from './yaml';
  * written and read by compiled code (a build always rewrites dist/ whole, so the tree format and the
  * code that reads it never disagree).
  */
-type Packed = [0, number, number, YScalar['value'], 0 | 1] | [1, number, number, Packed[]] | [2, number, number, [Packed, Packed][]];
+export type Packed = [0, number, number, YScalar['value'], 0 | 1] | [1, number, number, Packed[]] | [2, number, number, [Packed, Packed][]];
 
-function pack(v: YValue): Packed {
+export function pack(v: YValue): Packed {
   if (v.kind === 'scalar') return [0, v.line, v.column, v.value, v.quoted ? 1 : 0];
   if (v.kind === 'seq') return [1, v.line, v.column, v.items.map(pack)];
   return [2, v.line, v.column, v.pairs.map((p) => [pack(p.keyNode), pack(p.value)])];
 }
 
-function unpack(p: Packed, file: string): YValue {
+export function unpack(p: Packed, file: string): YValue {
   if (p[0] === 0) return { kind: 'scalar', file, line: p[1], column: p[2], value: p[3], quoted: p[4] === 1 };
   if (p[0] === 1) return { kind: 'seq', file, line: p[1], column: p[2], items: p[3].map((i) => unpack(i, file)) };
   const m: YMap = { kind: 'map', file, line: p[1], column: p[2], pairs: [], byKey: new Map() };

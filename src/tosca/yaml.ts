@@ -54,6 +54,31 @@ const CACHE_MAX_BYTES = 32 * 1024 * 1024;
 let cachedBytes = 0;
 const cache = new Map<string, { root?: YValue; findings: Finding[]; file: string; bytes: number }>();
 
+/**
+ * A second cache level below the in-process one, across processes: `depot validate` keeps parsed
+ * files on disk (src/cli/parse-cache.ts), so the type files a vendor's packages ship are parsed once,
+ * not at every run. `key` names the bytes (SHA-256) and the limits; values carry no file name.
+ */
+export interface ParseStore {
+  get(key: string): LoadedYaml | undefined;
+  set(key: string, parsed: LoadedYaml): void;
+}
+let parseStore: ParseStore | undefined;
+
+export function useParseStore(store: ParseStore | undefined): void {
+  parseStore = store;
+}
+
+function parseStored(bytes: Buffer, limits: Limits): LoadedYaml {
+  if (!parseStore) return parseBytes(bytes, limits);
+  const key = `${createHash('sha256').update(bytes).digest('hex')}-${limits.maxFileBytes}-${limits.maxDepth}-${limits.maxAliases}-${limits.maxNodes}`;
+  const stored = parseStore.get(key);
+  if (stored) return stored;
+  const parsed = parseBytes(bytes, limits);
+  parseStore.set(key, parsed);
+  return parsed;
+}
+
 export function loadYaml(file: string, bytes: Buffer, limits: Limits): LoadedYaml {
   const digest = createHash('sha1').update(bytes).digest('hex') + `/${limits.maxFileBytes}/${limits.maxDepth}/${limits.maxAliases}/${limits.maxNodes}`;
   let hit = cache.get(digest);
@@ -61,7 +86,7 @@ export function loadYaml(file: string, bytes: Buffer, limits: Limits): LoadedYam
     cache.delete(digest);
     cache.set(digest, hit);
   } else {
-    const parsed = parseBytes(bytes, limits);
+    const parsed = parseStored(bytes, limits);
     if (parsed.root) stampFile(parsed.root, file);
     hit = { root: parsed.root, findings: parsed.findings.map((f) => ({ ...f, file })), file, bytes: bytes.length };
     // bounded by count and by source size, so that uploads of large YAML cannot pin memory

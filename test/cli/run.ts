@@ -1,5 +1,11 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { main } from '../../src/cli';
 import { META, packageFiles } from '../vnf-package/helpers';
+
+// `depot validate` keeps parsed YAML across runs: here in a folder of the test run, not the user's cache.
+process.env.DEPOT_CACHE_DIR ??= fs.mkdtempSync(path.join(os.tmpdir(), 'depot-cli-cache-'));
 
 /** Runs `depot <argv>` in this process with stdout and stderr captured; the exit code is main()'s. */
 export async function depot(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
