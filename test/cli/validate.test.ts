@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -135,6 +136,37 @@ describe('depot validate: the checks of onboarding on the command line (issue 13
     assert.match(r.err, /cannot read the trust store .*no such file/);
     fs.writeFileSync(path.join(tmp, 'empty.pem'), 'nothing here\n');
     assert.equal((await depot('validate', zip, '--trust', path.join(tmp, 'empty.pem'))).code, 2);
+  });
+
+  it('a second run reads the parsed files from the parse cache and says exactly the same', async () => {
+    const { files } = packageFiles({});
+    files['Definitions/top.yaml'] = String(files['Definitions/top.yaml']).replace('num_virtual_cpu: 1', 'num_virtual_cpu: 0');
+    const zip = await writeTempZip(await buildZip(files, { manifest: { metadata: META_BLOCK } }));
+    const dir = process.env.DEPOT_CACHE_DIR!;
+    const before = fs.readdirSync(dir, { recursive: true }).length;
+    const first = await depot('validate', zip);
+    assert.ok(fs.readdirSync(dir, { recursive: true }).length > before, 'the first run saved its parsed files');
+    const second = await depot('validate', zip);
+    assert.equal(first.code, 1);
+    assert.deepEqual([second.code, second.out], [first.code, first.out]);
+  });
+
+  it('bin/depot (the compiled CLI, with the catalog snapshots of npm run build) answers as the sources do', async function () {
+    const bin = path.join(__dirname, '..', '..', 'bin', 'depot');
+    const built = path.join(__dirname, '..', '..', 'dist', 'catalog');
+    if (!fs.existsSync(built)) {
+      console.log('    (skipped: dist/ is not built with its catalog snapshots; npm test builds it)');
+      this.skip();
+    }
+    const zip = await writeTempZip(await buildZip(cleanFiles({ image: imageBytes(1000) }), { manifest: { metadata: META_BLOCK } }));
+    const good = spawnSync(process.execPath, [bin, 'validate', zip], { encoding: 'utf8', env: { ...process.env, DEPOT_CACHE_DIR: '' } });
+    assert.deepEqual([good.status, good.stdout], [0, ''], good.stderr);
+    const { files } = packageFiles({});
+    files['Definitions/top.yaml'] = String(files['Definitions/top.yaml']).replace('num_virtual_cpu: 1', 'num_virtual_cpu: 0');
+    const bad = await writeTempZip(await buildZip(files, { manifest: { metadata: META_BLOCK } }));
+    const r = spawnSync(process.execPath, [bin, 'validate', bad], { encoding: 'utf8', env: { ...process.env, DEPOT_CACHE_DIR: '' } });
+    assert.equal(r.status, 1);
+    assert.equal(r.stdout, (await depot('validate', bad)).out);
   });
 
   it('depot --help and depot validate --help exit 0 with examples', async () => {
