@@ -8,7 +8,7 @@ import { parseToscaMeta, TOSCA_META_PATH } from '../csar/meta';
 import type { PackageFiles, VnfdFacts } from '../tosca';
 import { UsageError } from './command';
 import { validateCsarFile } from './validate';
-import { DEFLATE_MAX_BYTES, writeZip, type ZipEntryInput } from './zip-writer';
+import { writeZip, type ZipEntryInput } from './zip-writer';
 
 export interface PackOptions {
   out: string;
@@ -100,9 +100,6 @@ function memoryEntry(name: string, data: Buffer): ZipEntryInput {
   return { name, data, size: data.length, crc32: zlib.crc32(data) >>> 0 };
 }
 
-function fileEntry(f: Hashed): ZipEntryInput {
-  return f.size <= DEFLATE_MAX_BYTES ? { name: f.name, data: fs.readFileSync(f.abs), size: f.size, crc32: f.crc32 } : { name: f.name, file: f.abs, size: f.size, crc32: f.crc32 };
-}
 
 async function writeZipFile(file: string, entries: ZipEntryInput[]): Promise<void> {
   const out = fs.createWriteStream(file);
@@ -169,7 +166,7 @@ async function buildCsar(dir: string, file: string, o: { meta: boolean; signer?:
     const meta = ['TOSCA-Meta-File-Version: 1.0', 'CSAR-Version: 1.1', 'Created-By: Depot', `Entry-Definitions: ${entry}`, `ETSI-Entry-Manifest: ${manifest}`, ...metaKeys.map(([k, v]) => `${k}: ${v}`)];
     extra.push(memoryEntry(TOSCA_META_PATH, Buffer.from(`${meta.join('\n')}\n`, 'utf8')));
   }
-  const entries = [...extra, ...hashed.map(fileEntry)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = [...extra, ...hashed.map((f) => ({ name: f.name, file: f.abs, size: f.size, crc32: f.crc32 }))].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   await writeZipFile(file, entries);
   return findings;
 }
@@ -241,7 +238,7 @@ async function wrapOption2(csar: string, file: string, name: string, signer: imp
   const h = await hashFile({ name: `${name}.csar`, abs: csar, size: fs.statSync(csar).size });
   const cms = Buffer.from(sol004.cmsPem(sol004.signDetachedCms(Buffer.from(h.sha256, 'hex'), signer)), 'latin1');
   const cert = Buffer.from(signer.certs.map((c) => `-----BEGIN CERTIFICATE-----\n${c.der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`).join(''), 'latin1');
-  const csarEntry: ZipEntryInput = { name: h.name, file: csar, size: h.size, crc32: h.crc32 };
+  const csarEntry: ZipEntryInput = { name: h.name, file: csar, size: h.size, crc32: h.crc32, stored: true };
   await writeZipFile(file, [csarEntry, memoryEntry(`${name}.cert`, cert), memoryEntry(`${name}.cms`, cms)]);
 }
 

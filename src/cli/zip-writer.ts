@@ -14,9 +14,11 @@ export interface ZipEntryInput {
   name: string;
   size: number;
   crc32: number;
-  /** In-memory content (small files), or a file to stream (stored). */
+  /** In-memory content, or a file: up to DEFLATE_MAX_BYTES read when written and deflated, else streamed and stored. */
   data?: Buffer;
   file?: string;
+  /** Stored (streamed) whatever its size: e.g. the inner CSAR of a security option 2 package, read in place. */
+  stored?: boolean;
 }
 
 /** Files up to this size are deflated in memory; larger ones (images) are stored and streamed. */
@@ -58,11 +60,14 @@ export async function writeZip(out: Writable, entries: readonly ZipEntryInput[])
     const name = Buffer.from(e.name, 'utf8');
     let body: Buffer | undefined;
     let method = 0;
-    if (e.data) {
-      body = e.data;
-      if (e.data.length > 0) {
-        const deflated = zlib.deflateRawSync(e.data, { level: 9 });
-        if (deflated.length < e.data.length) {
+    // A small file is read only now, one at a time: a folder of many files is never all in memory.
+    const data = e.data ?? (e.file && !e.stored && e.size <= DEFLATE_MAX_BYTES ? fs.readFileSync(e.file) : undefined);
+    if (data && e.file && (data.length !== e.size || zlib.crc32(data) >>> 0 !== e.crc32 >>> 0)) throw new Error(`${e.file} changed while it was packed`);
+    if (data) {
+      body = data;
+      if (data.length > 0) {
+        const deflated = zlib.deflateRawSync(data, { level: 9 });
+        if (deflated.length < data.length) {
           body = deflated;
           method = 8;
         }
