@@ -169,7 +169,8 @@ export async function benchCli(): Promise<void> {
     }
     const tp = median(py, ['-c', 'import sys; from toscaparser.tosca_template import ToscaTemplate; ToscaTemplate(sys.argv[1])', csar]);
     if (tp.ms === undefined) {
-      console.log(`tosca-parser (${py}): failed on the sample (${tp.failure}): no ratio`);
+      const hint = /TOSCA_definition_1_0\.yaml|urllib.*has no attribute 'error'/.test(tp.failure ?? '') ? ' — this tosca-parser lacks its own definition files (Debian 2.6.0-2 does): see the comment at the top of bench/cli.ts' : '';
+      console.log(`tosca-parser (${py}): failed on the sample (${tp.failure})${hint}: no ratio`);
       return;
     }
     const ratio = depot.ms / tp.ms;

@@ -19,6 +19,7 @@ import { csarIngest } from './ingest';
 import type { StreamIndex } from './stream-index';
 import type { PackageIdentity, PackageProfile } from './profile';
 import { examinePackage } from './examine';
+import { csarLimits } from './local-csar';
 import { openStoredCsar, type StoredCsar } from './stored-csar';
 
 /** Stored entries at least this large are kept once, as objects of their own (see decompose). */
@@ -76,8 +77,7 @@ export class PackageOnboarding<Facts> {
   }
 
   private limits(): Partial<CsarLimits> {
-    const o = this.config.onboarding;
-    return { maxEntries: o.maxEntries, maxTotalUncompressedBytes: o.maxUncompressedBytes, maxCompressionRatio: o.maxCompressionRatio };
+    return csarLimits(this.config.onboarding);
   }
 
   async create(p: Principal, userDefinedData: Record<string, unknown> | undefined): Promise<ArtifactRecord> {
