@@ -12,6 +12,7 @@ const PARTS: { file: string; fn: string }[] = [
   { file: 'onboarding.ts', fn: 'benchOnboarding' },
   { file: 'onboarding.ts', fn: 'benchSignedOnboarding' },
   { file: 'image-api.ts', fn: 'benchImageApi' },
+  { file: 'cli.ts', fn: 'benchCli' },
 ];
 
 async function main(): Promise<void> {

@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err: any) {
     // By name, not instanceof: importing the config module here would load it for `validate` too.
     if (err?.name === 'ConfigError') { process.stderr.write(`config error: ${err.message}\n`); return 2; }
-    if (err?.name === 'UsageError') { process.stderr.write(`depot ${cmd}: ${err.message} (usage: ${command.usage})\n`); return 2; }
+    if (err?.name === 'UsageError') { process.stderr.write(`depot ${cmd}: ${err.message} (usage: ${command.usage.split('\n')[0]})\n`); return 2; }
     throw err;
   }
 }

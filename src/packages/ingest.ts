@@ -1,54 +1,15 @@
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { hashFeed } from './hash-worker';
-import type { Finding } from '../common/findings';
-import { crossCheckStream, endSink, splitZipStream, type StreamedEntry, type StreamSplit } from '../csar/zip-stream';
-import type { CsarEntry, CsarLimits, HashAlgorithm } from '../csar/zip';
+import { endSink, splitZipStream, type StreamedEntry, type StreamSplit } from '../csar/zip-stream';
+import type { CsarLimits, HashAlgorithm } from '../csar/zip';
 import type { Ingest, Staged } from '../artifacts/engine';
 import { SizeLimitError, type ContentStore } from '../storage/content-store';
+import { streamIndex, type StreamIndex } from './stream-index';
+
+export { streamedRecord, type StreamedFile, type StreamIndex } from './stream-index';
 
 /** Stored entries at least this large become objects of their own while the upload streams. */
 export const SPLIT_MIN_BYTES = 1 << 20;
-
-/** One file entry as it streamed by, and where its bytes are now. */
-export interface StreamedFile {
-  name: string;
-  /** Local header offset: what the central directory must point at for this record to be the file. */
-  headerOffset: number;
-  method: number;
-  compressedSize: number;
-  size: number;
-  crc32: number;
-  digests: Partial<Record<HashAlgorithm, string>>;
-  /** Content object holding the uncompressed bytes (SHA-256 key), when it was stored. */
-  key?: string;
-  /** The bytes are a segment of the package blob (not also in its skeleton). */
-  split: boolean;
-}
-
-/** What processing needs from the upload: kept in the onboarding job's payload. */
-export interface StreamIndex {
-  inSync: boolean;
-  lostSync?: { offset: number; reason: string };
-  files: StreamedFile[];
-  /** Central directory versus stream (hidden entries, lying local headers). */
-  findings: Finding[];
-  /**
-   * A stored root `.csar` entry (the inner CSAR of a security option 2 package) read as a ZIP of its
-   * own while it streamed by; its files' header offsets are absolute in the package.
-   */
-  inner?: { name: string; index: StreamIndex };
-}
-
-/**
- * The streamed record of a central directory entry: same name, local header, method, sizes and
- * CRC-32. Anything else (a lying local header, an entry hidden from the stream) is read again
- * from the stored package by the random-access index, which reports what is wrong with it.
- */
-export function streamedRecord(files: ReadonlyMap<string, StreamedFile>, entry: CsarEntry): StreamedFile | undefined {
-  const f = files.get(entry.name);
-  const same = f && f.headerOffset === entry.headerOffset && f.method === entry.method && f.compressedSize === entry.compressedSize && f.size === entry.size && f.crc32 >>> 0 === entry.crc32 >>> 0;
-  return same ? f : undefined;
-}
 
 /** A root `.csar` entry: the inner CSAR of a security option 2 package, read as a ZIP while it streams. */
 const INNER_CSAR = /^[^/]+\.csar$/i;
@@ -311,22 +272,11 @@ async function abortLevel(l: Level): Promise<void> {
   for (const s of l.files.values()) await s.abort();
 }
 
-/** What processing needs of a level. The index travels as JSONB, which cannot hold NUL: such names are unsafe anyway (never reused). */
+/** What processing needs of a level, with its inner CSAR's (security option 2) where one was read. */
 function indexOf(l: Level): StreamIndex {
   const nested = l.parts.find((p) => p.nested);
-  return {
-    inSync: l.split.inSync,
-    ...(l.split.lostSync && { lostSync: { ...l.split.lostSync, reason: l.split.lostSync.reason.replace(/\u0000/g, '\\0') } }),
-    findings: crossCheckStream(l.split).map((f) => (f.file?.includes('\u0000') ? { ...f, file: f.file.replace(/\u0000/g, '\\0') } : f)),
-    files: l.split.entries.filter((e) => !e.name.endsWith('/') && !e.name.includes('\u0000') && e.digests && !e.problem).map((e) => {
-      const s = e.split ? l.parts.find((x) => x.entry === e)?.staged : l.files.get(e);
-      return {
-        name: e.name, headerOffset: l.base + e.localOffset, method: e.method, compressedSize: e.compressedSize, size: e.size!, crc32: e.crc32!,
-        digests: e.digests!, split: e.split, ...(s && { key: s.key }),
-      };
-    }),
-    ...(nested && { inner: { name: nested.entry.name, index: indexOf(nested.nested!) } }),
-  };
+  const keyOf = (e: StreamedEntry) => (e.split ? l.parts.find((x) => x.entry === e)?.staged : l.files.get(e))?.key;
+  return { ...streamIndex(l.split, keyOf, l.base), ...(nested && { inner: { name: nested.entry.name, index: indexOf(nested.nested!) } }) };
 }
 
 /**

@@ -15,10 +15,12 @@ import { fetchUriToWritable, FetchUriError, redactUri } from '../net/fetch-uri';
 import { DomainError, isDomainError, lifecycleConflict, notFound } from '../common/errors';
 import type { Principal } from '../common/principal';
 import { contentTypeOf } from './content-type';
-import { csarIngest, type StreamIndex } from './ingest';
+import { csarIngest } from './ingest';
+import type { StreamIndex } from './stream-index';
 import type { PackageIdentity, PackageProfile } from './profile';
-import { artifactSignatureDigests, checkPackageSignature, type PackageSignature } from './signatures';
-import { checkOption2Signature } from './signatures-option2';
+import { artifactSignatureDigests, type PackageSignature } from './signatures';
+import { examinePackage } from './examine';
+import { csarLimits } from './local-csar';
 import { openStoredCsar, type StoredCsar } from './stored-csar';
 
 /** Stored entries at least this large are kept once, as objects of their own (see decompose). */
@@ -76,8 +78,7 @@ export class PackageOnboarding<Facts> {
   }
 
   private limits(): Partial<CsarLimits> {
-    const o = this.config.onboarding;
-    return { maxEntries: o.maxEntries, maxTotalUncompressedBytes: o.maxUncompressedBytes, maxCompressionRatio: o.maxCompressionRatio };
+    return csarLimits(this.config.onboarding);
   }
 
   async create(p: Principal, userDefinedData: Record<string, unknown> | undefined): Promise<ArtifactRecord> {
@@ -271,29 +272,11 @@ export class PackageOnboarding<Facts> {
   }
 
   /** The archive's findings, what the stream saw, and the profile's (the descriptor, validated once). */
-  private async examine(artifact: ArtifactRecord, stored: StoredCsar, dir?: string): Promise<{ findings: Finding[]; inspection: CsarInspection; facts?: Facts; signature?: PackageSignature }> {
-    const { inspection, archive } = stored;
-    const findings = [...inspection.findings, ...stored.streamFindings];
-    let facts: Facts | undefined;
-    let signature: PackageSignature | undefined;
-    let option2: Awaited<ReturnType<typeof checkOption2Signature>> | undefined;
-    if (inspection.signedPackage && inspection.outer) {
-      option2 = await checkOption2Signature(inspection.signedPackage, inspection.outer, stored.streamedDigests, this.config.signatures);
-      findings.push(...option2.findings);
-    }
-    if (archive && !archive.fatal) {
-      // An option 2 package is signed by its `.cms`: its inner CSAR need not be signed as well.
-      const policy = option2 ? { ...this.config.signatures, require: false } : this.config.signatures;
-      const signed = await checkPackageSignature(inspection, archive, policy);
-      findings.push(...signed.findings);
-      signature = option2?.signature ? { ...option2.signature, ...(signed.signature && { inner: signed.signature }) } : signed.signature;
-      if (inspection.entryDefinitions) {
-        const r = await this.profile.examine({ artifact, inspection, archive, dir, signature });
-        findings.push(...r.findings);
-        facts = r.facts;
-      }
-    }
-    return { findings, inspection, facts, signature };
+  private examine(artifact: ArtifactRecord, stored: StoredCsar, dir?: string): Promise<{ findings: Finding[]; inspection: CsarInspection; facts?: Facts; signature?: PackageSignature }> {
+    return examinePackage(stored, {
+      signatures: this.config.signatures,
+      examine: (ctx) => this.profile.examine({ artifact, dir, ...ctx }),
+    });
   }
 
   /**

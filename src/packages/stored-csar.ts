@@ -9,7 +9,7 @@ import type { Finding } from '../common/findings';
 import { inTransaction } from '../db/database';
 import { inspectCsar, spanSource } from '../csar';
 import type { CsarArchive, CsarDigests, CsarEntry, CsarInspection, CsarLimits, CsarSource, HashAlgorithm, InspectOptions } from '../csar';
-import { streamedRecord, type StreamedFile, type StreamIndex } from './ingest';
+import { streamedRecord, type StreamedFile, type StreamIndex } from './stream-index';
 
 /** A stored CSAR opened for processing: the inspection, and the archive to read small files from. */
 export interface StoredCsar {

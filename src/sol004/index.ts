@@ -6,3 +6,4 @@ export { readCmsDigestAlgorithm, verifyDetachedCms, type CmsVerification, type V
 export { parseCertificates, parseTrustStore, readCertificateFile, type Cert, type CertSummary, type TrustStore } from './certs';
 export type { DigestName } from './algorithms';
 export { splitSignedManifest, type SignedManifest } from './manifest';
+export { cmsPem, loadSigner, signDetachedCms, type CmsSigner } from './sign';

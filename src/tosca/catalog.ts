@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PACKAGE_ROOT } from '../common/package-root';
+import { readSnapshot, SNAPSHOT_DIR, writeSnapshot } from './snapshot';
 import { DEFAULT_LIMITS, YValue, loadYaml } from './yaml';
 
 /**
@@ -46,10 +47,40 @@ export function catalogTemplate(rel: string): YValue {
   let root = loaded.get(rel);
   if (!root) {
     const file = `catalog:${rel}`;
-    const res = loadYaml(file, fs.readFileSync(path.join(CATALOG_DIR, rel)), { ...DEFAULT_LIMITS, maxFileBytes: 16 * 1024 * 1024 });
-    if (!res.root || res.findings.some((f) => f.severity === 'error')) throw new Error(`built-in catalog file ${rel} is broken: ${res.findings[0]?.message}`);
-    root = res.root;
+    const bytes = fs.readFileSync(path.join(CATALOG_DIR, rel));
+    root = readSnapshot(SNAPSHOT_DIR, rel, bytes, file) ?? parseCatalogFile(rel, bytes);
     loaded.set(rel, root);
   }
   return root;
+}
+
+function parseCatalogFile(rel: string, bytes: Buffer): YValue {
+  const res = loadYaml(`catalog:${rel}`, bytes, { ...DEFAULT_LIMITS, maxFileBytes: 16 * 1024 * 1024 });
+  if (!res.root || res.findings.some((f) => f.severity === 'error')) throw new Error(`built-in catalog file ${rel} is broken: ${res.findings[0]?.message}`);
+  return res.root;
+}
+
+/** Every catalog file, relative to CATALOG_DIR. */
+export function catalogFiles(dir = CATALOG_DIR, rel = ''): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) return catalogFiles(path.join(dir, e.name), r);
+    return /\.ya?ml$/.test(e.name) ? [r] : [];
+  });
+}
+
+/** `npm run build`: saves the parsed catalog beside the compiled code (src/tosca/snapshot.ts). */
+export function saveCatalogSnapshots(): string[] {
+  if (!SNAPSHOT_DIR) throw new Error('catalog snapshots are made by the compiled code (npm run build)');
+  const files = catalogFiles();
+  for (const rel of files) {
+    const bytes = fs.readFileSync(path.join(CATALOG_DIR, rel));
+    writeSnapshot(SNAPSHOT_DIR, rel, bytes, parseCatalogFile(rel, bytes));
+  }
+  return files;
+}
+
+if (require.main === module) {
+  const saved = saveCatalogSnapshots();
+  process.stdout.write(`catalog snapshots: ${saved.length} files in ${SNAPSHOT_DIR}\n`);
 }

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Alias, Document, LineCounter, Node as YamlNode, Pair, Scalar, YAMLMap, YAMLSeq, isAlias, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import type { Alias, Document, LineCounter, Node as YamlNode, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+
+// The YAML parser (~70 modules) is loaded at the first parse: a `depot validate` whose files are all
+// in the parse cache (ParseStore below) never loads it.
+let yamlLib: typeof import('yaml') | undefined;
+const Y = (): typeof import('yaml') => (yamlLib ??= require('yaml') as typeof import('yaml'));
 import type { Finding } from '../common/findings';
 
 /**
@@ -54,6 +59,31 @@ const CACHE_MAX_BYTES = 32 * 1024 * 1024;
 let cachedBytes = 0;
 const cache = new Map<string, { root?: YValue; findings: Finding[]; file: string; bytes: number }>();
 
+/**
+ * A second cache level below the in-process one, across processes: `depot validate` keeps parsed
+ * files on disk (src/cli/parse-cache.ts), so the type files a vendor's packages ship are parsed once,
+ * not at every run. `key` names the bytes (SHA-256) and the limits; values carry no file name.
+ */
+export interface ParseStore {
+  get(key: string): LoadedYaml | undefined;
+  set(key: string, parsed: LoadedYaml): void;
+}
+let parseStore: ParseStore | undefined;
+
+export function useParseStore(store: ParseStore | undefined): void {
+  parseStore = store;
+}
+
+function parseStored(bytes: Buffer, limits: Limits): LoadedYaml {
+  if (!parseStore) return parseBytes(bytes, limits);
+  const key = `${createHash('sha256').update(bytes).digest('hex')}-${limits.maxFileBytes}-${limits.maxDepth}-${limits.maxAliases}-${limits.maxNodes}`;
+  const stored = parseStore.get(key);
+  if (stored) return stored;
+  const parsed = parseBytes(bytes, limits);
+  parseStore.set(key, parsed);
+  return parsed;
+}
+
 export function loadYaml(file: string, bytes: Buffer, limits: Limits): LoadedYaml {
   const digest = createHash('sha1').update(bytes).digest('hex') + `/${limits.maxFileBytes}/${limits.maxDepth}/${limits.maxAliases}/${limits.maxNodes}`;
   let hit = cache.get(digest);
@@ -61,7 +91,7 @@ export function loadYaml(file: string, bytes: Buffer, limits: Limits): LoadedYam
     cache.delete(digest);
     cache.set(digest, hit);
   } else {
-    const parsed = parseBytes(bytes, limits);
+    const parsed = parseStored(bytes, limits);
     if (parsed.root) stampFile(parsed.root, file);
     hit = { root: parsed.root, findings: parsed.findings.map((f) => ({ ...f, file })), file, bytes: bytes.length };
     // bounded by count and by source size, so that uploads of large YAML cannot pin memory
@@ -201,10 +231,10 @@ function nestingBeyond(text: string, bound: number): { line: number; column: num
 }
 
 function parseText(text: string): { doc: Document.Parsed; lc: LineCounter } | { crash: string } {
-  const lc = new LineCounter();
+  const lc = new (Y().LineCounter)();
   try {
     // uniqueKeys:false: duplicates are reported by the converter with both positions instead of aborting.
-    const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false, merge: false, strict: true });
+    const doc = Y().parseDocument(text, { lineCounter: lc, uniqueKeys: false, prettyErrors: false, merge: false, strict: true });
     return { doc, lc };
   } catch (e) {
     return { crash: e instanceof RangeError ? 'stack exhausted' : String(e) };
@@ -263,7 +293,7 @@ class Converter {
   }
 
   convert(n: YamlNode, depth: number): YValue {
-    if (isAlias(n)) return this.alias(n);
+    if (Y().isAlias(n)) return this.alias(n);
     const done = this.memo.get(n);
     if (done) return done;
     this.nodeCount++;
@@ -273,7 +303,7 @@ class Converter {
       return this.nullAt(n.range?.[0]);
     }
     let out: YValue;
-    if (isScalar(n)) {
+    if (Y().isScalar(n)) {
       const s = n as Scalar;
       const v = s.value;
       out = {
@@ -283,12 +313,12 @@ class Converter {
         file: '',
         ...this.pos(s.range?.[0]),
       };
-    } else if (isSeq(n)) {
+    } else if (Y().isSeq(n)) {
       const seq: YSeq = { kind: 'seq', items: [], file: '', ...this.pos(n.range?.[0]) };
       this.memo.set(n, seq);
       for (const it of (n as YAMLSeq<YamlNode | null>).items) seq.items.push(it ? this.convert(it, depth + 1) : this.nullAt(n.range?.[0]));
       out = seq;
-    } else if (isMap(n)) {
+    } else if (Y().isMap(n)) {
       const map: YMap = { kind: 'map', pairs: [], byKey: new Map(), file: '', ...this.pos(n.range?.[0]) };
       this.memo.set(n, map);
       for (const pair of (n as YAMLMap<YamlNode | null, YamlNode | null>).items) this.pair(map, pair, depth);
@@ -305,8 +335,8 @@ class Converter {
     const keyOffset = keyNode && 'range' in keyNode ? keyNode.range?.[0] : undefined;
     const kpos = this.pos(keyOffset);
     let key: string;
-    if (keyNode && isScalar(keyNode)) key = String((keyNode as Scalar).value);
-    else if (keyNode && isAlias(keyNode)) key = String((this.alias(keyNode) as YScalar).value ?? '');
+    if (keyNode && Y().isScalar(keyNode)) key = String((keyNode as Scalar).value);
+    else if (keyNode && Y().isAlias(keyNode)) key = String((this.alias(keyNode) as YScalar).value ?? '');
     else key = keyNode ? String(keyNode) : '';
     const value = pair.value ? this.convert(pair.value, depth + 1) : this.nullAt(keyOffset);
     const keyScalar: YScalar = { kind: 'scalar', value: key, quoted: false, file: '', ...kpos };

@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
-import { finished } from 'node:stream/promises';
 import type { Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import type { ArtifactEngine } from '../../artifacts/engine';
 import type { ArtifactRecord } from '../../artifacts/types';
 import { Finding, formatFinding } from '../../common/findings';
-import { checkSoftwareImages, crossCheckManifest, CsarError, csarFiles, normaliseAlgorithm, TOSCA_META_PATH } from '../../csar';
-import type { CsarArchive, CsarInspection } from '../../csar';
+import { TOSCA_META_PATH } from '../../csar';
 import { contentTypeOf } from '../../packages/content-type';
 import type { PackageIdentity, PackageProfile } from '../../packages/profile';
 import { securityFiles } from '../../packages/signatures';
 import type { VnfdFacts } from '../../tosca';
+import { examineVnfPackage } from './examine';
 import { packageEvent, recordPackageEvent } from './notifications';
 import { VNF_PACKAGES } from './type';
 
@@ -83,19 +82,12 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
     this.warming ??= (require('../../tosca') as typeof import('../../tosca')).warmUp().catch((err) => this.log.warn({ err }, 'TOSCA validator warm-up failed'));
   }
 
-  async examine({ artifact, inspection, archive, dir, signature }: Parameters<PackageProfile<VnfdFacts>['examine']>[0]): Promise<{ findings: Finding[]; facts?: VnfdFacts }> {
-    const findings: Finding[] = [];
-    const results: Record<string, unknown> = signature ? { signature } : {};
-    findings.push(...(await this.engine.hooks(this.engine.type(VNF_PACKAGES)).run({ event: 'post_upload', artifact, field: 'package', files: csarFiles(archive), entry: inspection.entryDefinitions, results, dir })));
-    const facts = results.vnfd as VnfdFacts | undefined;
-    if (!facts) return { findings };
-    findings.push(...(await this.imageDigests(facts, inspection, archive)));
-    if (inspection.manifest) findings.push(...crossCheckManifest(inspection.manifest, facts));
-    findings.push(...checkSoftwareImages(facts.softwareImages, inspection.digests, inspection.entries));
-    for (const [k, v] of [['descriptor_id', facts.vnfdId], ['provider', facts.vnfProvider], ['product_name', facts.vnfProductName], ['software_version', facts.vnfSoftwareVersion], ['descriptor_version', facts.vnfdVersion]] as const) {
-      if (!v && !findings.some((f) => f.rule.startsWith('SOL001-VNF'))) findings.push({ rule: 'VNFPKG-VNFD-IDENTITY', severity: 'error', message: `the VNF node has no ${k}`, file: inspection.entryDefinitions });
-    }
-    return { findings, facts };
+  examine({ artifact, inspection, archive, dir, signature }: Parameters<PackageProfile<VnfdFacts>['examine']>[0]): Promise<{ findings: Finding[]; facts?: VnfdFacts }> {
+    const hooks = this.engine.hooks(this.engine.type(VNF_PACKAGES));
+    return examineVnfPackage({
+      inspection, archive, signature,
+      postUpload: (files, entry, results) => hooks.run({ event: 'post_upload', artifact, field: 'package', files, entry, results, dir }),
+    });
   }
 
   fields({ facts: f, inspection, pkg, findings, signature }: Parameters<PackageProfile<VnfdFacts>['fields']>[0]): Record<string, unknown> {
@@ -182,29 +174,5 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
   /** SOL005 VnfPackageOnboardingNotification, in the outbox of the onboarding's own transaction. */
   async onboarded(t: Transaction, after: ArtifactRecord): Promise<void> {
     await recordPackageEvent(this.engine.sequelize, t, packageEvent(after, 'VnfPackageOnboardingNotification'));
-  }
-
-  /**
-   * sw_image_data checksums in another algorithm than the digests at hand (SHA-256, and what the
-   * manifest asked for): the image entry alone is read once more to compute it. This is the one
-   * second read of image bytes a streamed onboarding can need (docs/benchmarks.md, Onboarding).
-   */
-  private async imageDigests(facts: VnfdFacts, inspection: CsarInspection, archive: CsarArchive): Promise<Finding[]> {
-    const findings: Finding[] = [];
-    for (const img of facts.softwareImages) {
-      const algorithm = img.checksum && normaliseAlgorithm(img.checksum.algorithm);
-      const name = img.imagePath?.replace(/^\.\//, '');
-      const have = name ? inspection.digests.get(name) : undefined;
-      if (!algorithm || !name || !have || have[algorithm] || !archive.getEntry(name)) continue;
-      try {
-        const { stream, digests } = await archive.openDigestingEntry(name, [algorithm]);
-        await finished(stream.resume());
-        Object.assign(have, digests);
-      } catch (err) {
-        if (!(err instanceof CsarError)) throw err;
-        findings.push({ rule: err.rule, severity: 'error', message: err.message, file: name });
-      }
-    }
-    return findings;
   }
 }

@@ -1,4 +1,6 @@
 import type { ArtifactTypeDef, Hook } from '../../artifacts/types';
+import type { Finding } from '../../common/findings';
+import type { PackageFiles } from '../../tosca';
 
 // The validator and the notifications are loaded on first use: `depot gc` reads this type's
 // definition (its store) and needs neither.
@@ -13,12 +15,14 @@ export const VNF_PACKAGES = 'vnf_packages';
  * The built-in post_upload hook: the VNFD validator (src/tosca). Its findings join the package's
  * onboarding findings; its facts fill VnfPkgInfo. Operator hooks from the config file run after it.
  */
-export const vnfdValidationHook: Hook = async (ctx) => {
-  if (!ctx.files || !ctx.entry) return [];
-  const { findings, facts } = await tosca().validateVnfd(ctx.files, ctx.entry);
-  if (ctx.results) ctx.results.vnfd = facts;
+export const vnfdValidationHook: Hook = async (ctx) => (ctx.files && ctx.entry ? validateVnfdInto(ctx.files, ctx.entry, ctx.results) : []);
+
+/** The built-in hook's work without a service around it (`depot validate` runs it alone): facts go to `results.vnfd`. */
+export async function validateVnfdInto(files: PackageFiles, entry: string, results?: Record<string, unknown>): Promise<Finding[]> {
+  const { findings, facts } = await tosca().validateVnfd(files, entry);
+  if (results) results.vnfd = facts;
   return findings;
-};
+}
 
 const system = { system: true, sortable: true } as const;
 
