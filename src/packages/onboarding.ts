@@ -120,7 +120,8 @@ export class PackageOnboarding<Facts> {
     await this.engine.transaction(async (t) => {
       if (!(await this.engine.load(id, t))) return; // deleted meanwhile
       await this.engine.resetFolder(t, id, CONTENT);
-      await this.engine.setSystemFields(id, { onboardingState: 'ERROR', onboardingFailureDetails: this.profile.failureDetails(id, findings) }, { t });
+      const after = await this.engine.setSystemFields(id, { onboardingState: 'ERROR', onboardingFailureDetails: this.profile.failureDetails(id, findings) }, { t });
+      await this.profile.failed?.(t, after);
     });
   }
 

@@ -17,7 +17,7 @@ import {
 } from '../../../sol013';
 import type { PkgmNotificationsFilter } from '../notifications';
 import { API_VERSIONS, ApiMajor } from '../sol005';
-import { versionHeader } from './api-version';
+import { versionHeader } from '../../../http/sol005';
 
 /*
  * SOL005 subscriptions (sol005.md §3.14, §3.15, §4.7), served under /vnfpkgm/v1 and /vnfpkgm/v2.
@@ -95,7 +95,7 @@ export function subscriptionRoutes(subscriptions: SubscriptionsRepository, confi
   for (const major of [1, 2] as ApiMajor[]) {
     const prefix = `/vnfpkgm/v${major}`;
     const group = new Router({ prefix });
-    group.use(versionHeader(major));
+    group.use(versionHeader('vnfpkgm', major, API_VERSIONS[major]));
 
     const find = async (p: Principal, id: string): Promise<SubscriptionRow> => {
       if (!UUID.test(id)) throw notFound(`no subscription with id ${id}`);
