@@ -64,4 +64,182 @@ describe('SOL005 NSD Management: NS and PNF descriptors', function () {
     assert.equal(outer.nsdOperationalState, 'ENABLED');
     assert.equal(outer.nsdUsageState, 'NOT_IN_USE');
   });
+
+  it('a single-file NSD uploaded as text/plain: nsd_content served as text/plain (and Range), and as a ZIP', async () => {
+    const yaml = nsdYaml({ nsdId: randomUUID() });
+    const info = await onboardDescriptor(d, 'nsd', yaml);
+    assertDescriptorOnboarded(info, 'nsd');
+    const url = `${NSD}/ns_descriptors/${info.id}/nsd_content`;
+    let res = await d.request('GET', url, { headers: { Accept: 'text/plain' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/plain');
+    assert.equal(await res.text(), yaml);
+    res = await d.request('GET', url, { headers: { Accept: 'text/plain', Range: 'bytes=0-9' } });
+    assert.equal(res.status, 206);
+    assert.equal(await res.text(), yaml.slice(0, 10));
+    res = await d.request('GET', url, { headers: { Accept: 'application/zip' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/zip');
+    const zip = Buffer.from(await res.arrayBuffer());
+    assert.equal(zip.subarray(0, 2).toString(), 'PK');
+    res = await d.request('GET', url, { headers: { Accept: 'application/zip', Range: 'bytes=0-3' } });
+    assert.equal(res.status, 206);
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), zip.subarray(0, 4));
+    res = await d.request('GET', url, { headers: { Accept: 'application/json' } });
+    assert.equal(res.status, 200, 'Accept: application/json reads as no preference (as for VNF packages)');
+  });
+
+  it('nsd_content of an archive with TOSCA.meta is a ZIP (text/plain alone: the single descriptor file)', async () => {
+    const yaml = nsdYaml({ nsdId: randomUUID() });
+    const archive = await descriptorArchive(yaml, 'nsd');
+    const info = await onboardDescriptor(d, 'nsd', archive);
+    assertDescriptorOnboarded(info, 'nsd');
+    const url = `${NSD}/ns_descriptors/${info.id}/nsd_content`;
+    let res = await d.request('GET', url);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/zip');
+    assert.deepEqual(Buffer.from(await res.arrayBuffer()), archive);
+    res = await d.request('GET', url, { headers: { Accept: 'text/plain' } });
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), yaml);
+    await problem(await d.request('GET', url, { headers: { Accept: 'image/png' } }), 406);
+  });
+
+  it('nsd_content before onboarding is 409; an unknown content type is 415; an unknown id is 404', async () => {
+    const info = await createDescriptor(d, 'nsd');
+    assert.equal(info.nsdOnboardingState, 'CREATED');
+    assert.equal(info.nsdOperationalState, 'DISABLED');
+    assert.equal(info._links.nsd_content.href, `${NSD}/ns_descriptors/${info.id}/nsd_content`);
+    await problem(await d.request('GET', `${NSD}/ns_descriptors/${info.id}/nsd_content`), 409, /CREATED/);
+    await problem(await putDescriptorContent(d, 'nsd', info.id, Buffer.from('x'), undefined, 'image/png'), 415);
+    await problem(await d.request('GET', `${NSD}/ns_descriptors/${randomUUID()}`), 404);
+  });
+
+  it('an NSD that is not valid: ERROR with every finding; the same NSD id may then be uploaded again', async () => {
+    const nsdId = randomUUID();
+    const broken = nsdYaml({ nsdId }).replace(/ {8}designer: Acme\n/, '').replace('flavour_id: default', 'flavour_id: default\n        bogus: 1');
+    const info = await createDescriptor(d, 'nsd');
+    assert.equal((await putDescriptorContent(d, 'nsd', info.id, broken)).status, 202);
+    const failed = await waitDescriptor(d, 'nsd', info.id);
+    assert.equal(failed.nsdOnboardingState, 'ERROR');
+    const rules = failed.onboardingFailureDetails.findings.map((f: any) => f.rule);
+    assert.ok(rules.includes('SOL001-NS-PROPERTY') || rules.includes('TOSCA-REQUIRED-PROPERTY'), fmt(failed.onboardingFailureDetails.findings));
+    assert.ok(rules.includes('TOSCA-UNKNOWN-PROPERTY'), fmt(failed.onboardingFailureDetails.findings));
+    assert.equal((await putDescriptorContent(d, 'nsd', info.id, nsdYaml({ nsdId }))).status, 202);
+    assertDescriptorOnboarded(await waitDescriptor(d, 'nsd', info.id), 'nsd');
+  });
+
+  it('a second NSD of the same nsdId in a project ends in ERROR (NSD-DUPLICATE-NSD-ID)', async () => {
+    const nsdId = randomUUID();
+    assertDescriptorOnboarded(await onboardDescriptor(d, 'nsd', nsdYaml({ nsdId })), 'nsd');
+    const again = await onboardDescriptor(d, 'nsd', nsdYaml({ nsdId }));
+    assert.equal(again.nsdOnboardingState, 'ERROR');
+    assert.ok(again.onboardingFailureDetails.findings.some((f: any) => f.rule === 'NSD-DUPLICATE-NSD-ID'));
+  });
+
+  it('PATCH: merge-patch of userDefinedData and nsdOperationalState with If-Match; DELETE rules', async () => {
+    const info = await onboardDescriptor(d, 'nsd', nsdYaml({ nsdId: randomUUID() }));
+    const url = `${NSD}/ns_descriptors/${info.id}`;
+    let res = await d.request('GET', url);
+    const etag = res.headers.get('etag')!;
+    assert.ok(etag);
+    await problem(await d.request('PATCH', url, { headers: { 'Content-Type': 'application/merge-patch+json', 'If-Match': '"nope"' }, body: JSON.stringify({ nsdOperationalState: 'DISABLED' }) }), 412);
+    await problem(await d.request('PATCH', url, { headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ nsdOperationalState: 'ENABLED' }) }), 409, /already ENABLED/);
+    await problem(await d.request('PATCH', url, { headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ operationalState: 'DISABLED' }) }), 400);
+    await problem(await d.request('DELETE', url), 409, /ENABLED/);
+    res = await d.request('PATCH', url, { headers: { 'Content-Type': 'application/merge-patch+json', 'If-Match': etag }, body: JSON.stringify({ nsdOperationalState: 'DISABLED', userDefinedData: { a: 1, b: 2 } }) });
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.deepEqual(await res.json(), { nsdOperationalState: 'DISABLED', userDefinedData: { a: 1, b: 2 } });
+    assert.notEqual(res.headers.get('etag'), etag);
+    res = await d.request('PATCH', url, { headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ userDefinedData: { a: null, c: 3 } }) });
+    assert.equal(res.status, 200);
+    const after: any = await (await d.request('GET', `${url}?all_fields`)).json();
+    assert.equal(after.nsdOperationalState, 'DISABLED');
+    assert.deepEqual(after.userDefinedData, { b: 2, c: 3 });
+    assert.equal((await d.request('DELETE', url)).status, 204);
+    await problem(await d.request('GET', url), 404);
+    // A descriptor never uploaded may be deleted at once.
+    const fresh = await createDescriptor(d, 'nsd');
+    assert.equal((await d.request('DELETE', `${NSD}/ns_descriptors/${fresh.id}`)).status, 204);
+  });
+
+  it('PNF descriptors: PATCH of userDefinedData (no operational state), DELETE', async () => {
+    const info = await onboardDescriptor(d, 'pnfd', await descriptorArchive(pnfdYaml({ pnfdId: randomUUID() }), 'pnfd'));
+    assertDescriptorOnboarded(info, 'pnfd');
+    const url = `${NSD}/pnf_descriptors/${info.id}`;
+    await problem(await d.request('PATCH', url, { headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ nsdOperationalState: 'DISABLED' }) }), 400);
+    const res = await d.request('PATCH', url, { headers: { 'Content-Type': 'application/merge-patch+json' }, body: JSON.stringify({ userDefinedData: { site: 'lab' } }) });
+    assert.equal(res.status, 200);
+    const got: any = await (await d.request('GET', url)).json();
+    assert.deepEqual(got.userDefinedData, { site: 'lab' });
+    assert.equal(got.pnfdOnboardingState, 'ONBOARDED');
+    assert.equal(got.pnfdUsageState, 'NOT_IN_USE');
+    assert.equal((await d.request('DELETE', url)).status, 204);
+    await problem(await d.request('GET', url), 404);
+  });
+
+  it('references are links: a referenced VNF package, PNFD or nested NSD cannot be deleted (409 naming the NSD) until the NSD goes', async () => {
+    const vnfdId = randomUUID();
+    const vnf = await onboard(d, await buildPackage({ vnfdId, product: `L-${vnfdId.slice(0, 8)}` }));
+    assertOnboarded(vnf);
+    const pnfdId = randomUUID();
+    const pnfd = await onboardDescriptor(d, 'pnfd', pnfdYaml({ pnfdId }));
+    const innerId = randomUUID();
+    const inner = await onboardDescriptor(d, 'nsd', nsdYaml({ nsdId: innerId }));
+    const outer = await onboardDescriptor(d, 'nsd', nsdYaml({ nsdId: randomUUID(), vnfds: [vnfdId], pnfds: [pnfdId], nested: [innerId] }));
+    assertDescriptorOnboarded(outer, 'nsd');
+    const merge = { 'Content-Type': 'application/merge-patch+json' };
+    assert.equal((await d.request('PATCH', `${V2}/vnf_packages/${vnf.id}`, { headers: merge, body: JSON.stringify({ operationalState: 'DISABLED' }) })).status, 200);
+    let p = await problem(await d.request('DELETE', `${V2}/vnf_packages/${vnf.id}`), 409, new RegExp(outer.id));
+    assert.equal(p.code, 'LINKED');
+    assert.deepEqual(p.linkedFrom.map((l: any) => l.id), [outer.id]);
+    p = await problem(await d.request('DELETE', `${NSD}/pnf_descriptors/${pnfd.id}`), 409, new RegExp(outer.id));
+    assert.equal(p.code, 'LINKED');
+    assert.equal((await d.request('PATCH', `${NSD}/ns_descriptors/${inner.id}`, { headers: merge, body: JSON.stringify({ nsdOperationalState: 'DISABLED' }) })).status, 200);
+    await problem(await d.request('DELETE', `${NSD}/ns_descriptors/${inner.id}`), 409, new RegExp(outer.id));
+    // The generic API holds the same rule.
+    await problem(await d.request('DELETE', `/artifacts/vnf_packages/${vnf.id}`), 409, new RegExp(outer.id));
+    assert.equal((await d.request('PATCH', `${NSD}/ns_descriptors/${outer.id}`, { headers: merge, body: JSON.stringify({ nsdOperationalState: 'DISABLED' }) })).status, 200);
+    assert.equal((await d.request('DELETE', `${NSD}/ns_descriptors/${outer.id}`)).status, 204);
+    assert.equal((await d.request('DELETE', `${V2}/vnf_packages/${vnf.id}`)).status, 204);
+    assert.equal((await d.request('DELETE', `${NSD}/pnf_descriptors/${pnfd.id}`)).status, 204);
+    assert.equal((await d.request('DELETE', `${NSD}/ns_descriptors/${inner.id}`)).status, 204);
+  });
+
+  it('references resolve only to what the NSD project may see: another project\'s private VNF package is not onboarded for it', async () => {
+    const vnfdId = randomUUID();
+    assertOnboarded(await onboard(d, await buildPackage({ vnfdId, product: `V-${vnfdId.slice(0, 8)}` }), d.users.bob));
+    const info = await onboardDescriptor(d, 'nsd', nsdYaml({ nsdId: randomUUID(), vnfds: [vnfdId] }), d.users.alice);
+    assert.equal(info.nsdOnboardingState, 'ERROR');
+    const f = info.onboardingFailureDetails.findings.find((x: any) => x.rule === 'NSD-VNFD-NOT-ONBOARDED');
+    assert.ok(f);
+    assert.ok(!JSON.stringify(info.onboardingFailureDetails).includes(d.users.bob.project), 'no other project named');
+  });
+
+  it('GET ns_descriptors: SOL013 filter, legacy attribute filter, selectors', async () => {
+    const name = `Filtered ${randomUUID().slice(0, 8)}`;
+    const nsdId = randomUUID();
+    const created = await createDescriptor(d, 'nsd', undefined, { tag: 'x' });
+    assert.equal((await putDescriptorContent(d, 'nsd', created.id, nsdYaml({ nsdId, name }))).status, 202);
+    const info = await waitDescriptor(d, 'nsd', created.id);
+    assertDescriptorOnboarded(info, 'nsd');
+    assert.deepEqual(info.userDefinedData, { tag: 'x' });
+    let res = await d.request('GET', `${NSD}/ns_descriptors?filter=${encodeURIComponent(`(eq,nsdName,${name})`)}`);
+    assert.equal(res.status, 200);
+    let list: any[] = await res.json();
+    assert.deepEqual(list.map((x) => x.id), [info.id]);
+    res = await d.request('GET', `${NSD}/ns_descriptors?nsdId=${nsdId}`);
+    list = await res.json();
+    assert.deepEqual(list.map((x) => x.id), [info.id]);
+    assert.equal(list[0].userDefinedData, undefined, 'userDefinedData is excluded from lists by default');
+    res = await d.request('GET', `${NSD}/ns_descriptors?filter=${encodeURIComponent(`(eq,nsdId,${nsdId})`)}&fields=userDefinedData`);
+    list = await res.json();
+    assert.deepEqual(list[0].userDefinedData, { tag: 'x' });
+    res = await d.request('GET', `${NSD}/ns_descriptors?filter=${encodeURIComponent(`(eq,userDefinedData/tag,x);(eq,nsdId,${nsdId})`)}`);
+    assert.equal(((await res.json()) as any[]).length, 1);
+    await problem(await d.request('GET', `${NSD}/ns_descriptors?filter=(eq,nope,1)`), 400);
+    await problem(await d.request('GET', `${NSD}/ns_descriptors?wrongName=1`), 400);
+    res = await d.request('GET', `${NSD}/pnf_descriptors?filter=(eq,pnfdOnboardingState,ONBOARDED)`);
+    assert.equal(res.status, 200);
+  });
 });
