@@ -226,14 +226,14 @@ describe('SOL005 NSD Management: NS and PNF descriptors', function () {
     assert.deepEqual(info.userDefinedData, { tag: 'x' });
     let res = await d.request('GET', `${NSD}/ns_descriptors?filter=${encodeURIComponent(`(eq,nsdName,${name})`)}`);
     assert.equal(res.status, 200);
-    let list: any[] = await res.json();
+    let list = (await res.json()) as any[];
     assert.deepEqual(list.map((x) => x.id), [info.id]);
     res = await d.request('GET', `${NSD}/ns_descriptors?nsdId=${nsdId}`);
-    list = await res.json();
+    list = (await res.json()) as any[];
     assert.deepEqual(list.map((x) => x.id), [info.id]);
     assert.equal(list[0].userDefinedData, undefined, 'userDefinedData is excluded from lists by default');
     res = await d.request('GET', `${NSD}/ns_descriptors?filter=${encodeURIComponent(`(eq,nsdId,${nsdId})`)}&fields=userDefinedData`);
-    list = await res.json();
+    list = (await res.json()) as any[];
     assert.deepEqual(list[0].userDefinedData, { tag: 'x' });
     res = await d.request('GET', `${NSD}/ns_descriptors?filter=${encodeURIComponent(`(eq,userDefinedData/tag,x);(eq,nsdId,${nsdId})`)}`);
     assert.equal(((await res.json()) as any[]).length, 1);

@@ -1,10 +1,10 @@
 import { SubscriptionsRepository } from '../../db/repositories/subscriptions';
 import { JobQueue } from '../../jobs/queue';
+import { acquireDispatcher } from '../../packages/notifications';
 import { PackageOnboarding } from '../../packages/onboarding';
 import type { ModuleContext, ModuleRuntime } from '../module';
 import { vnfPackageRoutes } from './api/routes';
-import { subscriptionRoutes } from './api/subscriptions';
-import { NotificationDispatcher } from './notifications';
+import { pkgmSubscriptionRoutes } from './api/subscriptions';
 import { VnfPackageProfile } from './profile';
 
 /**
@@ -27,16 +27,12 @@ export function vnfPackagesRuntime({ engine, config, log, db }: ModuleContext): 
   // Paging markers are signed with the engine's key, kept in the database (every process honours them).
   const secret = engine.markerKey();
   secret.catch((err) => log.error({ err }, 'cannot read the paging-marker key'));
-  // SOL005 notifications: the outbox is filled by the state changes, delivered in the background.
-  const n = config.notifications;
-  const dispatcher = new NotificationDispatcher(engine.sequelize, log, {
-    workers: n.workers, maxAttempts: n.maxAttempts, retryBaseSeconds: n.retryBaseSeconds, retryMaxSeconds: n.retryMaxSeconds,
-    timeoutSeconds: n.timeoutSeconds, leaseSeconds: Math.max(60, n.timeoutSeconds * 3), allow: n.allow,
-    perProject: fair.notificationsPerProject,
-  });
+  // SOL005 notifications: the outbox is filled by the state changes, delivered in the background
+  // by the process's one dispatcher (shared with NSD management).
+  const dispatcher = acquireDispatcher(engine.sequelize, log, config);
   let timer: NodeJS.Timeout | undefined;
   return {
-    routers: [vnfPackageRoutes(engine, onboarding, secret), subscriptionRoutes(new SubscriptionsRepository(engine.sequelize), config, log, secret)],
+    routers: [vnfPackageRoutes(engine, onboarding, secret), pkgmSubscriptionRoutes(config, log, secret, new SubscriptionsRepository(engine.sequelize, 'vnfpkgm'))],
     // SOL013: a client learns the served API versions before it has credentials.
     publicPaths: [/^\/vnfpkgm\/(v\d+\/)?api_versions\/?$/],
     start() {
