@@ -40,7 +40,7 @@ export interface SubscriptionApi {
   requestSchema: string;
   /** rules the schema states awkwardly, checked first so that the 400 says what is wrong */
   checkFilterRules(filter: Record<string, unknown> | undefined): void;
-  /** the filter as stored and matched (e.g. notification type names normalised) */
+  /** the filter in its normal form, for the duplicate check (e.g. notification type names in one spelling) */
   normaliseFilter?(filter: Record<string, unknown>): Record<string, unknown>;
 }
 
@@ -141,9 +141,9 @@ export function subscriptionRoutes(spec: SubscriptionApi, subscriptions: Subscri
       spec.checkFilterRules(body.filter);
       validateRequest(body);
       if (body.authentication && !body.authentication.authType.includes('BASIC')) throw badRequest('authentication.authType: only BASIC is supported');
-      const given = body.filter && Object.keys(body.filter).length ? (body.filter as Record<string, unknown>) : null;
-      const filter = given && spec.normaliseFilter ? spec.normaliseFilter(given) : given;
-      const filterKey = canonicalFilter(filter);
+      // Kept as sent (the subscription shows it so); its normal form decides what is a duplicate.
+      const filter = body.filter && Object.keys(body.filter).length ? (body.filter as Record<string, unknown>) : null;
+      const filterKey = canonicalFilter(filter && spec.normaliseFilter ? spec.normaliseFilter(filter) : filter);
       const callbackUri = String(body.callbackUri);
       let parsed: URL;
       try {

@@ -12,6 +12,7 @@ describe('NsdmNotificationsFilter matching', () => {
     for (const f of [{}, { nsdId: ['n0', 'n1'] }, { vnfPkgIds: ['p2'] }, { notificationTypes: ['NsdChangeNotification'] }, { nsdId: ['n1'], nsdOperationalState: ['DISABLED'] }]) {
       assert.equal(matchesNsdmFilter(f, 'NsdChangeNotification', attrs), true, JSON.stringify(f));
     }
+    assert.equal(matchesNsdmFilter({ notificationTypes: ['NsdOnBoardingNotification'] }, 'NsdOnboardingNotification', attrs), true, 'either spelling');
     for (const f of [{ nsdId: ['n0'] }, { notificationTypes: ['NsdDeletionNotification'] }, { pnfdId: ['x'] }, { nsdId: ['n1'], nsdOperationalState: ['ENABLED'] }]) {
       assert.equal(matchesNsdmFilter(f, 'NsdChangeNotification', attrs), false, JSON.stringify(f));
     }
@@ -53,7 +54,7 @@ describe('SOL005 NSD management subscriptions and notifications', function () {
   it('POST, GET, duplicate (303), DELETE of NsdmSubscription; the VNF package API does not see it', async () => {
     const s = await subscribe('/crud', { notificationTypes: ['NsdOnBoardingNotification'] });
     assert.equal(s._links.self.href, `${NSD}/subscriptions/${s.id}`);
-    assert.deepEqual(s.filter, { notificationTypes: ['NsdOnboardingNotification'] });
+    assert.deepEqual(s.filter, { notificationTypes: ['NsdOnBoardingNotification'] }, 'the filter as sent');
     assert.ok(sub.received.some((r) => r.method === 'GET' && r.path === '/crud' && r.headers.version === '1.2.0'), 'the endpoint test carries the NSD API version');
     // The same subscription again, a 303 not followed.
     let res = await fetch(`${d.url}${NSD}/subscriptions`, {

@@ -17,8 +17,8 @@ export type NsdmNotificationType =
 /**
  * SOL005 v2.6.1 lists the permitted `notificationTypes` as "NsdOnBoardingNotification",
  * "PnfdOnBoardingNotification" and "PnfdOnBoardingFailureNotification" (so do the TST010 schemas),
- * while the notifications themselves are named with "Onboarding": both spellings are accepted, and
- * stored as the notifications' names.
+ * while the notifications themselves are named with "Onboarding": both spellings are accepted (a
+ * subscription shows its filter as sent; duplicates and matching read the notifications' names).
  */
 const SPELLINGS: Record<string, NsdmNotificationType> = {
   NsdOnBoardingNotification: 'NsdOnboardingNotification',
@@ -42,8 +42,9 @@ export function matchesNsdmFilter(filter: Record<string, unknown> | null, type: 
   if (!filter) return true;
   for (const [k, wanted] of Object.entries(filter)) {
     if (!Array.isArray(wanted) || wanted.length === 0) continue;
+    const asked = k === 'notificationTypes' ? wanted.map((t) => SPELLINGS[t as string] ?? t) : wanted;
     const have = k === 'notificationTypes' ? [type] : attrs[k];
-    if (!have || !have.some((v) => wanted.includes(v))) return false;
+    if (!have || !have.some((v) => asked.includes(v))) return false;
   }
   return true;
 }
