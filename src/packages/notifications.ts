@@ -6,6 +6,7 @@ import { OutboxItem, OutboxRepository } from '../db/repositories/outbox';
 import { PackageAudience, SubscriptionsRepository } from '../db/repositories/subscriptions';
 import { WorkerPool } from '../jobs/pool';
 import { FetchUriError, redactUri, requestUri } from '../net/fetch-uri';
+import { sharedService, type SharedHandle } from './shared-services';
 
 /*
  * SOL005 notifications of every API (VNF package management, NSD management) through one
@@ -154,40 +155,17 @@ export class NotificationDispatcher {
   }
 }
 
-/**
- * The one dispatcher of a process, shared by the modules that notify (each acquires it when it
- * starts and releases it when it stops): two dispatchers would double the workers
- * (`notifications.workers`) for the same outbox.
- */
-const shared = new WeakMap<Sequelize, { dispatcher: NotificationDispatcher; users: number }>();
+const dispatchers = new WeakMap<Sequelize, { service: NotificationDispatcher; running: number }>();
 
-export function acquireDispatcher(sequelize: Sequelize, log: Logger, config: Pick<DepotConfig, 'notifications' | 'fairness'>): { start(): void; stop(): Promise<void> } {
+/**
+ * The one dispatcher of a process, shared by the modules that notify: two dispatchers would double
+ * the workers (`notifications.workers`) for the same outbox.
+ */
+export function sharedDispatcher(sequelize: Sequelize, log: Logger, config: Pick<DepotConfig, 'notifications' | 'fairness'>): SharedHandle<NotificationDispatcher> {
   const n = config.notifications;
-  const opts: DispatcherOptions = {
+  return sharedService(dispatchers, sequelize, () => new NotificationDispatcher(sequelize, log, {
     workers: n.workers, maxAttempts: n.maxAttempts, retryBaseSeconds: n.retryBaseSeconds, retryMaxSeconds: n.retryMaxSeconds,
     timeoutSeconds: n.timeoutSeconds, leaseSeconds: Math.max(60, n.timeoutSeconds * 3), allow: n.allow,
     perProject: config.fairness.notificationsPerProject,
-  };
-  let started = false;
-  return {
-    start() {
-      if (started) return;
-      started = true;
-      let s = shared.get(sequelize);
-      if (!s) {
-        s = { dispatcher: new NotificationDispatcher(sequelize, log, opts), users: 0 };
-        shared.set(sequelize, s);
-        s.dispatcher.start();
-      }
-      s.users++;
-    },
-    async stop() {
-      if (!started) return;
-      started = false;
-      const s = shared.get(sequelize);
-      if (!s || --s.users > 0) return;
-      shared.delete(sequelize);
-      await s.dispatcher.stop();
-    },
-  };
+  }));
 }

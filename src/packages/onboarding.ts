@@ -209,6 +209,26 @@ export class PackageOnboarding<Facts> {
     await this.fail(job.artifact_id, [{ rule: this.rule('PROCESSING-FAILED'), severity: 'error', message: reason }]);
   }
 
+  private recoveryTimer?: NodeJS.Timeout;
+
+  /**
+   * Runs recoverInterruptedUploads now and then every `uploadStaleSeconds`. `ownDatabase`: the
+   * database belongs to this process alone (embedded PGlite), so an UPLOADING package at start is
+   * from a dead run, whatever its age.
+   */
+  startRecovery(ownDatabase: boolean): void {
+    const stale = this.config.uploadStaleSeconds;
+    const recover = (seconds: number) => this.recoverInterruptedUploads(seconds).catch((err) => this.log.error({ err }, 'upload recovery failed'));
+    void recover(ownDatabase ? 0 : stale);
+    this.recoveryTimer = setInterval(() => recover(stale), Math.max(stale * 1000, 1000));
+    this.recoveryTimer.unref();
+  }
+
+  stopRecovery(): void {
+    if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+    this.recoveryTimer = undefined;
+  }
+
   /**
    * Packages left UPLOADING by a process that died mid-upload (no live upload blob any more) go to
    * ERROR, so the vendor can upload again.

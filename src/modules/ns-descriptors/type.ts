@@ -1,5 +1,5 @@
-import type { FieldDef } from '../../artifacts/fields';
 import type { ArtifactTypeDef, Hook } from '../../artifacts/types';
+import { pipelineFields } from '../package-fields';
 
 // The validator and the notifications are loaded on first use: `depot gc` reads these types'
 // definitions (their stores) and needs neither.
@@ -29,18 +29,9 @@ export const pnfdValidationHook: Hook = async (ctx) => {
 
 const system = { system: true, sortable: true } as const;
 
-/** What the package pipeline drives on every descriptor archive type (src/packages/profile.ts). */
-const pipelineFields = (label: string): Record<string, FieldDef> => ({
-  onboardingState: { kind: 'string', ...system, enum: ['CREATED', 'UPLOADING', 'PROCESSING', 'ONBOARDED', 'ERROR'] },
-  usageState: { kind: 'string', ...system, enum: ['IN_USE', 'NOT_IN_USE'] },
-  onboardingFailureDetails: { kind: 'json', system: true },
-  /** Warnings of a successful onboarding. */
-  onboardingFindings: { kind: 'json', system: true },
-  /** Archive-relative paths of the descriptor files (entry first), of TOSCA.meta and of the manifest; `plain`: uploaded as one YAML file. */
-  descriptor: { kind: 'json', system: true },
-  userDefinedData: { kind: 'json', mutable: true, description: 'SOL005 userDefinedData (merge-patched through SOL005)' },
-  package: { kind: 'blob', system: true, requiredOnActivate: true, description: `The ${label} archive as uploaded (a single YAML file is kept as a ZIP holding it)` },
-  content: { kind: 'folder', system: true, description: `The unpacked ${label} archive: every file individually downloadable` },
+const blobs = (label: string) => ({
+  package: `The ${label} archive as uploaded (a single YAML file is kept as a ZIP holding it)`,
+  content: `The unpacked ${label} archive: every file individually downloadable`,
 });
 
 /**
@@ -62,7 +53,7 @@ export const nsDescriptorsType: ArtifactTypeDef = {
   activation: { by: 'system', detail: 'an NS descriptor becomes active by onboarding (PUT .../nsd_content), not by PATCH' },
   creation: { by: 'system', detail: 'an NS descriptor is created through SOL005 (POST /nsd/v1/ns_descriptors), which sets its onboarding state; the generic API reads, shares and deletes it' },
   fields: {
-    ...pipelineFields('NSD'),
+    ...pipelineFields(blobs('NSD')),
     nsdId: { kind: 'string', ...system },
     nsdName: { kind: 'string', ...system, filterOps: ['eq', 'neq', 'in', 'like'] },
     nsdVersion: { kind: 'string', ...system },
@@ -102,7 +93,7 @@ export const pnfDescriptorsType: ArtifactTypeDef = {
   activation: { by: 'system', detail: 'a PNF descriptor becomes active by onboarding (PUT .../pnfd_content), not by PATCH' },
   creation: { by: 'system', detail: 'a PNF descriptor is created through SOL005 (POST /nsd/v1/pnf_descriptors); the generic API reads, shares and deletes it' },
   fields: {
-    ...pipelineFields('PNFD'),
+    ...pipelineFields(blobs('PNFD')),
     pnfdId: { kind: 'string', ...system },
     pnfdName: { kind: 'string', ...system, filterOps: ['eq', 'neq', 'in', 'like'] },
     pnfdVersion: { kind: 'string', ...system },
