@@ -19,8 +19,9 @@ import { sol013 } from './sol013';
 
 /*
  * HTTP details shared by the SOL005 APIs (VNF package management, NSD management): the SOL013
- * Version header, content negotiation of package downloads, package upload bodies, 202 answers
- * and JSON Merge Patch.
+ * Version header, the listing of a package collection (filter, selectors, paging), content
+ * negotiation of package downloads, package upload bodies, ZIP answers, 202 answers and JSON
+ * Merge Patch. Subscriptions: ./sol005-subscriptions.ts.
  */
 
 /**

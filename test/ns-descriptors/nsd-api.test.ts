@@ -48,7 +48,8 @@ describe('SOL005 NSD Management: NS and PNF descriptors', function () {
     assert.equal(pnfd.pnfdId, pnfdId);
     assert.equal(pnfd.pnfdProvider, 'Acme');
     const innerId = randomUUID();
-    const inner = await onboardDescriptor(d, 'nsd', nsdYaml({ nsdId: innerId, vnfds: [vnfdId] }));
+    // The nested NSD: an archive without TOSCA-Metadata (nsd.yaml + nsd.mf at the root).
+    const inner = await onboardDescriptor(d, 'nsd', await descriptorArchive(nsdYaml({ nsdId: innerId, vnfds: [vnfdId] }), 'nsd', 'single'));
     assertDescriptorOnboarded(inner, 'nsd');
     const nsdId = randomUUID();
     const outer = await onboardDescriptor(d, 'nsd', await descriptorArchive(nsdYaml({ nsdId, name: 'Outer NS', vnfds: [vnfdId], pnfds: [pnfdId], nested: [innerId] }), 'nsd'));
@@ -241,5 +242,40 @@ describe('SOL005 NSD Management: NS and PNF descriptors', function () {
     await problem(await d.request('GET', `${NSD}/ns_descriptors?wrongName=1`), 400);
     res = await d.request('GET', `${NSD}/pnf_descriptors?filter=(eq,pnfdOnboardingState,ONBOARDED)`);
     assert.equal(res.status, 200);
+  });
+
+  it('the manifest metadata must name the NSD the descriptor describes (NSD-MANIFEST-MISMATCH)', async () => {
+    const yaml = nsdYaml({ nsdId: randomUUID(), name: 'Real Name' });
+    const archive = await descriptorArchive(yaml, 'nsd', 'meta', {
+      nsd_designer: 'Acme', nsd_invariant_id: /invariant_id: (\S+)/.exec(yaml)![1], nsd_name: 'Other Name', nsd_release_date_time: '2026-12-01T10:00:00+00:00', nsd_file_structure_version: '1.0',
+    });
+    const info = await onboardDescriptor(d, 'nsd', archive);
+    assert.equal(info.nsdOnboardingState, 'ERROR');
+    const f = info.onboardingFailureDetails.findings.find((x: any) => x.rule === 'NSD-MANIFEST-MISMATCH');
+    assert.ok(f, fmt(info.onboardingFailureDetails.findings));
+    assert.equal(f.file, 'manifest.mf');
+    assert.match(f.message, /nsd_name "Other Name" differs from the descriptor's name "Real Name"/);
+  });
+
+  it('a multi-file NSD (types imported from the archive): nsd_content is a ZIP only', async () => {
+    const types = `tosca_definitions_version: tosca_simple_yaml_1_3
+imports: [ etsi_nfv_sol001_nsd_types.yaml ]
+node_types:
+  depot.t.NS:
+    derived_from: tosca.nodes.nfv.NS
+`;
+    const yaml = nsdYaml({ nsdId: randomUUID() }).replace('  - etsi_nfv_sol001_nsd_types.yaml', '  - etsi_nfv_sol001_nsd_types.yaml\n  - types.yaml').replace('type: tosca.nodes.nfv.NS', 'type: depot.t.NS');
+    const { buildZip } = await import('../helpers/csar-builder');
+    const archive = await buildZip({
+      'TOSCA-Metadata/TOSCA.meta': 'TOSCA-Meta-File-Version: 1.0\nCSAR-Version: 1.1\nCreated-By: Depot tests\nEntry-Definitions: Definitions/nsd.yaml\nETSI-Entry-Manifest: manifest.mf\n',
+      'Definitions/nsd.yaml': yaml, 'Definitions/types.yaml': types,
+    }, { manifest: { metadata: { nsd_designer: 'Acme', nsd_invariant_id: /invariant_id: (\S+)/.exec(yaml)![1], nsd_name: /\n {8}name: (.+)\n/.exec(yaml)![1], nsd_release_date_time: '2026-12-01T10:00:00+00:00', nsd_file_structure_version: '1.0' } } });
+    const info = await onboardDescriptor(d, 'nsd', archive);
+    assertDescriptorOnboarded(info, 'nsd');
+    const url = `${NSD}/ns_descriptors/${info.id}/nsd_content`;
+    await problem(await d.request('GET', url, { headers: { Accept: 'text/plain' } }), 406, /2 files/);
+    const res = await d.request('GET', url, { headers: { Accept: 'text/plain, application/zip' } });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/zip');
   });
 });
