@@ -131,7 +131,10 @@ export interface PackageListing {
   typeName: string;
   /** what one is called in messages ("VNF package") */
   label: string;
-  present(a: ArtifactRecord): Record<string, unknown>;
+  /** the representation of one item (it may depend on the request, e.g. the URI it was asked under) */
+  present(a: ArtifactRecord, ctx: Context): Record<string, unknown>;
+  /** generic-API conditions every listed artifact meets (e.g. `{ onboardingState: 'eq:ONBOARDED' }`) */
+  where?: Record<string, string>;
   markerKey: Promise<Buffer>;
   /** the representation's attributes (SOL013 filters and selectors) */
   attributes: AttributeDeclaration;
@@ -182,8 +185,8 @@ export async function listPackages(ctx: Context, o: PackageListing): Promise<voi
   const page: Record<string, unknown>[] = [];
   let last: PageCursor | undefined;
   let more = false;
-  for await (const { a, cursor } of allOfType(o.engine, ctx.state.principal, o.typeName, after)) {
-    const info = o.present(a);
+  for await (const { a, cursor } of allOfType(o.engine, ctx.state.principal, o.typeName, after, o.where)) {
+    const info = o.present(a, ctx);
     if (!match(info)) continue;
     if (page.length === PAGE_SIZE) {
       more = true;
@@ -197,9 +200,9 @@ export async function listPackages(ctx: Context, o: PackageListing): Promise<voi
 }
 
 /** The artifacts of a type the principal sees, oldest first, from after `after`, each with the position after it. */
-async function* allOfType(engine: ArtifactEngine, p: Principal, typeName: string, after?: PageCursor): AsyncIterable<{ a: ArtifactRecord; cursor: PageCursor }> {
+async function* allOfType(engine: ArtifactEngine, p: Principal, typeName: string, after?: PageCursor, where: Record<string, string> = {}): AsyncIterable<{ a: ArtifactRecord; cursor: PageCursor }> {
   for (;;) {
-    const page = await engine.list(p, typeName, new URLSearchParams({ limit: '1000', sort: 'created_at:asc' }), { after });
+    const page = await engine.list(p, typeName, new URLSearchParams({ limit: '1000', sort: 'created_at:asc', ...where }), { after });
     for (const [i, a] of page.artifacts.entries()) yield { a, cursor: page.cursors[i] };
     if (!page.next) return;
     after = page.cursors[page.cursors.length - 1];

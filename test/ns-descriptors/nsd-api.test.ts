@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { buildZip } from '../helpers/csar-builder';
 import { startTestDepot, type TestDepot } from '../helpers/depot';
 import { buildPackage, onboard, assertOnboarded, problem, V2, fmt } from '../vnf-package/helpers';
 import {
@@ -265,7 +266,6 @@ node_types:
     derived_from: tosca.nodes.nfv.NS
 `;
     const yaml = nsdYaml({ nsdId: randomUUID() }).replace('  - etsi_nfv_sol001_nsd_types.yaml', '  - etsi_nfv_sol001_nsd_types.yaml\n  - types.yaml').replace('type: tosca.nodes.nfv.NS', 'type: depot.t.NS');
-    const { buildZip } = await import('../helpers/csar-builder');
     const archive = await buildZip({
       'TOSCA-Metadata/TOSCA.meta': 'TOSCA-Meta-File-Version: 1.0\nCSAR-Version: 1.1\nCreated-By: Depot tests\nEntry-Definitions: Definitions/nsd.yaml\nETSI-Entry-Manifest: manifest.mf\n',
       'Definitions/nsd.yaml': yaml, 'Definitions/types.yaml': types,
