@@ -16,7 +16,6 @@ import { presentVnfPkgInfo } from './presenter';
 import { API_VERSIONS, ApiMajor } from '../sol005';
 import { VNF_PACKAGES } from '../type';
 
-const PAGE_SIZE = 100;
 const validateCreate = requestValidator('sol005/CreateVnfPkgInfoRequest.json');
 const validateModifications = requestValidator('sol005/VnfPkgInfoModifications.json');
 const validateUploadFromUri = requestValidator('sol005/UploadVnfPkgFromUriRequest.json');
