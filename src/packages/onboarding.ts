@@ -351,6 +351,8 @@ export class PackageOnboarding<Facts> {
       const onboarded = await this.engine.transaction(async (t) => {
         const a = await this.engine.load(id, t);
         if (!a || a.fields.onboardingState !== 'PROCESSING') return false; // deleted meanwhile
+        const late = (await this.profile.settle?.(t, a, r.facts)) ?? [];
+        if (hasErrors(late)) throw new OnboardingClash(...late);
         await this.packages.lock(t, `${this.typeName}:${identity.field}:${a.owner}:${identity.value}`);
         const dup = await this.packages.onboardedWith(t, this.typeName, a.owner, identity.field, identity.value, id);
         if (dup) throw new OnboardingClash({ rule: identity.duplicateRule, severity: 'error', message: `${identity.field} ${identity.value} is already onboarded as package ${dup}`, file: r.inspection.entryDefinitions });
@@ -363,7 +365,7 @@ export class PackageOnboarding<Facts> {
       });
       if (onboarded) this.log.info({ id, [identity.field]: identity.value, name, version }, `${this.profile.label} onboarded`);
     } catch (err: any) {
-      if (err instanceof OnboardingClash) return this.fail(id, [...r.findings, err.finding]);
+      if (err instanceof OnboardingClash) return this.fail(id, [...r.findings, ...err.findings]);
       // The locks above keep onboardings apart; this is another way to the same name and version.
       if (isDomainError(err, 'UNIQUE_VIOLATION') || (err?.original?.code ?? err?.parent?.code) === '23505') {
         return this.fail(id, [...r.findings, this.duplicateVersion(name, identity, version)]);
@@ -388,8 +390,12 @@ export class PackageOnboarding<Facts> {
   }
 }
 
+/** The package cannot be activated as it stands: it ends in ERROR with these findings. */
 class OnboardingClash extends Error {
-  constructor(readonly finding: Finding) {
-    super(finding.message);
+  readonly findings: Finding[];
+
+  constructor(...findings: Finding[]) {
+    super(findings[0]?.message);
+    this.findings = findings;
   }
 }

@@ -63,6 +63,12 @@ export interface PackageProfile<Facts> {
   identity(facts: Facts): PackageIdentity;
   /** `onboardingFailureDetails` of a package whose onboarding failed (SOL005: a ProblemDetails). */
   failureDetails(id: string, findings: Finding[]): Record<string, unknown>;
+  /**
+   * What must still hold when the package is activated, checked in that transaction before it (e.g.
+   * that the descriptors it refers to are still onboarded, locked against deletion until the
+   * commit). Error findings end the package in ERROR instead.
+   */
+  settle?(t: Transaction, artifact: ArtifactRecord, facts: Facts): Promise<Finding[]>;
   /** Runs in the transaction that onboards the package (SOL005: the onboarding notification). */
   onboarded?(t: Transaction, after: ArtifactRecord): Promise<void>;
   /** Runs in the transaction that ends the package in ERROR (SOL005 NSD management: the failure notification). */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { buildZip } from '../helpers/csar-builder';
 import { startTestDepot, type TestDepot } from '../helpers/depot';
+import { NsdProfile } from '../../src/modules/ns-descriptors/profile';
 import { buildPackage, onboard, assertOnboarded, problem, V2, fmt } from '../vnf-package/helpers';
 import {
   NSD, assertDescriptorOnboarded, createDescriptor, descriptorArchive, nsdYaml, onboardDescriptor, pnfdYaml, putDescriptorContent, waitDescriptor,
@@ -277,5 +278,28 @@ node_types:
     const res = await d.request('GET', url, { headers: { Accept: 'text/plain, application/zip' } });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/zip');
+  });
+
+  it('at activation, a reference resolved earlier must still be onboarded: it is locked until the commit, or the NSD ends in ERROR', async () => {
+    const vnfdId = randomUUID();
+    const vnf = await onboard(d, await buildPackage({ vnfdId, product: `S-${vnfdId.slice(0, 8)}` }));
+    assertOnboarded(vnf);
+    const nsd = await createDescriptor(d, 'nsd');
+    const { engine } = d.depot;
+    const profile = new NsdProfile(engine, d.depot.log);
+    const record = (await engine.load(nsd.id))!;
+    const facts = { references: [], descriptorFiles: [], resolved: { vnfd: [vnf.id], pnfd: [], nsd: [] } };
+    assert.deepEqual(await engine.transaction((t) => profile.settle(t, record, facts)), []);
+    // Deleted since the references were checked: the activation must not link to it.
+    const merge = { 'Content-Type': 'application/merge-patch+json' };
+    assert.equal((await d.request('PATCH', `${V2}/vnf_packages/${vnf.id}`, { headers: merge, body: JSON.stringify({ operationalState: 'DISABLED' }) })).status, 200);
+    assert.equal((await d.request('DELETE', `${V2}/vnf_packages/${vnf.id}`)).status, 204);
+    const late = await engine.transaction((t) => profile.settle(t, record, facts));
+    assert.deepEqual(late.map((f) => [f.rule, f.severity]), [['NSD-VNFD-NOT-ONBOARDED', 'error']]);
+    assert.match(late[0].message, new RegExp(vnf.id));
+    // Another project's private package is not visible to the NSD's project at activation either.
+    const bobs = await onboard(d, await buildPackage({ vnfdId: randomUUID(), product: `B-${vnfdId.slice(0, 8)}` }), d.users.bob);
+    const hidden = await engine.transaction((t) => profile.settle(t, record, { ...facts, resolved: { vnfd: [bobs.id], pnfd: [], nsd: [] } }));
+    assert.equal(hidden.length, 1);
   });
 });

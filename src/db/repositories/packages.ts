@@ -42,6 +42,20 @@ export class PackagesRepository {
   }
 
   /**
+   * Of these artifacts, the ones still onboarded and visible to the project, locked (FOR SHARE)
+   * until the transaction ends: a concurrent delete waits, then finds what the transaction linked.
+   */
+  lockOnboardedVisible(t: Transaction, project: string, ids: string[]): Promise<string[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return this.sql.select<{ id: string }>(
+      `SELECT a.id FROM artifacts a WHERE a.id IN (:ids) AND a.fields->>'onboardingState' = 'ONBOARDED'
+         AND (a.owner = :project OR a.visibility = 'public' OR EXISTS (SELECT 1 FROM artifact_shares s WHERE s.artifact_id = a.id AND s.project = :project))
+       FOR SHARE OF a`,
+      { ids, project }, t,
+    ).then((rows) => rows.map((r) => r.id));
+  }
+
+  /**
    * Whether another artifact of the type holds this name and version (by its key) where it would
    * clash: in the owner's project (artifacts_unique_private) or publicly (artifacts_unique_public,
    * once this one is made public; and a listing shows both).

@@ -157,6 +157,25 @@ export class NsdProfile extends DescriptorProfile<ResolvedNsd> {
     return findings;
   }
 
+  /**
+   * What the references resolved to must still be there when the NSD is activated: they are
+   * locked until the commit (a delete of one waits, then meets the NSD's link: 409), and one deleted
+   * since the check ends the NSD in ERROR like a reference never onboarded.
+   */
+  async settle(t: Transaction, artifact: ArtifactRecord, facts: ResolvedNsd): Promise<Finding[]> {
+    const resolved = facts.resolved ?? { vnfd: [], pnfd: [], nsd: [] };
+    const wanted = [...resolved.vnfd, ...resolved.pnfd, ...resolved.nsd];
+    const present = new Set(await new PackagesRepository(this.engine.sequelize).lockOnboardedVisible(t, artifact.owner, wanted));
+    const findings: Finding[] = [];
+    for (const kind of ['vnfd', 'pnfd', 'nsd'] as const) {
+      for (const id of resolved[kind].filter((x) => !present.has(x))) {
+        const r = REFERENCES[kind];
+        findings.push({ rule: r.rule, severity: 'error', message: `the ${r.holder} ${id} that held a ${r.what} the NSD refers to was deleted or changed while the NSD was processed; onboard it again` });
+      }
+    }
+    return findings;
+  }
+
   fields({ facts: f, inspection, findings }: Parameters<PackageProfile<ResolvedNsd>['fields']>[0]): Record<string, unknown> {
     const resolved = f.resolved ?? { vnfd: [], pnfd: [], nsd: [] };
     const links = (kind: DescriptorReference['kind']) => resolved[kind].map((id) => `/artifacts/${REFERENCES[kind].type}/${id}`);
