@@ -224,7 +224,7 @@ export class ArtifactEngine {
   private async writeLinks(t: Transaction, p: Principal, type: ArtifactTypeDef, id: string, fields: Record<string, unknown>): Promise<void> {
     await this.db.links.deleteFrom(t, id);
     for (const [name, def] of Object.entries(type.fields)) {
-      const isLink = def.kind === 'link' || ((def.kind === 'list' || def.kind === 'dict') && def.element === 'link');
+      const isLink = isLinkField(def);
       const v = fields[name];
       if (!isLink || v === null || v === undefined) continue;
       const entries: [string, string][] = def.kind === 'link' ? [['', v as string]] : def.kind === 'list' ? (v as string[]).map((x, i) => [String(i), x]) : Object.entries(v as Record<string, string>);
@@ -771,8 +771,13 @@ export class ArtifactEngine {
   /** One statement for every change above; the type's `updated` hook runs in the same transaction. */
   private async change(t: Transaction | undefined, a: ArtifactRecord, c: Omit<ArtifactChange, 'version'> & { version?: string }): Promise<ArtifactRecord> {
     const type = this.type(a.type_name);
+    // A type's own link fields (e.g. the VNF packages an onboarded NSD refers to) hold integrity
+    // like a client's: their rows change in the same transaction as the fields.
+    const links = [...Object.keys(c.fields ?? {}), ...(c.removeFields ?? [])].some((k) => isLinkField(type.fields[k]));
+    if (links && !t) return inTransaction(this.sequelize, (tx) => this.change(tx, a, c));
     const after = await this.db.artifacts.change(t, a.id, { ...c, version: c.version === undefined ? undefined : this.version(c.version, type) });
     if (!after) throw notFound(`no ${type.name} artifact with id ${a.id}`);
+    if (links) await this.writeLinks(t!, SYSTEM_READER, type, a.id, after.fields);
     if (t && c.status) await type.inTransaction?.updated?.(this.sequelize, t, a, after);
     return after;
   }
@@ -842,6 +847,14 @@ export function checkFolderPath(path: string): void {
 
 /** The read-only cross-type view `/artifacts/all` (Glare's `all`): base fields only. */
 export const ALL_TYPE: ArtifactTypeDef = { name: 'all', displayName: 'All artifacts', schemaVersion: '1.0', fields: {} };
+
+/** Whether a field holds internal links (one, or a list or dict of them). */
+function isLinkField(def: FieldDef | undefined): boolean {
+  return !!def && (def.kind === 'link' || ((def.kind === 'list' || def.kind === 'dict') && def.element === 'link'));
+}
+
+/** Who checks the targets of links a type sets itself: the type already checked what its project may see. */
+const SYSTEM_READER: Principal = { user: 'depot', project: '*', role: 'admin', isAdmin: true };
 
 const uploadInProgress = (detail: string) => new DomainError('UPLOAD_IN_PROGRESS', detail);
 

@@ -22,6 +22,8 @@ export interface Manifest {
 
 const VNF_METADATA = ['vnf_provider_id', 'vnf_product_name', 'vnf_release_date_time', 'vnf_package_version'];
 const PNF_METADATA = ['pnfd_provider', 'pnfd_name', 'pnfd_release_date_time', 'pnfd_archive_version'];
+/** SOL007 NSD archive manifest metadata. */
+const NSD_METADATA = ['nsd_designer', 'nsd_invariant_id', 'nsd_name', 'nsd_release_date_time', 'nsd_file_structure_version'];
 const OPTIONAL_METADATA = ['compatible_specification_versions', 'vnfm_info', 'vnf_software_version', 'vnfd_id'];
 /** ONAP's misspelling, accepted by vnfsdk-pkgtools for "v2.4.1 compatibility". */
 const RELEASE_DATE_TYPO = 'vnf_release_data_time';
@@ -156,7 +158,8 @@ function checkMetadata(manifest: Manifest, formality: Severity): Finding[] {
     md.vnf_release_date_time = md[RELEASE_DATE_TYPO];
   }
   const isPnf = PNF_METADATA.some((k) => md[k]);
-  const required = isPnf ? PNF_METADATA : VNF_METADATA;
+  const isNsd = !isPnf && NSD_METADATA.some((k) => md[k]);
+  const required = isPnf ? PNF_METADATA : isNsd ? NSD_METADATA : VNF_METADATA;
   for (const k of required) {
     if (!md[k]) out.push(finding('CSAR-MANIFEST-METADATA-KEY', formality, `manifest metadata lacks "${k}"`, { file, line: firstLine(md) }));
   }
@@ -164,7 +167,7 @@ function checkMetadata(manifest: Manifest, formality: Severity): Finding[] {
   for (const [k, v] of Object.entries(md)) {
     if (!known.has(k)) out.push(finding('CSAR-MANIFEST-METADATA-KEY', formality, `unknown manifest metadata "${k}"`, { file, line: v.line }));
   }
-  for (const k of ['vnf_release_date_time', 'pnfd_release_date_time']) {
+  for (const k of ['vnf_release_date_time', 'pnfd_release_date_time', 'nsd_release_date_time']) {
     const v = md[k];
     if (v && !(RFC3339.test(v.value) && !Number.isNaN(Date.parse(v.value.replace(' ', 'T'))))) {
       out.push(finding('CSAR-MANIFEST-METADATA-INVALID', formality, `${k} "${v.value}" is not an RFC 3339 date-time`, { file, line: v.line }));

@@ -134,7 +134,8 @@ export class PackageOnboarding<Facts> {
     await this.engine.transaction(async (t) => {
       if (!(await this.engine.load(id, t))) return; // deleted meanwhile
       await this.engine.resetFolder(t, id, CONTENT);
-      await this.engine.setSystemFields(id, { onboardingState: 'ERROR', onboardingFailureDetails: this.profile.failureDetails(id, findings) }, { t });
+      const after = await this.engine.setSystemFields(id, { onboardingState: 'ERROR', onboardingFailureDetails: this.profile.failureDetails(id, findings) }, { t });
+      await this.profile.failed?.(t, after);
     });
   }
 
@@ -220,6 +221,26 @@ export class PackageOnboarding<Facts> {
   async giveUp(job: JobRow, reason: string): Promise<void> {
     if (!job.artifact_id) return;
     await this.fail(job.artifact_id, [{ rule: this.rule('PROCESSING-FAILED'), severity: 'error', message: reason }]);
+  }
+
+  private recoveryTimer?: NodeJS.Timeout;
+
+  /**
+   * Runs recoverInterruptedUploads now and then every `uploadStaleSeconds`. `ownDatabase`: the
+   * database belongs to this process alone (embedded PGlite), so an UPLOADING package at start is
+   * from a dead run, whatever its age.
+   */
+  startRecovery(ownDatabase: boolean): void {
+    const stale = this.config.uploadStaleSeconds;
+    const recover = (seconds: number) => this.recoverInterruptedUploads(seconds).catch((err) => this.log.error({ err }, 'upload recovery failed'));
+    void recover(ownDatabase ? 0 : stale);
+    this.recoveryTimer = setInterval(() => recover(stale), Math.max(stale * 1000, 1000));
+    this.recoveryTimer.unref();
+  }
+
+  stopRecovery(): void {
+    if (this.recoveryTimer) clearInterval(this.recoveryTimer);
+    this.recoveryTimer = undefined;
   }
 
   /**
@@ -333,6 +354,8 @@ export class PackageOnboarding<Facts> {
       const onboarded = await this.engine.transaction(async (t) => {
         const a = await this.engine.load(id, t);
         if (!a || a.fields.onboardingState !== 'PROCESSING') return false; // deleted meanwhile
+        const late = (await this.profile.settle?.(t, a, r.facts)) ?? [];
+        if (hasErrors(late)) throw new OnboardingClash(...late);
         await this.packages.lock(t, `${this.typeName}:${identity.field}:${a.owner}:${identity.value}`);
         const dup = await this.packages.onboardedWith(t, this.typeName, a.owner, identity.field, identity.value, id);
         if (dup) throw new OnboardingClash({ rule: identity.duplicateRule, severity: 'error', message: `${identity.field} ${identity.value} is already onboarded as package ${dup}`, file: r.inspection.entryDefinitions });
@@ -345,7 +368,7 @@ export class PackageOnboarding<Facts> {
       });
       if (onboarded) this.log.info({ id, [identity.field]: identity.value, name, version }, `${this.profile.label} onboarded`);
     } catch (err: any) {
-      if (err instanceof OnboardingClash) return this.fail(id, [...r.findings, err.finding]);
+      if (err instanceof OnboardingClash) return this.fail(id, [...r.findings, ...err.findings]);
       // The locks above keep onboardings apart; this is another way to the same name and version.
       if (isDomainError(err, 'UNIQUE_VIOLATION') || (err?.original?.code ?? err?.parent?.code) === '23505') {
         return this.fail(id, [...r.findings, this.duplicateVersion(name, identity, version)]);
@@ -370,8 +393,12 @@ export class PackageOnboarding<Facts> {
   }
 }
 
+/** The package cannot be activated as it stands: it ends in ERROR with these findings. */
 class OnboardingClash extends Error {
-  constructor(readonly finding: Finding) {
-    super(finding.message);
+  readonly findings: Finding[];
+
+  constructor(...findings: Finding[]) {
+    super(findings[0]?.message);
+    this.findings = findings;
   }
 }

@@ -30,8 +30,8 @@ export interface PackageIdentity {
 /**
  * What a CSAR-based package type adds to the generic pipeline (src/packages/onboarding.ts): its
  * descriptor, validated once per onboarding, how the descriptor's facts become the artifact's
- * fields and identity, and what the type's API says about a package. VNF packages are the first
- * profile (src/modules/vnf-packages/profile.ts); NSD and PNFD archives would be the next.
+ * fields and identity, and what the type's API says about a package. VNF packages
+ * (src/modules/vnf-packages/profile.ts), NSD and PNFD archives (src/modules/ns-descriptors/profile.ts).
  *
  * The type itself must have the fields the pipeline drives: `onboardingState` (CREATED, UPLOADING,
  * PROCESSING, ONBOARDED, ERROR), `onboardingFailureDetails`, `onboardingFindings`, a `package` blob
@@ -63,6 +63,14 @@ export interface PackageProfile<Facts> {
   identity(facts: Facts): PackageIdentity;
   /** `onboardingFailureDetails` of a package whose onboarding failed (SOL005: a ProblemDetails). */
   failureDetails(id: string, findings: Finding[]): Record<string, unknown>;
+  /**
+   * What must still hold when the package is activated, checked in that transaction before it (e.g.
+   * that the descriptors it refers to are still onboarded, locked against deletion until the
+   * commit). Error findings end the package in ERROR instead.
+   */
+  settle?(t: Transaction, artifact: ArtifactRecord, facts: Facts): Promise<Finding[]>;
   /** Runs in the transaction that onboards the package (SOL005: the onboarding notification). */
   onboarded?(t: Transaction, after: ArtifactRecord): Promise<void>;
+  /** Runs in the transaction that ends the package in ERROR (SOL005 NSD management: the failure notification). */
+  failed?(t: Transaction, after: ArtifactRecord): Promise<void>;
 }

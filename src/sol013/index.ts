@@ -4,3 +4,4 @@ export * from './schema';
 export * from './selectors';
 export * from './paging';
 export * from './vnf-pkg-info';
+export * from './nsd-info';

@@ -10,8 +10,11 @@ import { DEFAULT_LIMITS, YValue, loadYaml } from './yaml';
  */
 export const CATALOG_DIR = path.join(PACKAGE_ROOT, 'tosca');
 export const NORMATIVE = 'tosca_normative_types.yaml';
-const ETSI_FILE = /(?:^|\/)(etsi_nfv_sol001_(?:common|vnfd)_types\.yaml)$/;
-const ETSI_URL = /SOL001\/(?:raw|-\/raw)\/v?(\d+)\.(\d+)\.(\d+)\/(etsi_nfv_sol001_(?:common|vnfd)_types\.yaml)$/;
+const ETSI_FILE = /(?:^|\/)(etsi_nfv_sol001_(?:common|vnfd|nsd|pnfd)_types\.yaml)$/;
+const ETSI_URL = /SOL001\/(?:raw|-\/raw)\/v?(\d+)\.(\d+)\.(\d+)\/(etsi_nfv_sol001_(?:common|vnfd|nsd|pnfd)_types\.yaml)$/;
+/** The NSD and PNFD types are held in one version (SOL001 v4.4.1), whichever a template names. */
+const NS_FILE = /^etsi_nfv_sol001_(?:nsd|pnfd)_types\.yaml$/;
+const NS_DIR = 'v4.4.1';
 /** Names the TOSCA normative definitions go by; importing them is a no-op since they are always in scope. */
 const NORMATIVE_NAMES = /(?:^|\/)(TOSCA_definition_1_0\.yaml|tosca_normative_types\.yaml|TOSCA_simple_profile_definitions.*\.yaml)$/i;
 
@@ -33,10 +36,10 @@ export function etsiDirForDefinitionsVersion(defsVersion: string | undefined): s
  */
 export function catalogFileFor(ref: string, defsVersion: string | undefined): string | undefined {
   const url = ETSI_URL.exec(ref);
-  if (url) return `etsi/${etsiVersionDir(Number(url[1]))}/${url[4]}`;
+  if (url) return `etsi/${NS_FILE.test(url[4]) ? NS_DIR : etsiVersionDir(Number(url[1]))}/${url[4]}`;
   if (NORMATIVE_NAMES.test(ref)) return NORMATIVE;
   const name = ETSI_FILE.exec(ref);
-  if (name) return `etsi/${etsiDirForDefinitionsVersion(defsVersion)}/${name[1]}`;
+  if (name) return `etsi/${NS_FILE.test(name[1]) ? NS_DIR : etsiDirForDefinitionsVersion(defsVersion)}/${name[1]}`;
   return undefined;
 }
 

@@ -1,11 +1,13 @@
 import type { Finding } from '../common/findings';
 import { memoryFiles, type PackageFiles } from './files';
 import { checkSol001, VnfdFacts } from './sol001';
+import { checkNsd, checkPnfd, NsdFacts, PnfdFacts } from './sol001-ns';
 import { checkTopologies, checkTypeDefinitions, collectTopologies, loadModel, resolveLimits, sortFindings } from './validator';
 
 export type { PackageFiles } from './files';
 export { folderFiles, memoryFiles, zipFiles } from './files';
 export type { SoftwareImageFacts, VnfdFacts } from './sol001';
+export type { DescriptorReference, NsdFacts, PnfdFacts } from './sol001-ns';
 export { RULES } from './rules';
 
 export interface ValidateOptions { limits?: { maxFileBytes?: number; maxDepth?: number; maxAliases?: number; maxNodes?: number } }
@@ -27,6 +29,20 @@ async function analyse(files: PackageFiles, entry: string, opts?: ValidateOption
 export async function validateVnfd(files: PackageFiles, entryDefinitions: string, opts?: ValidateOptions): Promise<ValidationResult> {
   const model = await analyse(files, entryDefinitions, opts);
   const facts = checkSol001(model);
+  return { findings: sortFindings(model.findings.list), facts };
+}
+
+/** Validate an NSD (TOSCA + SOL001 clause 6 rules) and extract NsdInfo's facts and its references. */
+export async function validateNsd(files: PackageFiles, entryDefinitions: string, opts?: ValidateOptions): Promise<{ findings: Finding[]; facts: NsdFacts }> {
+  const model = await analyse(files, entryDefinitions, opts);
+  const facts = checkNsd(model);
+  return { findings: sortFindings(model.findings.list), facts };
+}
+
+/** Validate a PNFD (TOSCA + SOL001 clause 7 rules) and extract PnfdInfo's facts. */
+export async function validatePnfd(files: PackageFiles, entryDefinitions: string, opts?: ValidateOptions): Promise<{ findings: Finding[]; facts: PnfdFacts }> {
+  const model = await analyse(files, entryDefinitions, opts);
+  const facts = checkPnfd(model);
   return { findings: sortFindings(model.findings.list), facts };
 }
 

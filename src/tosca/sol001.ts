@@ -27,7 +27,7 @@ const VNFM_INFO = /(^etsivnfm:v[0-9]?[0-9]\.[0-9]?[0-9]\.[0-9]?[0-9]$)|(^[0-9]+:
 interface VnfNode { topo: Topology; node: NodeTemplate }
 
 /** Value of a property of a node template: the assignment, else the type default (Tacker does the same for get_input). */
-function propertyValue(model: Model, nt: NodeTemplate, name: string): { value?: YValue; explicit: boolean } {
+export function propertyValue(model: Model, nt: NodeTemplate, name: string): { value?: YValue; explicit: boolean } {
   const assigned = get(get(nt.def, 'properties'), name);
   if (assigned && !(assigned.kind === 'scalar' && assigned.value === null) && !functionCall(assigned)) return { value: assigned, explicit: true };
   const d = model.types.properties(nt.type).get(name);

@@ -10,7 +10,7 @@ import { OutboxRepository } from '../../src/db/repositories/outbox';
 import { SubscriptionsRepository } from '../../src/db/repositories/subscriptions';
 import { WorkerPool } from '../../src/jobs/pool';
 import { JobHandler, JobQueue } from '../../src/jobs/queue';
-import { NotificationDispatcher } from '../../src/modules/vnf-packages/notifications';
+import { NotificationDispatcher } from '../../src/packages/notifications';
 import { gate, HeldJobs, jobQueueBed, sleep, until } from './held-jobs';
 
 const log = pino({ level: 'silent' });

@@ -7,13 +7,14 @@ import { DepotModule, typeRegistry } from '../../src/modules/module';
 import { startTestDepot } from '../helpers/depot';
 
 describe('modules: composed explicitly', () => {
-  it('the default composition serves the four built-in modules, types in their order', async () => {
-    assert.deepEqual(defaultModules().map((m) => m.name), ['images', 'tosca-templates', 'files', 'vnf-packages']);
+  it('the default composition serves the five built-in modules, types in their order', async () => {
+    assert.deepEqual(defaultModules().map((m) => m.name), ['images', 'tosca-templates', 'files', 'vnf-packages', 'ns-descriptors']);
     const d = await startTestDepot();
     try {
       const schemas = (await (await d.request('GET', '/schemas')).json()) as { schemas: Record<string, unknown> };
-      assert.deepEqual(Object.keys(schemas.schemas), ['images', 'tosca_templates', 'files', 'vnf_packages']);
+      assert.deepEqual(Object.keys(schemas.schemas), ['images', 'tosca_templates', 'files', 'vnf_packages', 'ns_descriptors', 'pnf_descriptors']);
       assert.equal((await d.request('GET', '/vnfpkgm/v2/vnf_packages')).status, 200);
+      assert.equal((await d.request('GET', '/nsd/v1/ns_descriptors')).status, 200);
     } finally {
       await d.close();
     }
@@ -53,6 +54,7 @@ describe('modules: composed explicitly', () => {
       // No SOL005 without the vnf-packages module, and no vnf_packages type behind the generic API.
       assert.equal((await d.request('GET', '/vnfpkgm/v2/vnf_packages')).status, 404);
       assert.equal((await d.request('GET', '/artifacts/vnf_packages')).status, 404);
+      assert.equal((await d.request('GET', '/nsd/v1/ns_descriptors')).status, 404);
     } finally {
       await d.close();
     }
@@ -73,7 +75,8 @@ describe('modules: composed explicitly', () => {
     const loaded: string[] = JSON.parse(execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { encoding: 'utf8' }));
     const ours = loaded.filter((f) => f.includes('/src/') && !f.includes('node_modules'));
     assert.ok(ours.some((f) => f.endsWith('src/modules/vnf-packages/type.ts')), 'the type is read');
-    const heavy = ours.filter((f) => /src\/(tosca|http|packages|jobs|net)\/|vnf-packages\/(runtime|notifications|profile|api\/)|src\/(app|service)\.ts$|artifacts\/engine\.ts$/.test(f));
+    assert.ok(ours.some((f) => f.endsWith('src/modules/ns-descriptors/type.ts')), 'the NSD and PNFD types are read');
+    const heavy = ours.filter((f) => /src\/(tosca|http|packages|jobs|net)\/|(vnf-packages|ns-descriptors)\/(runtime|notifications|profile|api\/)|src\/(app|service)\.ts$|artifacts\/engine\.ts$/.test(f));
     assert.deepEqual(heavy, []);
   });
 });

@@ -9,22 +9,24 @@ export interface OutboxItem {
   attempts: number;
   callback_uri: string;
   api_major: number;
+  /** the `Version` header the notification is sent with (its body is that version's data model) */
+  api_version: string | null;
   authentication: { paramsBasic?: { userName?: string; password?: string } } | null;
 }
 
 const lease = `now() + (:lease * interval '1 second')`;
 
 /**
- * The `pkgm_notifications` table: the transactional outbox of SOL005 notifications. A row goes
+ * The `pkgm_notifications` table: the transactional outbox of SOL005 notifications (of every API). A row goes
  * pending → sending (claimed under a lease) → delivered | pending again later | dead.
  */
 export class OutboxRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
   /** One notification for one subscription, in the transaction of the state change it reports. */
-  async add(t: Transaction, notificationId: string, subscriptionId: string, body: Record<string, unknown>): Promise<void> {
-    await this.sequelize.query(`INSERT INTO pkgm_notifications (notification_id, subscription_id, body) VALUES (:id, :sub, :body)`, {
-      replacements: { id: notificationId, sub: subscriptionId, body: JSON.stringify(body) }, transaction: t,
+  async add(t: Transaction, notificationId: string, subscriptionId: string, body: Record<string, unknown>, apiVersion?: string): Promise<void> {
+    await this.sequelize.query(`INSERT INTO pkgm_notifications (notification_id, subscription_id, body, api_version) VALUES (:id, :sub, :body, :version)`, {
+      replacements: { id: notificationId, sub: subscriptionId, body: JSON.stringify(body), version: apiVersion ?? null }, transaction: t,
     });
   }
 
@@ -49,8 +51,8 @@ export class OutboxRepository {
                WHERE n.next_attempt_at <= now() AND (n.state = 'pending' OR (n.state = 'sending' AND n.lease_until < now()))
                  AND NOT EXISTS (SELECT 1 FROM pkgm_notifications o WHERE o.subscription_id = n.subscription_id AND o.seq < n.seq AND o.state IN ('pending', 'sending'))${limit}
                ORDER BY n.next_attempt_at, n.seq FOR UPDATE OF n SKIP LOCKED LIMIT 1)
-            RETURNING seq, subscription_id, body, attempts)
-         SELECT c.seq, c.subscription_id, c.body, c.attempts, s.callback_uri, s.api_major, s.authentication
+            RETURNING seq, subscription_id, body, attempts, api_version)
+         SELECT c.seq, c.subscription_id, c.body, c.attempts, c.api_version, s.callback_uri, s.api_major, s.authentication
            FROM c JOIN pkgm_subscriptions s ON s.id = c.subscription_id`,
         { replacements: { lease: leaseSeconds, perProject: perProject ?? null }, type: QueryTypes.SELECT, transaction: t },
       );

@@ -28,6 +28,34 @@ export class PackagesRepository {
   }
 
   /**
+   * The onboarded package of the type whose `field` (e.g. vnfdId) is `value` and that the project
+   * may see (its own, public, or shared with it): the project's own first, then the oldest.
+   */
+  async onboardedVisibleTo(project: string, type: string, field: string, value: string, t?: Transaction): Promise<string | undefined> {
+    const [row] = await this.sql.select<{ id: string }>(
+      `SELECT a.id FROM artifacts a WHERE a.type_name = :type AND a.fields->>:field = :value AND a.fields->>'onboardingState' = 'ONBOARDED'
+         AND (a.owner = :project OR a.visibility = 'public' OR EXISTS (SELECT 1 FROM artifact_shares s WHERE s.artifact_id = a.id AND s.project = :project))
+       ORDER BY (a.owner = :project) DESC, a.created_at LIMIT 1`,
+      { type, field, value, project }, t,
+    );
+    return row?.id;
+  }
+
+  /**
+   * Of these artifacts, the ones still onboarded and visible to the project, locked (FOR SHARE)
+   * until the transaction ends: a concurrent delete waits, then finds what the transaction linked.
+   */
+  lockOnboardedVisible(t: Transaction, project: string, ids: string[]): Promise<string[]> {
+    if (!ids.length) return Promise.resolve([]);
+    return this.sql.select<{ id: string }>(
+      `SELECT a.id FROM artifacts a WHERE a.id IN (:ids) AND a.fields->>'onboardingState' = 'ONBOARDED'
+         AND (a.owner = :project OR a.visibility = 'public' OR EXISTS (SELECT 1 FROM artifact_shares s WHERE s.artifact_id = a.id AND s.project = :project))
+       FOR SHARE OF a`,
+      { ids, project }, t,
+    ).then((rows) => rows.map((r) => r.id));
+  }
+
+  /**
    * Whether another artifact of the type holds this name and version (by its key) where it would
    * clash: in the owner's project (artifacts_unique_private) or publicly (artifacts_unique_public,
    * once this one is made public; and a listing shows both).

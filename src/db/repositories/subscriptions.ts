@@ -35,13 +35,19 @@ export interface PackageAudience {
 const visible = (project: string | undefined) => (project === undefined ? '' : 'AND project = :project');
 const COLUMNS = 'id, project, api_major, callback_uri, filter, created_at';
 
-/** The `pkgm_subscriptions` table (SOL005 subscriptions of one API major each). */
+/**
+ * The `pkgm_subscriptions` table: SOL005 subscriptions of one API (`vnfpkgm`, `nsd`) and one major
+ * each. A repository sees the subscriptions of its API only.
+ */
 export class SubscriptionsRepository {
-  constructor(private readonly sequelize: Sequelize) {}
+  constructor(
+    private readonly sequelize: Sequelize,
+    readonly api = 'vnfpkgm',
+  ) {}
 
   async find(id: string, major: number, project: string | undefined): Promise<SubscriptionRow | undefined> {
-    const [row] = await this.sequelize.query<SubscriptionRow>(`SELECT ${COLUMNS} FROM pkgm_subscriptions WHERE id = :id AND api_major = :major ${visible(project)}`, {
-      replacements: { id, major, project }, type: QueryTypes.SELECT,
+    const [row] = await this.sequelize.query<SubscriptionRow>(`SELECT ${COLUMNS} FROM pkgm_subscriptions WHERE id = :id AND api = :api AND api_major = :major ${visible(project)}`, {
+      replacements: { id, major, project, api: this.api }, type: QueryTypes.SELECT,
     });
     return row;
   }
@@ -53,17 +59,17 @@ export class SubscriptionsRepository {
   async listAfter(major: number, project: string | undefined, after: { t: string; id: string } | undefined, limit: number): Promise<(SubscriptionRow & { ck: string })[]> {
     return this.sequelize.query<SubscriptionRow & { ck: string }>(
       `SELECT ${COLUMNS}, created_at::text AS ck FROM pkgm_subscriptions
-        WHERE api_major = :major ${visible(project)} ${after ? 'AND (created_at, id) > (:t::timestamptz, :after::uuid)' : ''}
+        WHERE api = :api AND api_major = :major ${visible(project)} ${after ? 'AND (created_at, id) > (:t::timestamptz, :after::uuid)' : ''}
         ORDER BY created_at, id LIMIT :limit`,
-      { replacements: { major, project, t: after?.t ?? null, after: after?.id ?? null, limit }, type: QueryTypes.SELECT },
+      { replacements: { api: this.api, major, project, t: after?.t ?? null, after: after?.id ?? null, limit }, type: QueryTypes.SELECT },
     );
   }
 
   /** The id of the subscription with the same callbackUri and filter in the project and major. */
   async findSame(project: string, major: number, callbackUri: string, filterKey: string): Promise<string | undefined> {
     const [row] = await this.sequelize.query<{ id: string }>(
-      `SELECT id FROM pkgm_subscriptions WHERE project = :project AND api_major = :major AND callback_uri = :uri AND filter_key = :key LIMIT 1`,
-      { replacements: { project, major, uri: callbackUri, key: filterKey }, type: QueryTypes.SELECT },
+      `SELECT id FROM pkgm_subscriptions WHERE api = :api AND project = :project AND api_major = :major AND callback_uri = :uri AND filter_key = :key LIMIT 1`,
+      { replacements: { api: this.api, project, major, uri: callbackUri, key: filterKey }, type: QueryTypes.SELECT },
     );
     return row?.id;
   }
@@ -71,11 +77,11 @@ export class SubscriptionsRepository {
   /** Inserts the subscription; false if the same one exists already (the unique index decides races). */
   async create(s: NewSubscription): Promise<boolean> {
     const rows = await this.sequelize.query<{ id: string }>(
-      `INSERT INTO pkgm_subscriptions (id, project, created_by, all_projects, api_major, callback_uri, filter, filter_key, authentication)
-       VALUES (:id, :project, :user, :all, :major, :uri, :filter, :key, :auth) ON CONFLICT DO NOTHING RETURNING id`,
+      `INSERT INTO pkgm_subscriptions (id, api, project, created_by, all_projects, api_major, callback_uri, filter, filter_key, authentication)
+       VALUES (:id, :api, :project, :user, :all, :major, :uri, :filter, :key, :auth) ON CONFLICT DO NOTHING RETURNING id`,
       {
         replacements: {
-          id: s.id, project: s.project, user: s.createdBy, all: s.allProjects, major: s.apiMajor, uri: s.callbackUri,
+          id: s.id, api: this.api, project: s.project, user: s.createdBy, all: s.allProjects, major: s.apiMajor, uri: s.callbackUri,
           filter: s.filter ? JSON.stringify(s.filter) : null, key: s.filterKey, auth: s.authentication ? JSON.stringify(s.authentication) : null,
         },
         type: QueryTypes.SELECT,
@@ -86,7 +92,7 @@ export class SubscriptionsRepository {
 
   /** Deletes the subscription and its undelivered notifications (ON DELETE CASCADE). */
   async delete(id: string): Promise<void> {
-    await this.sequelize.query(`DELETE FROM pkgm_subscriptions WHERE id = :id`, { replacements: { id } });
+    await this.sequelize.query(`DELETE FROM pkgm_subscriptions WHERE id = :id AND api = :api`, { replacements: { id, api: this.api } });
   }
 
   /**
@@ -102,8 +108,8 @@ export class SubscriptionsRepository {
     const who: PackageAudience = seen ? { owner: seen.owner, visibility: seen.visibility, sharedWith: typeof seen.shared === 'string' ? JSON.parse(seen.shared) : seen.shared } : known;
     return this.sequelize.query(
       `SELECT id, api_major, filter FROM pkgm_subscriptions
-        WHERE all_projects OR project = :owner OR :public OR project IN (:shared) ORDER BY created_at, id`,
-      { replacements: { owner: who.owner, public: who.visibility === 'public', shared: who.sharedWith.length ? who.sharedWith : [''] }, type: QueryTypes.SELECT, transaction: t },
+        WHERE api = :api AND (all_projects OR project = :owner OR :public OR project IN (:shared)) ORDER BY created_at, id`,
+      { replacements: { api: this.api, owner: who.owner, public: who.visibility === 'public', shared: who.sharedWith.length ? who.sharedWith : [''] }, type: QueryTypes.SELECT, transaction: t },
     );
   }
 }

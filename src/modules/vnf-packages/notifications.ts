@@ -1,18 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { Sequelize, Transaction } from 'sequelize';
-import type { Logger } from 'pino';
 import type { ArtifactRecord } from '../../artifacts/types';
-import { OutboxItem, OutboxRepository } from '../../db/repositories/outbox';
-import { SubscriptionsRepository } from '../../db/repositories/subscriptions';
-import { WorkerPool } from '../../jobs/pool';
-import { FetchUriError, redactUri, requestUri } from '../../net/fetch-uri';
+import { recordNotifications } from '../../packages/notifications';
 import { API_VERSIONS, ApiMajor } from './sol005';
 
 /*
- * SOL005 notifications (sol005.md §4.8) through a transactional outbox. A package state change
- * calls `recordPackageEvent` inside its own transaction: the matching subscriptions are selected
- * there and one `pkgm_notifications` row per subscription is inserted, so the event exists iff the
- * state change committed. The `NotificationDispatcher` delivers rows in the background.
+ * SOL005 VNF package notifications (sol005.md §4.8) through the transactional outbox
+ * (src/packages/notifications.ts): a package state change calls `recordPackageEvent` inside its
+ * own transaction; this module says which subscriptions' filters match and what they receive.
  */
 
 export type NotificationType = 'VnfPackageOnboardingNotification' | 'VnfPackageChangeNotification';
@@ -108,127 +102,17 @@ export function notificationBody(e: PackageEvent, id: string, timeStamp: string,
   return body;
 }
 
-type Wake = () => void;
-const wakers = new Set<Wake>();
-
 /**
  * Writes the notifications of one event into the outbox, inside the caller's transaction (the
  * transaction of the state change). Only subscriptions whose project may see the package hear
  * about it. The dispatchers of this process are woken after the commit.
  */
-export async function recordPackageEvent(sequelize: Sequelize, t: Transaction, e: PackageEvent): Promise<number> {
-  const subs = await new SubscriptionsRepository(sequelize).listAudience(t, e.vnfPkgId, e);
-  const outbox = new OutboxRepository(sequelize);
-  const id = randomUUID();
-  const timeStamp = new Date().toISOString();
-  let n = 0;
-  for (const s of subs) {
-    if (!matchesFilter(s.filter as PkgmNotificationsFilter | null, e)) continue;
-    await outbox.add(t, id, s.id, notificationBody(e, id, timeStamp, s.id, s.api_major as ApiMajor));
-    n++;
-  }
-  if (n) t.afterCommit(() => wakers.forEach((w) => w()));
-  return n;
+export function recordPackageEvent(sequelize: Sequelize, t: Transaction, e: PackageEvent): Promise<number> {
+  return recordNotifications(sequelize, t, {
+    api: 'vnfpkgm', packageId: e.vnfPkgId, audience: e,
+    matches: (filter) => matchesFilter(filter as PkgmNotificationsFilter | null, e),
+    body: (id, timeStamp, subscriptionId, major) => notificationBody(e, id, timeStamp, subscriptionId, major as ApiMajor),
+    version: (major) => API_VERSIONS[major as ApiMajor],
+  });
 }
 
-export interface DispatcherOptions {
-  workers: number;
-  maxAttempts: number;
-  retryBaseSeconds: number;
-  retryMaxSeconds: number;
-  timeoutSeconds: number;
-  leaseSeconds: number;
-  allow: readonly string[];
-  /** deliveries to one project's subscribers at once, over every process; unset: no limit */
-  perProject?: number;
-  pollMs?: number;
-}
-
-/**
- * Delivers the outbox: POST {callbackUri} with the notification, `Version`, Basic auth if the
- * subscription has credentials. Any 2xx is success; otherwise the row goes back to `pending` with
- * an exponential backoff, and to `dead` after maxAttempts (kept, with the last error). Only the
- * oldest open row of a subscription is ever claimed, so a subscriber sees its notifications in
- * order. Rows are claimed under a lease: a process that dies mid-delivery leaves a row that is
- * claimed again once the lease runs out (at-least-once delivery; the notification id is stable).
- */
-export class NotificationDispatcher {
-  private sweeper?: NodeJS.Timeout;
-  private readonly outbox: OutboxRepository;
-  private readonly pool: WorkerPool<OutboxItem>;
-  private readonly wake: Wake = () => this.kick();
-
-  constructor(
-    sequelize: Sequelize,
-    private readonly log: Logger,
-    private readonly opts: DispatcherOptions,
-  ) {
-    const outbox = (this.outbox = new OutboxRepository(sequelize));
-    this.pool = new WorkerPool<OutboxItem>(
-      {
-        claim: () => outbox.claimNext(opts.leaseSeconds, opts.perProject),
-        renew: (row) => outbox.renewLease(row.seq, opts.leaseSeconds),
-        run: (row) => this.deliver(row),
-        describe: (row) => ({ seq: row.seq, subscription: row.subscription_id }),
-      },
-      log,
-      { name: 'notifications', workers: opts.workers, leaseSeconds: opts.leaseSeconds, pollMs: opts.pollMs ?? 500 },
-    );
-  }
-
-  start(): void {
-    wakers.add(this.wake);
-    this.pool.start();
-    if (!this.sweeper) {
-      this.sweeper = setInterval(() => void this.sweep(), 10 * 60_000);
-      this.sweeper.unref();
-    }
-  }
-
-  /** Delivered notifications are kept a week (for inspection), then go; dead letters stay. */
-  private async sweep(): Promise<void> {
-    await this.outbox.sweepDelivered(7).catch((err) => this.log.warn({ err }, 'notification outbox sweep failed'));
-  }
-
-  /** Takes no new notification and resolves when the deliveries running in this process have ended. */
-  async stop(): Promise<void> {
-    wakers.delete(this.wake);
-    if (this.sweeper) clearInterval(this.sweeper);
-    this.sweeper = undefined;
-    await this.pool.stop();
-  }
-
-  kick(): void {
-    this.pool.kick();
-  }
-
-  private async deliver(row: OutboxItem): Promise<void> {
-    const major = (row.api_major === 1 ? 1 : 2) as ApiMajor;
-    let error: string | undefined;
-    try {
-      const basic = row.authentication?.paramsBasic;
-      const res = await requestUri(row.callback_uri, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json', Version: API_VERSIONS[major] },
-        body: JSON.stringify(row.body),
-        auth: basic ? { userName: basic.userName, password: basic.password } : undefined,
-        allow: this.opts.allow,
-        totalTimeoutMs: this.opts.timeoutSeconds * 1000,
-        connectTimeoutMs: Math.min(this.opts.timeoutSeconds * 1000, 5000),
-      });
-      if (res.status < 200 || res.status > 299) error = `${redactUri(row.callback_uri)} answered HTTP ${res.status}`;
-    } catch (e) {
-      error = e instanceof FetchUriError ? e.message : `delivery failed: ${(e as Error)?.message ?? e}`;
-    }
-    if (error === undefined) return this.outbox.markDelivered(row.seq);
-    if (row.attempts >= this.opts.maxAttempts) {
-      this.log.warn({ seq: row.seq, subscription: row.subscription_id, attempts: row.attempts, error }, 'notification dead-lettered');
-      return this.outbox.markDead(row.seq, error);
-    }
-    const delay = Math.min(this.opts.retryBaseSeconds * 2 ** (row.attempts - 1), this.opts.retryMaxSeconds);
-    this.log.info({ seq: row.seq, subscription: row.subscription_id, attempts: row.attempts, retryInSeconds: delay, error }, 'notification delivery failed; will retry');
-    await this.outbox.retryLater(row.seq, error, delay);
-    // wake up for the retry without waiting for a poll far later than it
-    setTimeout(() => this.kick(), delay * 1000 + 5).unref();
-  }
-}

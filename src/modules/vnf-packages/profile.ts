@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import type { ArtifactEngine } from '../../artifacts/engine';
@@ -8,6 +7,7 @@ import { TOSCA_META_PATH } from '../../csar';
 import { contentTypeOf } from '../../packages/content-type';
 import type { PackageIdentity, PackageProfile } from '../../packages/profile';
 import { securityFiles } from '../../packages/signatures';
+import { buildIdentifiers, candidateVersions, semverBase } from '../../packages/versions';
 import type { VnfdFacts } from '../../tosca';
 import { examineVnfPackage } from './examine';
 import { packageEvent, recordPackageEvent } from './notifications';
@@ -31,29 +31,16 @@ export function failureDetails(findings: Finding[], instance: string): Record<st
  * numeric parts), the descriptor version as build metadata. See type.ts.
  */
 export function packageVersion(software: string, descriptor: string): string {
-  const semverish = /^v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(-[0-9A-Za-z.-]+)?$/.exec(String(software).trim());
-  const base = semverish
-    ? `${semverish[1]}.${semverish[2] ?? 0}.${semverish[3] ?? 0}${semverish[4] ?? ''}`
-    : (String(software).match(/\d+/g) ?? ['0']).slice(0, 3).concat(['0', '0']).slice(0, 3).map(Number).join('.');
-  return `${base}+vnfd.${buildIdentifiers(descriptor)}`;
-}
-
-/** Any string as dot-separated SemVer build identifiers ([0-9A-Za-z-], none empty). */
-function buildIdentifiers(s: string, max?: number): string {
-  return String(s).slice(0, max).replace(/[^0-9A-Za-z.-]/g, '-').replace(/\.{2,}/g, '.').replace(/^\.|\.$/g, '') || '0';
+  return `${semverBase(software)}+vnfd.${buildIdentifiers(descriptor)}`;
 }
 
 /**
  * The versions a package may take, preferred first: `<sw>+vnfd.<vnfdVersion>`; when another vnfdId
- * holds it (vendors ship operator-specific VNFDs of one product version), that version with the
- * vnfdId appended as further build identifiers, which for this type count and sort after the plain
- * one (versionBuildSignificant); and, should two vnfdIds read alike as identifiers (`a_b`, `a-b`),
- * the same with a short hash of the exact vnfdId.
+ * holds it (vendors ship operator-specific VNFDs of one product version), that version told apart
+ * by the vnfdId (src/packages/versions.ts).
  */
 export function packageVersions(software: string, descriptor: string, vnfdId: string): string[] {
-  const plain = packageVersion(software, descriptor);
-  const told = `${plain}.${buildIdentifiers(vnfdId, 64)}`;
-  return [plain, told, `${told}.h${createHash('sha256').update(vnfdId).digest('hex').slice(0, 12)}`];
+  return candidateVersions(packageVersion(software, descriptor), vnfdId);
 }
 
 export class VnfPackageProfile implements PackageProfile<VnfdFacts> {

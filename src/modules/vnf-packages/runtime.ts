@@ -1,10 +1,10 @@
 import { SubscriptionsRepository } from '../../db/repositories/subscriptions';
-import { JobQueue } from '../../jobs/queue';
+import { sharedDispatcher } from '../../packages/notifications';
+import { packageQueue } from '../../packages/shared-services';
 import { PackageOnboarding } from '../../packages/onboarding';
 import type { ModuleContext, ModuleRuntime } from '../module';
 import { vnfPackageRoutes } from './api/routes';
-import { subscriptionRoutes } from './api/subscriptions';
-import { NotificationDispatcher } from './notifications';
+import { pkgmSubscriptionRoutes } from './api/subscriptions';
 import { VnfPackageProfile } from './profile';
 
 /**
@@ -13,44 +13,28 @@ import { VnfPackageProfile } from './profile';
  * recovery of uploads interrupted by a crash.
  */
 export function vnfPackagesRuntime({ engine, config, log, db }: ModuleContext): ModuleRuntime {
-  const fair = config.fairness;
-  const queue = new JobQueue(engine.sequelize, log, {
-    workers: config.onboarding.workers,
-    perProject: fair.onboardingsPerProject,
-    leaseSeconds: config.onboarding.jobLeaseSeconds,
-    maxAttempts: config.onboarding.maxAttempts,
-    // A fetch waits on a remote server: it never holds an onboarding worker.
-    lanes: { fetch: { workers: fair.fetchWorkers, perProject: fair.fetchesPerProject } },
-  });
+  // One queue and one dispatcher for every package type of the process (src/packages/shared-services.ts).
+  const jobs = packageQueue(engine.sequelize, log, config);
+  const queue = jobs.service;
   const onboarding = new PackageOnboarding(engine, queue, config, log, new VnfPackageProfile(engine, log));
   onboarding.registerJobs();
   // Paging markers are signed with the engine's key, kept in the database (every process honours them).
   const secret = engine.markerKey();
   secret.catch((err) => log.error({ err }, 'cannot read the paging-marker key'));
   // SOL005 notifications: the outbox is filled by the state changes, delivered in the background.
-  const n = config.notifications;
-  const dispatcher = new NotificationDispatcher(engine.sequelize, log, {
-    workers: n.workers, maxAttempts: n.maxAttempts, retryBaseSeconds: n.retryBaseSeconds, retryMaxSeconds: n.retryMaxSeconds,
-    timeoutSeconds: n.timeoutSeconds, leaseSeconds: Math.max(60, n.timeoutSeconds * 3), allow: n.allow,
-    perProject: fair.notificationsPerProject,
-  });
-  let timer: NodeJS.Timeout | undefined;
+  const dispatcher = sharedDispatcher(engine.sequelize, log, config);
   return {
-    routers: [vnfPackageRoutes(engine, onboarding, secret), subscriptionRoutes(new SubscriptionsRepository(engine.sequelize), config, log, secret)],
+    routers: [vnfPackageRoutes(engine, onboarding, secret), pkgmSubscriptionRoutes(config, log, secret, new SubscriptionsRepository(engine.sequelize, 'vnfpkgm'))],
     // SOL013: a client learns the served API versions before it has credentials.
     publicPaths: [/^\/vnfpkgm\/(v\d+\/)?api_versions\/?$/],
     start() {
-      queue.start();
+      jobs.start();
       dispatcher.start();
-      const recover = (stale: number) => onboarding.recoverInterruptedUploads(stale).catch((err) => log.error({ err }, 'upload recovery failed'));
-      // Embedded PGlite belongs to this process alone: an UPLOADING package at start is from a dead run.
-      void recover(db.embedded ? 0 : config.uploadStaleSeconds);
-      timer = setInterval(() => recover(config.uploadStaleSeconds), Math.max(config.uploadStaleSeconds * 1000, 1000));
-      timer.unref();
+      onboarding.startRecovery(db.embedded);
     },
     async stop() {
-      if (timer) clearInterval(timer);
-      await queue.stop();
+      onboarding.stopRecovery();
+      await jobs.stop();
       await dispatcher.stop();
     },
   };

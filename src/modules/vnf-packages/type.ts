@@ -1,6 +1,7 @@
 import type { ArtifactTypeDef, Hook } from '../../artifacts/types';
 import type { Finding } from '../../common/findings';
 import type { PackageFiles } from '../../tosca';
+import { pipelineFields } from '../package-fields';
 
 // The validator and the notifications are loaded on first use: `depot gc` reads this type's
 // definition (its store) and needs neither.
@@ -50,8 +51,7 @@ export const vnfPackagesType: ArtifactTypeDef = {
   // and then refused to upload to.
   creation: { by: 'system', detail: 'a VNF package is created through SOL005 (POST /vnfpkgm/v2/vnf_packages or /vnfpkgm/v1/vnf_packages), which sets its onboardingState and usageState; the generic API reads, shares and deletes it' },
   fields: {
-    onboardingState: { kind: 'string', ...system, enum: ['CREATED', 'UPLOADING', 'PROCESSING', 'ONBOARDED', 'ERROR'] },
-    usageState: { kind: 'string', ...system, enum: ['IN_USE', 'NOT_IN_USE'] },
+    ...pipelineFields({ package: 'The CSAR as uploaded', content: 'The unpacked CSAR: every file individually downloadable' }),
     vnfdId: { kind: 'string', ...system },
     vnfProvider: { kind: 'string', ...system, filterOps: ['eq', 'neq', 'in', 'like'] },
     vnfProductName: { kind: 'string', ...system, filterOps: ['eq', 'neq', 'in', 'like'] },
@@ -65,14 +65,6 @@ export const vnfPackagesType: ArtifactTypeDef = {
     checksum: { kind: 'json', system: true },
     softwareImages: { kind: 'json', system: true },
     additionalArtifacts: { kind: 'json', system: true },
-    onboardingFailureDetails: { kind: 'json', system: true },
-    /** Warnings of a successful onboarding (the package is fine, but the vendor should know). */
-    onboardingFindings: { kind: 'json', system: true },
-    /** Package-relative paths of the VNFD files (entry first), of TOSCA.meta, of the manifest and of its security files. */
-    descriptor: { kind: 'json', system: true },
-    userDefinedData: { kind: 'json', mutable: true, description: 'SOL005 userDefinedData (merge-patched through SOL005)' },
-    package: { kind: 'blob', system: true, requiredOnActivate: true, description: 'The CSAR as uploaded' },
-    content: { kind: 'folder', system: true, description: 'The unpacked CSAR: every file individually downloadable' },
   },
   hooks: { post_upload: [vnfdValidationHook] },
   // SOL005 change notifications also when the generic API (/artifacts/vnf_packages) changes the

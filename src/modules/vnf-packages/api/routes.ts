@@ -1,49 +1,26 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Readable } from 'node:stream';
-import Busboy from '@fastify/busboy';
-import yazl from 'yazl';
 import type { ArtifactEngine, BlobContent } from '../../../artifacts/engine';
 import { etagOf, requireIfMatch } from '../../../artifacts/engine';
 import type { ArtifactRecord } from '../../../artifacts/types';
-import { isPageCursor, type PageCursor } from '../../../artifacts/query';
 import { lifecycleConflict, notFound } from '../../../common/errors';
-import { readJson, requestBody } from '../../../http/body';
+import { readJson } from '../../../http/body';
 import { badRequest, notAcceptable, unsupportedMediaType } from '../../../http/problem';
-import { baseName, contentDisposition, sendContent } from '../../../http/range';
+import { baseName, sendContent } from '../../../http/range';
 import { requestValidator } from '../../../http/schemas';
-import { publicLink } from '../../../http/settings';
-import { sol013 } from '../../../http/sol013';
-import {
-  applySelectors, compileFilter, decodeNextpageMarker, encodeNextpageMarker, linkHeader, parseFilter, parseSelectors,
-  VNF_PKG_INFO_ATTRIBUTES, VNF_PKG_INFO_DEFAULT_EXCLUDED, VNF_PKG_INFO_FILTER_SCHEMA, VNF_PKG_INFO_MANDATORY, FilterAst,
-} from '../../../sol013';
+import { accepted, acceptable as sol005Acceptable, listPackages, mergePatch, versionHeader, zipOf, zipUploadBody } from '../../../http/sol005';
+import { VNF_PKG_INFO_ATTRIBUTES, VNF_PKG_INFO_DEFAULT_EXCLUDED, VNF_PKG_INFO_FILTER_SCHEMA, VNF_PKG_INFO_MANDATORY } from '../../../sol013';
 import type { PackageOnboarding } from '../../../packages/onboarding';
 import type { VnfdFacts } from '../../../tosca';
 import { artifactFiles, manifestFiles, vnfdFiles, type PackageDescriptor } from '../package-files';
 import { presentVnfPkgInfo } from './presenter';
 import { API_VERSIONS, ApiMajor } from '../sol005';
-import { versionHeader } from './api-version';
 import { VNF_PACKAGES } from '../type';
 
-const PAGE_SIZE = 100;
 const validateCreate = requestValidator('sol005/CreateVnfPkgInfoRequest.json');
 const validateModifications = requestValidator('sol005/VnfPkgInfoModifications.json');
 const validateUploadFromUri = requestValidator('sol005/UploadVnfPkgFromUriRequest.json');
 
-
-/** Top-level VnfPkgInfo attribute names: the legacy `?attr=value` filters (TST010 v2.6.1) use them. */
-const TOP_LEVEL = new Set(Object.keys(VNF_PKG_INFO_ATTRIBUTES));
-const knownPath = (path: readonly string[]) => {
-  let decl: any = VNF_PKG_INFO_ATTRIBUTES;
-  for (const seg of path) {
-    if (Array.isArray(decl)) decl = decl[0];
-    if (!decl || typeof decl !== 'object') return false;
-    decl = seg in decl ? decl[seg] : decl['*'];
-    if (decl === undefined) return false;
-  }
-  return true;
-};
 
 /**
  * The SOL003 interface (a VNFM's view): `onboarded_vnf_packages/{vnfdId}` serves the onboarded package
@@ -53,35 +30,10 @@ const ONBOARDED = '/onboarded_vnf_packages';
 const isSol003 = (ctx: Context) => /^\/vnfpkgm\/v\d+\/onboarded_vnf_packages(\/|$)/.test(ctx.path);
 
 function acceptable(ctx: Context, ...types: string[]): string[] {
-  const accept = ctx.get('Accept');
-  if (!accept) return types;
   // Tacker's VNFM sends the same `Accept: application/json` for its SOL003 VNFD download and unzips
   // whatever comes (a single-file VNFD as text/plain breaks it): there, JSON means the zip.
-  if (isSol003(ctx) && types.includes('application/zip') && /^\s*application\/json\s*(;[^,]*)?$/i.test(accept)) return ['application/zip'];
-  // python-tackerclient's HTTPClient (endpoint_url + token) sends `Accept: application/json` on every
-  // request, the VNFD/manifest download included (it drops the Accept it computed). JSON is never
-  // an answer here, so such an Accept is read as "no preference" rather than a 406 that makes
-  // `download_vnfd_from_vnf_package` unusable. Any Accept naming a real alternative is honoured.
-  if (/^\s*application\/json\s*(;[^,]*)?$/i.test(accept)) return types;
-  return types.filter((t) => ctx.accepts(t));
-}
-
-/** Whether a request body starts with a ZIP signature (local header or empty archive); it stays unread. */
-function startsWithZip(req: Readable): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    let seen = Buffer.alloc(0);
-    const onReadable = () => {
-      let chunk: Buffer | null;
-      while (seen.length < 4 && (chunk = req.read() as Buffer | null) !== null) seen = Buffer.concat([seen, chunk]);
-      if (seen.length >= 4) done();
-    };
-    const done = () => {
-      req.off('readable', onReadable).off('end', done).off('error', reject);
-      if (seen.length) req.unshift(seen);
-      resolve(seen.length >= 4 && seen[0] === 0x50 && seen[1] === 0x4b && ((seen[2] === 3 && seen[3] === 4) || (seen[2] === 5 && seen[3] === 6)));
-    };
-    req.on('readable', onReadable).once('end', done).once('error', reject);
-  });
+  if (isSol003(ctx) && types.includes('application/zip') && /^\s*application\/json\s*(;[^,]*)?$/i.test(ctx.get('Accept'))) return ['application/zip'];
+  return sol005Acceptable(ctx, ...types);
 }
 
 /** ETSI SOL005 VNF Package Management, served as /vnfpkgm/v1 (API 1.3.0) and /vnfpkgm/v2 (2.1.0). */
@@ -100,7 +52,7 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
   for (const major of [1, 2] as ApiMajor[]) {
     const prefix = `/vnfpkgm/v${major}`;
     const group = new Router({ prefix });
-    group.use(versionHeader(major));
+    group.use(versionHeader('vnfpkgm', major, API_VERSIONS[major]));
 
     group.get('/api_versions', (ctx) => {
       ctx.body = apiVersions(major);
@@ -113,44 +65,11 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
     const present = (a: ArtifactRecord, ctx?: Context) => presentVnfPkgInfo(a, major, ctx && isSol003(ctx) ? 'onboarded' : 'package');
 
     group.get(['/vnf_packages', ONBOARDED], async (ctx) => {
-      const q = ctx.query as Record<string, string | string[] | undefined>;
-      const selector = sol013(() => parseSelectors(q, { mandatory: VNF_PKG_INFO_MANDATORY, knownPaths: knownPath }));
-      let ast: FilterAst = [];
-      if (q.filter !== undefined) {
-        if (Array.isArray(q.filter)) throw badRequest('filter: give the parameter once (terms are separated by ";")');
-        ast = sol013(() => parseFilter(q.filter as string));
-      }
-      for (const [k, v] of Object.entries(q)) {
-        if (['filter', 'all_fields', 'fields', 'exclude_fields', 'exclude_default', 'nextpage_opaque_marker'].includes(k)) continue;
-        if (!TOP_LEVEL.has(k)) throw badRequest(`unknown query parameter '${k}'`);
-        ast.push({ op: 'eq', path: [k], values: ([] as string[]).concat(v as string), position: 0 } as any);
-        if (Array.isArray(v)) ast[ast.length - 1] = { op: 'in', path: [k], values: v, position: 0 } as any;
-      }
-      const match = sol013(() => compileFilter(ast, VNF_PKG_INFO_FILTER_SCHEMA));
-      const markerSecret = await markerKey;
-      // The marker is the position after the last package shown (its sort-key values), so the next
-      // page starts there even if that package is deleted meanwhile.
-      let after: PageCursor | undefined;
-      if (q.nextpage_opaque_marker !== undefined) {
-        const c = sol013(() => decodeNextpageMarker<{ after?: unknown }>(String(q.nextpage_opaque_marker), markerSecret))?.after;
-        if (!isPageCursor(c)) throw badRequest('nextpage_opaque_marker is not a VNF package page marker');
-        after = c;
-      }
-      const page: Record<string, unknown>[] = [];
-      let last: PageCursor | undefined;
-      let more = false;
-      for await (const { a, cursor } of allPackages(engine, principal(ctx), after, isSol003(ctx))) {
-        const info = present(a, ctx);
-        if (!match(info)) continue;
-        if (page.length === PAGE_SIZE) {
-          more = true;
-          break;
-        }
-        page.push(applySelectors(info, selector, VNF_PKG_INFO_DEFAULT_EXCLUDED, { mandatory: VNF_PKG_INFO_MANDATORY }));
-        last = cursor;
-      }
-      if (more && last) ctx.set('Link', linkHeader(publicLink(ctx, ctx.originalUrl), encodeNextpageMarker({ after: last }, markerSecret)));
-      ctx.body = page;
+      await listPackages(ctx, {
+        engine, typeName: VNF_PACKAGES, label: 'VNF package', present: (a, c) => present(a, c), markerKey,
+        where: isSol003(ctx) ? { onboardingState: 'eq:ONBOARDED' } : undefined,
+        attributes: VNF_PKG_INFO_ATTRIBUTES, filterSchema: VNF_PKG_INFO_FILTER_SCHEMA, defaultExcluded: VNF_PKG_INFO_DEFAULT_EXCLUDED, mandatory: VNF_PKG_INFO_MANDATORY,
+      });
     });
 
     group.post('/vnf_packages', async (ctx) => {
@@ -204,23 +123,9 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
 
     group.put('/vnf_packages/:id/package_content', async (ctx) => {
       const type = (ctx.get('Content-Type') || '').split(';')[0].trim().toLowerCase();
-      let body: Readable;
-      let length: number | undefined;
-      if (type === 'multipart/form-data') {
-        body = await multipartFile(ctx);
-      } else if (type === 'application/zip' || type === 'application/octet-stream' || type === 'application/x-zip-compressed' || (type === 'application/json' && (await startsWithZip(requestBody(ctx))))) {
-        // python-tackerclient's HTTPClient (endpoint_url + token, no Keystone session) loses the
-        // content type on its way to `requests` and labels every body application/json, the CSAR
-        // too; a body that starts with a ZIP signature is the package whatever its label says.
-        // Tacker itself never looks at the Content-Type of this PUT.
-        // (Callers that send sane types are not affected: JSON never starts with "PK".)
-        body = requestBody(ctx);
-        const len = ctx.get('Content-Length');
-        if (len && !/^\d+$/.test(len)) throw badRequest('Content-Length must be a non-negative integer');
-        length = len ? Number(len) : undefined;
-      } else {
-        throw unsupportedMediaType(`Content-Type ${type || '(none)'}: send the CSAR as application/zip, or as the "file" part of multipart/form-data`);
-      }
+      const upload = await zipUploadBody(ctx, type);
+      if (!upload) throw unsupportedMediaType(`Content-Type ${type || '(none)'}: send the CSAR as application/zip, or as the "file" part of multipart/form-data`);
+      const { body, length } = upload;
       await onboarding.upload(principal(ctx), ctx.params.id, body, length);
       accepted(ctx);
     });
@@ -254,16 +159,6 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
     // are for its owner and admins), whichever route serves them.
     const filesOf = (ctx: Context, a: ArtifactRecord, paths: string[]): Promise<BlobContent[]> => engine.entries(principal(ctx), VNF_PACKAGES, a.id, 'content', paths);
     const fileOf = async (ctx: Context, a: ArtifactRecord, path: string): Promise<BlobContent> => (await filesOf(ctx, a, [path]))[0];
-    const zipOf = (ctx: Context, files: BlobContent[], name: string) => {
-      const zip = new yazl.ZipFile();
-      for (const c of files) {
-        zip.addReadStreamLazy(c.blob.path, { size: c.size }, (cb) => c.open().then((s) => cb(null, s), (e) => cb(e, undefined as any)));
-      }
-      zip.end();
-      ctx.type = 'application/zip';
-      ctx.set('Content-Disposition', contentDisposition('application/zip', name));
-      ctx.body = zip.outputStream;
-    };
     const flag = (ctx: Context, name: string) => ctx.query[name] !== undefined;
 
     group.get(['/vnf_packages/:id/vnfd', `${ONBOARDED}/:vnfdId/vnfd`], async (ctx) => {
@@ -338,66 +233,4 @@ export function vnfPackageRoutes(engine: ArtifactEngine, onboarding: PackageOnbo
     r.use(group.routes(), group.allowedMethods());
   }
   return r;
-}
-
-/** The packages (or the onboarded ones) the principal sees, oldest first, from after `after`, each with the position after it. */
-async function* allPackages(engine: ArtifactEngine, p: any, after?: PageCursor, onboarded = false): AsyncIterable<{ a: ArtifactRecord; cursor: PageCursor }> {
-  for (;;) {
-    const q = new URLSearchParams({ limit: '1000', sort: 'created_at:asc', ...(onboarded && { onboardingState: 'eq:ONBOARDED' }) });
-    const page = await engine.list(p, VNF_PACKAGES, q, { after });
-    for (const [i, a] of page.artifacts.entries()) yield { a, cursor: page.cursors[i] };
-    if (!page.next) return;
-    after = page.cursors[page.cursors.length - 1];
-  }
-}
-
-/**
- * 202 with the empty body SOL005 specifies for package uploads. A bare `ctx.status = 202` made Koa
- * answer "Accepted" as text/plain (found by test/vnf-package/sol005-api.test.ts).
- */
-function accepted(ctx: Context): void {
-  ctx.status = 202;
-  ctx.body = '';
-  ctx.remove('Content-Type');
-}
-
-/** RFC 7396 JSON Merge Patch. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = target && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (k === '__proto__' || k === 'constructor' || k === 'prototype') continue;
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
-}
-
-/** The `file` part of a multipart/form-data upload (the form the ETSI OpenAPI and Tacker use). */
-function multipartFile(ctx: Context): Promise<Readable> {
-  return new Promise((resolve, reject) => {
-    let bb;
-    try {
-      bb = Busboy({ headers: ctx.req.headers as any, limits: { files: 1, fields: 20, fieldSize: 1 << 16 } });
-    } catch (e: any) {
-      return reject(badRequest(`multipart body: ${e.message}`));
-    }
-    let found = false;
-    bb.on('file', (field: string, stream: Readable) => {
-      if (found) return stream.resume();
-      found = true;
-      void field;
-      resolve(stream);
-    });
-    bb.on('error', (e: Error) => reject(badRequest(`multipart body: ${e.message}`)));
-    bb.on('finish', () => {
-      if (!found) reject(badRequest('multipart body has no file part (send the CSAR as the "file" part)'));
-    });
-    // A body that stalls or is cut short fails the file stream too (pipe() would leave it waiting).
-    const source = requestBody(ctx);
-    let file: Readable | undefined;
-    source.once('error', (e) => (file ? file.destroy(e) : reject(e)));
-    bb.on('file', (_field: string, stream: Readable) => (file ??= stream));
-    source.pipe(bb);
-  });
 }
