@@ -3,7 +3,7 @@ import type { Finding } from '../common/findings';
 import { CsarError } from '../csar';
 import type { CsarArchive, CsarEntry, HashAlgorithm, SignedPackage } from '../csar';
 import type { Cert, DigestName } from '../sol004';
-import { readSmall, type PackageSignature, type SignaturePolicy } from './signatures';
+import { pemOf, readSmall, type PackageSignature, type SignaturePolicy } from './signatures';
 
 /** The `.cms` and `.cert` of an outer ZIP are small; a hostile package cannot make them big. */
 const MAX_CMS_BYTES = 1024 * 1024;
@@ -49,6 +49,7 @@ export async function checkOption2Signature(
   if (digest === undefined) return { findings, signature: unsigned };
 
   const extraCertificates: Cert[] = [];
+  let certificate: PackageSignature['certificate'];
   if (signed.certificate) {
     const name = signed.certificate;
     const data = await readSmall(outer, name, MAX_CERT_BYTES, (message) => findings.push({ rule: 'CERT-UNREADABLE', severity: 'error', file: name, message }));
@@ -56,11 +57,13 @@ export async function checkOption2Signature(
       const r = sol004.readCertificateFile(data, name);
       findings.push(...r.findings);
       extraCertificates.push(...r.certs);
+      // The outer `.cert` is the package's certificate file (SOL005 v2 signingCertificate).
+      if (r.certs.length) certificate = { file: name, pem: pemOf(r.certs) };
     }
   }
   const v = sol004.verifyDetachedCms({ cms, digests: { [algorithm.digestAlgorithm]: digest }, extraCertificates, trust: policy.trust, file });
   findings.push(...v.findings);
-  return { findings, signature: { ...unsigned, verified: v.verified, digestAlgorithm: v.digestAlgorithm, signer: v.signer, chain: v.chain } };
+  return { findings, signature: { ...unsigned, verified: v.verified, digestAlgorithm: v.digestAlgorithm, signer: v.signer, chain: v.chain, ...(certificate && { certificate }) } };
 }
 
 /** The inner CSAR's digest: as it streamed by during the upload, else read once more from the stored package. */

@@ -222,11 +222,16 @@ async function packageCertificates(inspection: CsarInspection, archive: CsarArch
     const certs = await certificateFile(archive, name, findings);
     if (certs.length && !out.file) {
       out.file = name;
-      out.pem = certs.map((c) => `-----BEGIN CERTIFICATE-----\n${c.der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`).join('');
+      out.pem = pemOf(certs);
     }
     out.certs.push(...certs);
   }
   return out;
+}
+
+/** Certificates as a PEM bundle (a DER file re-armoured): SOL005 VnfPkgInfo.signingCertificate. */
+export function pemOf(certs: readonly Cert[]): string {
+  return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${c.der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`).join('');
 }
 
 async function certificateFile(archive: CsarArchive, name: string, findings: Finding[]): Promise<Cert[]> {

@@ -157,6 +157,8 @@ describe('VNF package signatures (SOL004 security option 2)', function () {
       const info = await onboard(d!, await outerZip(inner.zip, cmsOver(inner.zip, 'leaf', ['-nocerts']), { 'vnf.cert': cert }));
       assertOnboarded(info);
       assert.equal((await seenByHooks(info.id)).signer.subject, 'CN=Vendor Signer RSA');
+      // The outer .cert is the package's certificate file: SOL005 v2 signingCertificate.
+      assert.equal(info.signingCertificate, cert.toString());
     });
 
     it('a SHA-512 CMS after the CSAR (the upload hashed SHA-256 only: read once more) → ONBOARDED', async () => {
