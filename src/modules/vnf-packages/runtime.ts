@@ -3,6 +3,7 @@ import { JobQueue } from '../../jobs/queue';
 import { PackageOnboarding } from '../../packages/onboarding';
 import type { ModuleContext, ModuleRuntime } from '../module';
 import { vnfPackageRoutes } from './api/routes';
+import { vnfPackageDiffRoutes } from './api/diff';
 import { subscriptionRoutes } from './api/subscriptions';
 import { NotificationDispatcher } from './notifications';
 import { VnfPackageProfile } from './profile';
@@ -36,7 +37,7 @@ export function vnfPackagesRuntime({ engine, config, log, db }: ModuleContext): 
   });
   let timer: NodeJS.Timeout | undefined;
   return {
-    routers: [vnfPackageRoutes(engine, onboarding, secret), subscriptionRoutes(new SubscriptionsRepository(engine.sequelize), config, log, secret)],
+    routers: [vnfPackageRoutes(engine, onboarding, secret), vnfPackageDiffRoutes(engine, onboarding), subscriptionRoutes(new SubscriptionsRepository(engine.sequelize), config, log, secret)],
     // SOL013: a client learns the served API versions before it has credentials.
     publicPaths: [/^\/vnfpkgm\/(v\d+\/)?api_versions\/?$/],
     start() {
