@@ -56,6 +56,8 @@ interface Element {
   category: VnfdChangeCategory;
   name?: string;
   def: YValue;
+  /** Where the element is named (its key), for a whole element added or removed. */
+  key?: YValue;
   file: string;
   path: string;
   /** The category of a value below the element, by its path relative to the element. */
@@ -67,16 +69,28 @@ function categoryOf(model: Model, type: string, table: [string, VnfdChangeCatego
   return table.find(([t]) => model.types.derivesFrom(type, t))?.[1] ?? fallback;
 }
 
-/** The flavour a topology describes: its substitution mappings' flavour_id, else its file. */
-function topologyKey(t: Topology): string {
-  const id = str(get(get(t.substitution, 'properties'), 'flavour_id'));
-  return id ? `flavour ${id}` : t.template.path;
+/**
+ * What a template is, independent of its file name (vendors rename files between versions): the
+ * deployment flavour its topology substitutes (its flavour_id), else the entry definitions, else
+ * its path.
+ */
+function roles(model: Model): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const t of model.topologies) {
+    const id = str(get(get(t.substitution, 'properties'), 'flavour_id'));
+    if (id) out.set(t.template.path, `flavour ${id}`);
+  }
+  const entry = model.packageTemplates[0];
+  if (entry && !out.has(entry.path)) out.set(entry.path, 'entry');
+  for (const t of model.packageTemplates) if (!out.has(t.path)) out.set(t.path, t.path);
+  return out;
 }
 
 function elements(model: Model): Map<string, Element> {
   const out = new Map<string, Element>();
+  const role = roles(model);
   for (const topo of model.topologies) {
-    const key = topologyKey(topo);
+    const key = role.get(topo.template.path)!;
     const file = topo.template.path;
     for (const nt of topo.nodes.values()) {
       const category = categoryOf(model, nt.type, NODE_CATEGORIES, 'node');
@@ -90,25 +104,25 @@ function elements(model: Model): Map<string, Element> {
         if (category === 'vnf' && rel[0] === 'properties' && FLAVOUR_PROPERTIES.has(rel[1])) return 'flavour';
         return undefined;
       };
-      out.set(`${key}\0node\0${nt.name}`, { category, name: nt.name, def: nt.def, file, path: nt.path, refine });
+      out.set(`${key}\0node\0${nt.name}`, { category, name: nt.name, def: nt.def, key: nt.keyNode, file, path: nt.path, refine });
     }
     for (const p of policyEntries(topo)) {
       const type = str(get(p.def, 'type')) ?? '';
-      out.set(`${key}\0policy\0${p.name}`, { category: categoryOf(model, type, POLICY_CATEGORIES, 'policy'), name: p.name, def: p.def, file, path: p.path });
+      out.set(`${key}\0policy\0${p.name}`, { category: categoryOf(model, type, POLICY_CATEGORIES, 'policy'), name: p.name, def: p.def, key: p.keyNode, file, path: p.path });
     }
     for (const [name, def] of topo.groups) out.set(`${key}\0group\0${name}`, { category: 'group', name, def, file, path: `topology_template/groups/${name}` });
     for (const [name, def] of topo.inputs) out.set(`${key}\0input\0${name}`, { category: 'input', name, def, file, path: `topology_template/inputs/${name}` });
     if (topo.substitution) out.set(`${key}\0substitution`, { category: 'flavour', name: key.replace(/^flavour /, ''), def: topo.substitution, file, path: 'topology_template/substitution_mappings' });
     // The rest of the template (imports, types, metadata, outputs...): compared key by key.
     const rest = (pairs: { key: string; value: YValue }[], prefix: string, skip: Set<string>) => {
-      for (const p of pairs) if (!skip.has(p.key)) out.set(`${file}\0template\0${prefix}${p.key}`, { category: 'template', def: p.value, file, path: `${prefix}${p.key}` });
+      for (const p of pairs) if (!skip.has(p.key)) out.set(`${key}\0template\0${prefix}${p.key}`, { category: 'template', def: p.value, file, path: `${prefix}${p.key}` });
     };
     rest(topo.node.pairs, 'topology_template/', new Set(['node_templates', 'policies', 'groups', 'inputs', 'substitution_mappings']));
   }
   for (const t of model.packageTemplates) {
     for (const p of t.root.pairs) {
       if (p.key === 'topology_template') continue;
-      out.set(`${t.path}\0template\0${p.key}`, { category: 'template', def: p.value, file: t.path, path: p.key });
+      out.set(`${role.get(t.path)}\0template\0${p.key}`, { category: 'template', def: p.value, file: t.path, path: p.key });
     }
   }
   return out;
@@ -122,7 +136,7 @@ export function diffVnfd(a: Model | undefined, b: Model | undefined): VnfdChange
   const at = (v: YValue) => ({ line: v.line, column: v.column });
   const whole = (e: Element, change: 'added' | 'removed') => {
     // A flavour comes or goes with its substitution mappings; its nodes are listed one by one too.
-    changes.push({ change, category: e.category, element: e.name, path: e.path, file: e.file, ...at(e.def), ...(change === 'added' ? { after: plain(e.def) } : { before: plain(e.def) }) });
+    changes.push({ change, category: e.category, element: e.name, path: e.path, file: e.file, ...at(e.key ?? e.def), ...(change === 'added' ? { after: plain(e.def) } : { before: plain(e.def) }) });
   };
   for (const [key, e] of before) if (!after.has(key)) whole(e, 'removed');
   for (const [key, e] of after) {
