@@ -75,6 +75,7 @@ describe('depot CLI against a server (push, ls, show, versions, pull, diff, enab
   let v1: Awaited<ReturnType<typeof csar>>;
   let v2: Awaited<ReturnType<typeof csar>>;
   const ids: string[] = [];
+  let badId: string;
 
   before(async () => {
     d = await startTestDepot();
@@ -111,6 +112,7 @@ describe('depot CLI against a server (push, ls, show, versions, pull, diff, enab
     assert.equal(r.code, 1, show(r));
     const [id, ...findings] = r.stdout.trim().split('\n');
     assert.match(id, /^[0-9a-f-]{36}$/);
+    badId = id;
     const line = findings.find((l) => /tosca\.nodes\.nfv\.Vdu\.Computer/.test(l));
     assert.ok(line, show(r));
     assert.match(line!, /^Definitions\/top\.yaml:\d+:\d+ error [A-Z0-9-]+ /, show(r));
@@ -120,6 +122,19 @@ describe('depot CLI against a server (push, ls, show, versions, pull, diff, enab
     assert.equal(s.code, 0, show(s));
     assert.match(s.stdout, /onboarding +ERROR/);
     assert.ok(s.stdout.includes(line!), show(s));
+  });
+
+  it('depot --help lists the commands and each command has its help with examples (exit 0)', async () => {
+    const all = await depot(['--help']);
+    assert.equal(all.code, 0, show(all));
+    for (const c of ['push', 'ls', 'show', 'versions', 'pull', 'diff', 'enable', 'disable', 'rm']) {
+      assert.match(all.stdout, new RegExp(`^  ${c} +\\S`, 'm'), show(all));
+    }
+    const push = await depot(['push', '--help']);
+    assert.equal(push.code, 0, show(push));
+    assert.match(push.stdout, /^usage: depot push <csar\|dir> \[--wait\]/);
+    assert.match(push.stdout, /--profile NAME/);
+    assert.match(push.stdout, /examples:\n  depot push /);
   });
 
   it('push of a missing file and of an unknown option are one-line errors, exit 2', async () => {
@@ -255,6 +270,9 @@ describe('depot CLI against a server (push, ls, show, versions, pull, diff, enab
     assert.equal(a.detail, `no VNF package with id ${nobody}`);
     const own = await d.request('GET', `/artifacts/vnf_packages/${ids[1]}/diff?against=${randomUUID()}`);
     assert.equal(own.status, 404);
+    const failed = await d.request('GET', `/artifacts/vnf_packages/${ids[1]}/diff?against=${badId}`);
+    assert.equal(failed.status, 409);
+    assert.match(((await failed.json()) as any).detail, new RegExp(`${badId} is ERROR, not ONBOARDED`));
     const noAgainst = await d.request('GET', `/artifacts/vnf_packages/${ids[1]}/diff`);
     assert.equal(noAgainst.status, 400);
     assert.match(((await noAgainst.json()) as any).detail, /against/);
