@@ -7,6 +7,20 @@ import { ETSI_IMPORTS, META } from '../vnf-package/helpers';
 
 /** The package diff library (src/packages/diff.ts over src/tosca/diff.ts), on packages in memory. */
 
+/** A VDU node template named `name` (its `name` property in lower case), with extra properties. */
+const vdu = (name: string, max: number, properties = '') => `    ${name}:
+      type: tosca.nodes.nfv.Vdu.Compute
+      properties:
+        name: ${name.toLowerCase()}
+        description: VDU ${name}
+        vdu_profile: { min_number_of_instances: 1, max_number_of_instances: ${max} }
+${properties}      capabilities:
+        virtual_compute:
+          properties:
+            virtual_memory: { virtual_mem_size: 512 MiB }
+            virtual_cpu: { num_virtual_cpu: 1 }
+`;
+
 const VNFD = `tosca_definitions_version: tosca_simple_yaml_1_3
 imports:
 ${ETSI_IMPORTS.map((i) => `  - ${i}`).join('\n')}
@@ -30,13 +44,7 @@ topology_template:
         vnfm_info: [ 'etsivnfm:v3.3.1' ]
         flavour_id: small
         flavour_description: Small
-    VDU1:
-      type: tosca.nodes.nfv.Vdu.Compute
-      properties:
-        name: vdu1
-        description: first
-        vdu_profile: { min_number_of_instances: 1, max_number_of_instances: 3 }
-        sw_image_data:
+${vdu('VDU1', 3, `        sw_image_data:
           name: img
           version: '1.0'
           checksum: { algorithm: sha-256, hash: aaaa }
@@ -44,12 +52,7 @@ topology_template:
           disk_format: qcow2
           min_disk: 1 GiB
           size: 1 GiB
-      capabilities:
-        virtual_compute:
-          properties:
-            virtual_memory: { virtual_mem_size: 512 MiB }
-            virtual_cpu: { num_virtual_cpu: 1 }
-    CP1:
+`)}    CP1:
       type: tosca.nodes.nfv.VduCp
       properties:
         layer_protocols: [ ipv4 ]
@@ -113,18 +116,7 @@ describe('package diff (library)', () => {
       .replace('small: { description: small }', 'small: { description: the small level }')
       .replace(/    VL1:\n[\s\S]*?min_bitrate_requirements: \{ root: 1000 \}\n/, '')
       .replace('        - virtual_link: VL1\n', '')
-      .replace('    CP1:', `    VDU2:
-      type: tosca.nodes.nfv.Vdu.Compute
-      properties:
-        name: vdu2
-        description: second
-        vdu_profile: { min_number_of_instances: 1, max_number_of_instances: 1 }
-      capabilities:
-        virtual_compute:
-          properties:
-            virtual_memory: { virtual_mem_size: 512 MiB }
-            virtual_cpu: { num_virtual_cpu: 1 }
-    CP1:`);
+      .replace('    CP1:', `${vdu('VDU2', 1)}    CP1:`);
     const b = base(changed, { 'Scripts/new.sh': 'echo new\n' });
     b['vnfd.mf'] = b['vnfd.mf'].replace("vnf_package_version: '1.0'", "vnf_package_version: '1.1'");
     const d = await diffPackages(snapshot('a', base(VNFD)), snapshot('b', b));
