@@ -101,14 +101,18 @@ export async function pushCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${id}\n`);
     if (!values.wait) return 0;
     const info = await waitOnboarded(client, id, timeout);
-    const findings = failureFindings(info);
+    // ERROR: the findings of onboardingFailureDetails; ONBOARDED: the warnings onboarding recorded
+    // (VnfPkgInfo has no member for them; the generic API shows the field).
+    const findings = info.onboardingState === 'ERROR'
+      ? failureFindings(info)
+      : (((await client.json('GET', `/artifacts/vnf_packages/${id}`, `VNF package ${id}`)).body.onboardingFindings ?? []) as Finding[]);
     for (const f of findings) process.stdout.write(`${formatFinding(f)}\n`);
     if (info.onboardingState === 'ERROR') {
       const errors = findings.filter((f) => f.severity === 'error').length;
       process.stderr.write(`${id} ERROR: ${errors} error(s), ${findings.length - errors} warning(s)\n`);
       return 1;
     }
-    process.stderr.write(`${id} ONBOARDED: ${info.vnfProvider}/${info.vnfProductName} ${info.vnfSoftwareVersion} (vnfd ${info.vnfdVersion}), vnfdId ${info.vnfdId}\n`);
+    process.stderr.write(`${id} ONBOARDED: ${info.vnfProvider}/${info.vnfProductName} ${info.vnfSoftwareVersion} (vnfd ${info.vnfdVersion}), vnfdId ${info.vnfdId}${findings.length ? `, ${findings.length} warning(s)` : ''}\n`);
     return 0;
   } finally {
     if (temp) fs.rmSync(temp, { recursive: true, force: true });

@@ -38,7 +38,7 @@ export function progressMeter(label: string, total: number | undefined, out: Nod
   const tty = !!out.isTTY;
   const start = Date.now();
   let done = 0;
-  let last = 0;
+  let last = start;
   const draw = (final: boolean) => {
     const line = progressLine(label, done, total, (Date.now() - start) / 1000, tty);
     if (tty) out.write(`\r${line}\x1b[K${final ? '\n' : ''}`);

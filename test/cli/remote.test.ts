@@ -44,12 +44,13 @@ function depot(args: string[], env: Record<string, string | undefined> = {}): Pr
 const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 /** A valid package of the given product and versions, its image seeded so that versions differ. */
-async function csar(dir: string, name: string, spec: PackageSpec & { imageVersion?: string; mutate?: (vnfd: string) => string }): Promise<{ file: string; bytes: Buffer; files: Record<string, string | Buffer>; entry: string }> {
+async function csar(dir: string, name: string, spec: PackageSpec & { imageVersion?: string; mutate?: (vnfd: string) => string; meta?: string }): Promise<{ file: string; bytes: Buffer; files: Record<string, string | Buffer>; entry: string }> {
   const { files, entry, manifest } = packageFiles({ imageSize: 4096, ...spec });
   let text = files[entry] as string;
   if (spec.imageVersion) text = text.replace("version: '1.0'\n            checksum", `version: '${spec.imageVersion}'\n            checksum`);
   if (spec.mutate) text = spec.mutate(text);
   files[entry] = text;
+  if (spec.meta) files['TOSCA-Metadata/TOSCA.meta'] = spec.meta;
   const metadata = { ...DEFAULT_METADATA, vnf_provider_id: spec.provider ?? 'Acme', vnf_product_name: spec.product ?? 'Test VNF', vnf_package_version: spec.vnfdVersion ?? '1.0' };
   const bytes = await buildZip(files, { manifest: { path: manifest, metadata } });
   const file = path.join(dir, name);
@@ -93,8 +94,11 @@ describe('depot CLI against a server (push, ls, show, versions, pull, diff, enab
     for (const [i, pkg] of [v1, v2].entries()) {
       const r = await depot(['push', pkg.file, '--wait', '--user-data', `release=r${i}`, '--user-data', 'site=paris'], env);
       assert.equal(r.code, 0, show(r));
-      const id = r.stdout.trim().split('\n')[0];
+      // The id, then the warnings onboarding recorded (compiler-style); one progress line when done.
+      const [id, ...warnings] = r.stdout.trim().split('\n');
       assert.match(id, /^[0-9a-f-]{36}$/, show(r));
+      for (const w of warnings) assert.match(w, /^\S+(:\d+(:\d+)?)? warning [A-Z0-9-]+ /, show(r));
+      assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('upload ')).length, 1, show(r));
       // Not a terminal: plain progress lines (no carriage returns), bytes and rate; the last is 100%.
       assert.doesNotMatch(r.stderr, /\r/);
       assert.match(r.stderr, new RegExp(`upload v${i + 1}\\.csar 100% [0-9.]+ (B|KiB)/[0-9.]+ (B|KiB) [0-9.]+ (B|KiB|MiB)/s`), show(r));
@@ -186,10 +190,13 @@ describe('depot CLI against a server (push, ls, show, versions, pull, diff, enab
   });
 
   it('versions lists a product sorted by version with the latest marked', async () => {
-    const v3 = await csar(tmp, 'v3.csar', { product, vnfdId: randomUUID(), softwareVersion: '1.0.9', vnfdVersion: '1.0', imageSeed: 3 });
+    // TOSCA.meta without ETSI-Entry-Manifest: onboards, with a warning that push --wait prints.
+    const v3 = await csar(tmp, 'v3.csar', { product, vnfdId: randomUUID(), softwareVersion: '1.0.9', vnfdVersion: '1.0', imageSeed: 3, meta: META('Definitions/top.yaml') });
     const p = await depot(['push', v3.file, '--wait'], env);
     assert.equal(p.code, 0, show(p));
-    const id3 = p.stdout.trim().split('\n')[0];
+    const [id3, ...warnings] = p.stdout.trim().split('\n');
+    assert.ok(warnings.some((l) => /^TOSCA-Metadata\/TOSCA\.meta:1 warning CSAR-META-MISSING-KEY .*ETSI-Entry-Manifest/.test(l)), show(p));
+    assert.match(p.stderr, /ONBOARDED: .*, [1-9]\d* warning\(s\)/);
     const r = await depot(['versions', `Acme/${product}`], env);
     assert.equal(r.code, 0, show(r));
     const rows = r.stdout.trim().split('\n').slice(1);
