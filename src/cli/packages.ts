@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { formatFinding, type Finding } from '../common/findings';
+import { formatFinding, hasErrors, type Finding } from '../common/findings';
 import { UsageError } from './command';
 import { formatBytes, progressMeter } from './progress';
 import { CliError, clientFor, jsonBody, parseCommandLine, type DepotClient } from './remote';
@@ -85,6 +85,11 @@ export async function pushCommand(argv: string[]): Promise<number> {
         throw new CliError(`cannot pack ${target}: ${(err as Error).message}`, 2);
       }
       for (const f of packed.findings) process.stdout.write(`${formatFinding(f)}\n`);
+      // pack writes nothing for a folder that does not validate: there is nothing to push.
+      if (hasErrors(packed.findings) || !fs.existsSync(packed.out)) {
+        process.stderr.write(`depot push: ${target} does not pack into a valid package; nothing was uploaded\n`);
+        return 1;
+      }
       file = packed.out;
     }
     const size = fs.statSync(file).size;

@@ -387,6 +387,14 @@ describe('depot CLI against a server (push, ls, show, versions, pull, diff, enab
     const info: any = await (await d.request('GET', `/vnfpkgm/v2/vnf_packages/${id}`)).json();
     assert.equal(info.onboardingState, 'ONBOARDED');
     assert.equal(info.vnfSoftwareVersion, '2.0.0');
+    // A folder that does not pack into a valid package: its findings, exit 1, nothing created.
+    const before = ((await (await d.request('GET', '/vnfpkgm/v2/vnf_packages')).json()) as any[]).length;
+    fs.writeFileSync(path.join(folder, entry), (files[entry] as string).replace('type: tosca.nodes.nfv.Vdu.Compute', 'type: tosca.nodes.nfv.Vdu.Computer'));
+    const bad = await depot(['push', folder, '--wait'], env);
+    assert.equal(bad.code, 1, show(bad));
+    assert.match(bad.stdout, /^Definitions\/top\.yaml:\d+:\d+ error [A-Z0-9-]+ .*Vdu\.Computer/m, show(bad));
+    assert.match(bad.stderr, /does not pack into a valid package; nothing was uploaded/);
+    assert.equal(((await (await d.request('GET', '/vnfpkgm/v2/vnf_packages')).json()) as any[]).length, before);
   });
 });
 
