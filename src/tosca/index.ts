@@ -2,13 +2,15 @@ import type { Finding } from '../common/findings';
 import { memoryFiles, type PackageFiles } from './files';
 import { checkSol001, VnfdFacts } from './sol001';
 import { checkNsd, checkPnfd, NsdFacts, PnfdFacts } from './sol001-ns';
-import { checkTopologies, checkTypeDefinitions, collectTopologies, loadModel, resolveLimits, sortFindings } from './validator';
+import { checkTopologies, checkTypeDefinitions, collectTopologies, loadModel, resolveLimits, sortFindings, type Model } from './validator';
 
 export type { PackageFiles } from './files';
 export { folderFiles, memoryFiles, zipFiles } from './files';
 export type { SoftwareImageFacts, VnfdFacts } from './sol001';
 export type { DescriptorReference, NsdFacts, PnfdFacts } from './sol001-ns';
 export { RULES } from './rules';
+export { diffVnfd } from './diff';
+export type { VnfdChange, VnfdChangeCategory } from './diff';
 
 export interface ValidateOptions { limits?: { maxFileBytes?: number; maxDepth?: number; maxAliases?: number; maxNodes?: number } }
 export interface ValidationResult { findings: Finding[]; facts: VnfdFacts }
@@ -27,9 +29,15 @@ async function analyse(files: PackageFiles, entry: string, opts?: ValidateOption
  * found rather than the first, and extract the facts VnfPkgInfo needs. Never throws on bad input.
  */
 export async function validateVnfd(files: PackageFiles, entryDefinitions: string, opts?: ValidateOptions): Promise<ValidationResult> {
+  const { findings, facts } = await describeVnfd(files, entryDefinitions, opts);
+  return { findings, facts };
+}
+
+/** validateVnfd() with the loaded model, for callers that compare VNFDs (diff.ts). */
+export async function describeVnfd(files: PackageFiles, entryDefinitions: string, opts?: ValidateOptions): Promise<ValidationResult & { model: Model }> {
   const model = await analyse(files, entryDefinitions, opts);
   const facts = checkSol001(model);
-  return { findings: sortFindings(model.findings.list), facts };
+  return { findings: sortFindings(model.findings.list), facts, model };
 }
 
 /** Validate an NSD (TOSCA + SOL001 clause 6 rules) and extract NsdInfo's facts and its references. */

@@ -5,6 +5,7 @@ import { PackageOnboarding } from '../../packages/onboarding';
 import type { ModuleContext, ModuleRuntime } from '../module';
 import { vnfPackageRoutes } from './api/routes';
 import { pkgmSubscriptionRoutes } from './api/subscriptions';
+import { vnfPackageDiffRoutes } from './api/diff';
 import { VnfPackageProfile } from './profile';
 
 /**
@@ -24,7 +25,7 @@ export function vnfPackagesRuntime({ engine, config, log, db }: ModuleContext): 
   // SOL005 notifications: the outbox is filled by the state changes, delivered in the background.
   const dispatcher = sharedDispatcher(engine.sequelize, log, config);
   return {
-    routers: [vnfPackageRoutes(engine, onboarding, secret), pkgmSubscriptionRoutes(config, log, secret, new SubscriptionsRepository(engine.sequelize, 'vnfpkgm'))],
+    routers: [vnfPackageRoutes(engine, onboarding, secret), vnfPackageDiffRoutes(engine, onboarding), pkgmSubscriptionRoutes(config, log, secret, new SubscriptionsRepository(engine.sequelize, 'vnfpkgm'))],
     // SOL013: a client learns the served API versions before it has credentials.
     publicPaths: [/^\/vnfpkgm\/(v\d+\/)?api_versions\/?$/],
     start() {
