@@ -1,14 +1,14 @@
-import type { HashAlgorithm } from './zip';
+import type { ManifestAlgorithm } from './zip';
 
-const HEX_LENGTH: Record<HashAlgorithm, number> = { sha224: 56, sha256: 64, sha384: 96, sha512: 128 };
+const HEX_LENGTH: Record<ManifestAlgorithm, number> = { sha224: 56, sha256: 64, sha384: 96, sha512: 128 };
 
 /**
  * SOL004 writes `SHA-256`; Tacker accepts any case (`sha-256`), and hand-written manifests use
  * `SHA256` or `SHA_256`. All of them name the same node crypto algorithm.
  */
-export function normaliseAlgorithm(text: string): HashAlgorithm | undefined {
+export function normaliseAlgorithm(text: string): ManifestAlgorithm | undefined {
   const key = text.trim().toLowerCase().replace(/[-_\s]/g, '');
-  return key in HEX_LENGTH ? (key as HashAlgorithm) : undefined;
+  return key in HEX_LENGTH ? (key as ManifestAlgorithm) : undefined;
 }
 
 export type HashCheck = { ok: true; hash: string } | { ok: false; rule: 'CSAR-HASH-INVALID' | 'CSAR-HASH-MISMATCH'; reason: string };
@@ -18,7 +18,7 @@ export type HashCheck = { ok: true; hash: string } | { ok: false; rule: 'CSAR-HA
  * Hex of the wrong length (Tacker's truncated sample) can never equal the file's digest, so it is
  * reported like any other mismatch, with the length spelled out.
  */
-export function checkHashSyntax(algorithm: HashAlgorithm, text: string): HashCheck {
+export function checkHashSyntax(algorithm: ManifestAlgorithm, text: string): HashCheck {
   const hash = text.trim().toLowerCase();
   if (!/^[0-9a-f]+$/.test(hash)) return { ok: false, rule: 'CSAR-HASH-INVALID', reason: `${JSON.stringify(text)} is not a hexadecimal digest` };
   if (hash.length !== HEX_LENGTH[algorithm]) {

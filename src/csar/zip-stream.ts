@@ -95,6 +95,11 @@ export interface SplitOptions {
   /** Digests to compute for an entry besides SHA-256 (e.g. what a manifest read earlier asks for). */
   algorithms?(name: string): Iterable<HashAlgorithm>;
   /**
+   * Digests to compute besides SHA-256 for the entries that are split out (large stored entries:
+   * a package's VM images, which may be served with checksums of their own), in the same pass.
+   */
+  splitAlgorithms?: Iterable<HashAlgorithm>;
+  /**
    * Called with every chunk of the whole archive, in order (the whole-package digest), saying
    * whether it goes to the skeleton; awaited (backpressure).
    */
@@ -371,7 +376,7 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
     if (method === 0 && !descriptorFollows) {
       const split = !isDir && compressedSize >= splitMin && !(flags & 0x1);
       entry.split = split;
-      const hasher = new EntryHasher(algorithms);
+      const hasher = new EntryHasher(split && opts.splitAlgorithms ? [...algorithms, ...opts.splitAlgorithms] : algorithms);
       const sink = split ? await sinks.split(entry) : isDir || flags & 0x1 ? undefined : await sinks.file?.(entry);
       let left = compressedSize;
       try {

@@ -26,7 +26,10 @@ export const DEFAULT_CSAR_LIMITS: Readonly<CsarLimits> = Object.freeze({
   ratioMinBytes: 1024 * 1024,
 });
 
-export type HashAlgorithm = 'sha224' | 'sha256' | 'sha384' | 'sha512';
+/** The algorithms a manifest or a VNFD may name (SOL004: the SHA-2 family). */
+export type ManifestAlgorithm = 'sha224' | 'sha256' | 'sha384' | 'sha512';
+/** What an entry may be hashed with: the manifest algorithms, and MD5 for an image served with Glance's `checksum`. */
+export type HashAlgorithm = ManifestAlgorithm | 'md5';
 
 export interface CsarEntry {
   /** Package-relative path, forward slashes. */

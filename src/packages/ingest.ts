@@ -49,12 +49,16 @@ export function streamedRecord(files: ReadonlyMap<string, StreamedFile>, entry: 
  * A ContentStore.stage replacement for CSAR uploads (engine `ingest`): the archive is split while
  * it streams (src/csar/zip-stream.ts). Large stored entries are staged as objects of their own; all
  * other bytes form the skeleton object; every other file entry is also staged, decompressed, as an
- * object (the package's `content` folder refers to it later). The result is the package blob: a
+ * object (the package's `content` folder refers to it later). Split entries are also hashed with
+ * `splitAlgorithms` (VM images served as images: MD5 and SHA-512) on the same pass. The result is the package blob: a
  * composite [skeleton range, entry object, ...] that serves exactly the uploaded bytes, or one
  * object when nothing was split. Each byte is hashed with SHA-256 for the whole package and once
  * more for its entry (the entry object's key), and written once (small files: also decompressed).
  */
-export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLimits>; splitMinBytes?: number; hashWorker?: boolean; onIndex: (index: StreamIndex) => void }): Ingest {
+export function csarIngest(
+  store: ContentStore,
+  opts: { limits?: Partial<CsarLimits>; splitMinBytes?: number; hashWorker?: boolean; splitAlgorithms?: readonly HashAlgorithm[]; onIndex: (index: StreamIndex) => void },
+): Ingest {
   return async (body: Readable, stageOpts): Promise<Staged> => {
     // The whole-package SHA-256 (VnfPkgInfo.checksum; see hashFeed for where it runs). Until the
     // first split the skeleton is the package so far: its hash forks from the package hash then
@@ -89,6 +93,7 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
       }, {
         limits: opts.limits,
         splitMinBytes: opts.splitMinBytes ?? SPLIT_MIN_BYTES,
+        splitAlgorithms: opts.splitAlgorithms,
         onBytes: (b, inSkeleton) => {
           // Counted here, against the reservation: a lying Content-Length cannot overrun it.
           total += b.length;

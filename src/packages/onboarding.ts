@@ -142,7 +142,7 @@ export class PackageOnboarding<Facts> {
   private async uploadPackage(p: Principal, id: string, body: Readable, contentLength?: number): Promise<StreamIndex | undefined> {
     let index: StreamIndex | undefined;
     const ingest = csarIngest(this.engine.storeOf(this.engine.type(this.typeName)), {
-      limits: this.limits(), hashWorker: this.config.onboarding.hashWorker !== false, onIndex: (i) => (index = i),
+      limits: this.limits(), hashWorker: this.config.onboarding.hashWorker !== false, splitAlgorithms: this.profile.splitDigests, onIndex: (i) => (index = i),
     });
     await this.engine.upload(p, this.typeName, id, PACKAGE, undefined, body, { contentType: 'application/zip', contentLength, system: true, hooks: false, ingest });
     return index;
@@ -337,7 +337,7 @@ export class PackageOnboarding<Facts> {
         version = await this.freeVersion(t, a.owner, id, name, identity);
         if (!version) throw new OnboardingClash(this.duplicateVersion(name, identity));
         const after = await this.engine.activate(t, a, { fields, name, version });
-        await this.profile.onboarded?.(t, after);
+        await this.profile.onboarded?.(t, after, { facts: r.facts, inspection: r.inspection });
         return true;
       });
       if (onboarded) this.log.info({ id, [identity.field]: identity.value, name, version }, `${this.profile.label} onboarded`);

@@ -2,7 +2,7 @@ import type { Transaction } from 'sequelize';
 import type { BlobRow } from '../artifacts/engine';
 import type { ArtifactRecord } from '../artifacts/types';
 import type { Finding } from '../common/findings';
-import type { CsarArchive, CsarInspection } from '../csar';
+import type { CsarArchive, CsarInspection, HashAlgorithm } from '../csar';
 import type { PackageSignature } from './signatures';
 
 /**
@@ -46,6 +46,11 @@ export interface PackageProfile<Facts> {
   readonly rulePrefix: string;
   /** The durable job kinds of processing and of upload_from_uri (kept in job rows: stable). */
   readonly jobs: { onboard: string; fetch: string };
+  /**
+   * Digests besides SHA-256 computed while the upload streams for its large stored entries (the
+   * candidates to be VM images; e.g. MD5 and SHA-512 for images served through the Image API).
+   */
+  readonly splitDigests?: readonly HashAlgorithm[];
   /** Type fields an onboarding derives from the package: forgotten when a new upload starts. */
   readonly derivedFields: readonly string[];
   /** A new package's placeholder name and its system fields besides onboardingState. */
@@ -63,6 +68,9 @@ export interface PackageProfile<Facts> {
   identity(facts: Facts): PackageIdentity;
   /** `onboardingFailureDetails` of a package whose onboarding failed (SOL005: a ProblemDetails). */
   failureDetails(id: string, findings: Finding[]): Record<string, unknown>;
-  /** Runs in the transaction that onboards the package (SOL005: the onboarding notification). */
-  onboarded?(t: Transaction, after: ArtifactRecord): Promise<void>;
+  /**
+   * Runs in the transaction that onboards the package (SOL005: the onboarding notification; the
+   * artifacts the package brings with it, e.g. its software images as images, ArtifactEngine.derive).
+   */
+  onboarded?(t: Transaction, after: ArtifactRecord, ctx: { facts: Facts; inspection: CsarInspection }): Promise<void>;
 }

@@ -6,10 +6,11 @@ import type { ArtifactEngine } from '../../artifacts/engine';
 import type { ArtifactRecord } from '../../artifacts/types';
 import { Finding, formatFinding } from '../../common/findings';
 import { checkSoftwareImages, crossCheckManifest, CsarError, csarFiles, normaliseAlgorithm, TOSCA_META_PATH } from '../../csar';
-import type { CsarArchive, CsarInspection } from '../../csar';
+import type { CsarArchive, CsarInspection, HashAlgorithm } from '../../csar';
 import { contentTypeOf } from '../../packages/content-type';
 import type { PackageIdentity, PackageProfile } from '../../packages/profile';
 import type { VnfdFacts } from '../../tosca';
+import { IMAGE_DIGESTS, IMAGES, localImagePath, packageImages } from './images';
 import { packageEvent, recordPackageEvent } from './notifications';
 import { VNF_PACKAGES } from './type';
 
@@ -62,12 +63,16 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
   readonly rulePrefix = 'VNFPKG';
   readonly jobs = { onboard: 'vnf_package.onboard', fetch: 'vnf_package.fetch' };
   readonly derivedFields = ['softwareImages', 'additionalArtifacts', 'checksum', 'descriptor'];
+  /** The images a package brings (src/modules/vnf-packages/images.ts) are served with MD5 and SHA-512: computed on the upload's pass. */
+  readonly splitDigests?: readonly HashAlgorithm[];
   private warming?: Promise<void>;
 
   constructor(
     private readonly engine: ArtifactEngine,
     private readonly log: Logger,
-  ) {}
+  ) {
+    if (engine.types.get(IMAGES)) this.splitDigests = IMAGE_DIGESTS;
+  }
 
   initial(id: string) {
     return { name: `vnf-package-${id}`, fields: { usageState: 'NOT_IN_USE' } };
@@ -175,25 +180,37 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
     return failureDetails(findings, `/vnfpkgm/v2/vnf_packages/${id}`);
   }
 
-  /** SOL005 VnfPackageOnboardingNotification, in the outbox of the onboarding's own transaction. */
-  async onboarded(t: Transaction, after: ArtifactRecord): Promise<void> {
+  /**
+   * In the onboarding's own transaction: the package's software images become images (read-only,
+   * following the package: src/modules/vnf-packages/images.ts), and the SOL005
+   * VnfPackageOnboardingNotification goes to the outbox.
+   */
+  async onboarded(t: Transaction, after: ArtifactRecord, { facts, inspection }: { facts: VnfdFacts; inspection: CsarInspection }): Promise<void> {
+    await this.engine.derive(t, after, await packageImages(this.engine, after, facts, inspection));
     await recordPackageEvent(this.engine.sequelize, t, packageEvent(after, 'VnfPackageOnboardingNotification'));
   }
 
   /**
-   * sw_image_data checksums in another algorithm than the digests at hand (SHA-256, and what the
-   * manifest asked for): the image entry alone is read once more to compute it. This is the one
-   * second read of image bytes a streamed onboarding can need (docs/benchmarks.md, Onboarding).
+   * Digests of an image file the upload did not compute: its sw_image_data checksum's algorithm
+   * (when neither SHA-256 nor one the manifest asked for), and MD5 and SHA-512 when the image is
+   * served as an image (computed while streaming for split entries; a small or deflated image, or
+   * one after the stream lost sync, misses them). The image entry alone is read once more, for the
+   * missing algorithms only. This is the one second read of image bytes a streamed onboarding can
+   * need (docs/onboarding.md, "When bytes are read a second time").
    */
   private async imageDigests(facts: VnfdFacts, inspection: CsarInspection, archive: CsarArchive): Promise<Finding[]> {
     const findings: Finding[] = [];
+    const served = this.engine.types.get(IMAGES) !== undefined;
     for (const img of facts.softwareImages) {
-      const algorithm = img.checksum && normaliseAlgorithm(img.checksum.algorithm);
-      const name = img.imagePath?.replace(/^\.\//, '');
+      const name = localImagePath(img.imagePath);
       const have = name ? inspection.digests.get(name) : undefined;
-      if (!algorithm || !name || !have || have[algorithm] || !archive.getEntry(name)) continue;
+      if (!name || !have || !archive.getEntry(name)) continue;
+      const checksum = img.checksum && normaliseAlgorithm(img.checksum.algorithm);
+      const wanted: HashAlgorithm[] = [...(checksum ? [checksum] : []), ...(served ? IMAGE_DIGESTS : [])];
+      const missing = [...new Set(wanted)].filter((a) => !have[a]);
+      if (!missing.length) continue;
       try {
-        const { stream, digests } = await archive.openDigestingEntry(name, [algorithm]);
+        const { stream, digests } = await archive.openDigestingEntry(name, missing);
         await finished(stream.resume());
         Object.assign(have, digests);
       } catch (err) {
