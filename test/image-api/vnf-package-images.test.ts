@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildZip, DEFAULT_METADATA } from '../helpers/csar-builder';
+import { startTestDepot, TestDepot, TestUser } from '../helpers/depot';
+import { assertOnboarded, buildPackage, imageBytes, META, onboard, V1, vnfd } from '../vnf-package/helpers';
+
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+const sha512 = (b: Buffer) => createHash('sha512').update(b).digest('hex');
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** Bytes of every object in the fs store (what onboarding wrote). */
+function storedBytes(dataDir: string): number {
+  const root = path.join(dataDir, 'blobs', 'objects');
+  let n = 0;
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : (n += fs.statSync(path.join(d, e.name)).size);
+  };
+  if (fs.existsSync(root)) walk(root);
+  return n;
+}
+
+/**
+ * Issue 12, "Images of VNF packages": the software images of an onboarded VNF package are active,
+ * read-only images of the package's project in the Image API, from the package's own bytes; they
+ * follow the package (disabled → deactivated, enabled → active, shared, published, deleted).
+ */
+describe('Image API: the software images of VNF packages', () => {
+  let d: TestDepot;
+  before(async () => {
+    d = await startTestDepot({ gcIntervalSeconds: 0 });
+  });
+  after(async () => d?.close());
+
+  const call = (method: string, p: string, o: { as?: TestUser; json?: unknown; body?: unknown; headers?: Record<string, string> } = {}) => {
+    const headers: Record<string, string> = { 'X-Auth-Token': (o.as ?? d.users.alice).token, ...(o.headers ?? {}) };
+    let body = o.body as any;
+    if (o.json !== undefined) {
+      body = JSON.stringify(o.json);
+      headers['Content-Type'] ??= 'application/json';
+    }
+    return fetch(`${d.url}/image${p}`, { method, headers, body, duplex: 'half' } as RequestInit);
+  };
+  const ok = async (res: Response, status = 200) => {
+    const text = await res.text();
+    assert.equal(res.status, status, text);
+    return text ? JSON.parse(text) : undefined;
+  };
+  const fails = async (res: Response, status: number, message?: RegExp) => {
+    const body = (await res.json()) as any;
+    assert.equal(res.status, status, JSON.stringify(body));
+    assert.equal(body.error?.code, status, JSON.stringify(body));
+    if (message) assert.match(body.error.message, message);
+  };
+  /** The images of a package, as `as` lists them (a property filter on vnf_package_id). */
+  const imagesOf = async (pkgId: string, as?: TestUser, query = '') => (await ok(await call('GET', `/v2/images?vnf_package_id=${pkgId}${query}`, { as }))).images as any[];
+  const sol005 = (method: string, id: string, json?: unknown, as?: TestUser) =>
+    d.request(method, `${V1}/vnf_packages/${id}`, { as, ...(json !== undefined && { json, headers: { 'Content-Type': 'application/merge-patch+json' } }) });
+  const genericPatch = (type: string, id: string, ops: unknown, as?: TestUser) =>
+    d.request('PATCH', `/artifacts/${type}/${id}`, { as, json: ops, headers: { 'Content-Type': 'application/json-patch+json' } });
+
+  const IMAGE = imageBytes(3 * 2 ** 20, 12);
+  let pkg: any;
+  let img: any;
+
+  before(async () => {
+    pkg = await onboard(d, await buildPackage({ image: IMAGE, imageStored: true }));
+    assertOnboarded(pkg);
+    const listed = await imagesOf(pkg.id);
+    assert.equal(listed.length, 1, JSON.stringify(listed));
+    img = listed[0];
+  });
+
+  it('an onboarded package\'s software image is an active image of its project with the VNFD\'s formats and sizes, checksums and properties leading back', async () => {
+    assert.equal(img.status, 'active');
+    assert.equal(img.name, 'img');
+    assert.equal(img.disk_format, 'qcow2');
+    assert.equal(img.container_format, 'bare');
+    assert.equal(img.min_disk, 1); // 1 GiB
+    assert.equal(img.min_ram, 512); // 512 MiB
+    assert.equal(img.size, IMAGE.length);
+    assert.equal(img.checksum, md5(IMAGE));
+    assert.equal(img.os_hash_algo, 'sha512');
+    assert.equal(img.os_hash_value, sha512(IMAGE));
+    assert.equal(img.owner, d.users.alice.project);
+    assert.equal(img.protected, true);
+    assert.equal(img.visibility, 'private');
+    assert.equal(img.vnf_package_id, pkg.id);
+    assert.equal(img.vnfd_id, pkg.vnfdId);
+    assert.equal(img.sw_image_id, pkg.softwareImages[0].id);
+    // The same image at /v2/images/{id} and in the generic API, holding the same object as the package's file.
+    assert.deepEqual(await ok(await call('GET', `/v2/images/${img.id}`)), img);
+    const generic = (await (await d.request('GET', `/artifacts/images/${img.id}`)).json()) as any;
+    assert.equal(generic.image.checksums.sha256, sha256(IMAGE));
+    assert.equal(generic.image.checksums.md5, md5(IMAGE));
+    // Listed with the caller's other images, filtered and sorted like them.
+    const all = (await ok(await call('GET', '/v2/images?disk_format=qcow2&sort=name:asc'))).images as any[];
+    assert.ok(all.some((i) => i.id === img.id));
+    assert.equal((await imagesOf(pkg.id, undefined, '&status=deactivated')).length, 0);
+    assert.equal((await imagesOf(pkg.id, undefined, `&sw_image_id=${img.sw_image_id}&size_min=${IMAGE.length}`)).length, 1);
+  });
+
+  it('downloads byte-exact from the package\'s own object, with the MD5 as Content-MD5', async () => {
+    const res = await call('GET', `/v2/images/${img.id}/file`);
+    assert.equal(res.status, 200);
+    const body = Buffer.from(await res.arrayBuffer());
+    assert.equal(res.headers.get('content-md5'), md5(IMAGE));
+    assert.ok(body.equals(IMAGE));
+    const range = await call('GET', `/v2/images/${img.id}/file`, { headers: { Range: 'bytes=10-19' } });
+    assert.equal(range.status, 206);
+    assert.ok(Buffer.from(await range.arrayBuffer()).equals(IMAGE.subarray(10, 20)));
+  });
+
+  it('is read-only: PATCH, DELETE, upload, tags, members and deactivate are 403 in the Image API, changes 403 in the generic API, for admins too', async () => {
+    const patch = (as?: TestUser) => call('PATCH', `/v2/images/${img.id}`, { as, body: JSON.stringify([{ op: 'replace', path: '/name', value: 'x' }]), headers: { 'Content-Type': 'application/openstack-images-v2.1-json-patch' } });
+    await fails(await patch(), 403, /read-only/);
+    await fails(await patch(d.users.admin), 403, /read-only/);
+    await fails(await call('DELETE', `/v2/images/${img.id}`), 403, /read-only/);
+    await fails(await call('DELETE', `/v2/images/${img.id}`, { as: d.users.admin }), 403, /read-only/);
+    await fails(await call('PUT', `/v2/images/${img.id}/file`, { body: Buffer.from('x'), headers: { 'Content-Type': 'application/octet-stream' } }), 403, /read-only/);
+    await fails(await call('PUT', `/v2/images/${img.id}/tags/golden`), 403, /read-only/);
+    await fails(await call('POST', `/v2/images/${img.id}/members`, { json: { member: d.users.bob.project } }), 403, /read-only/);
+    await fails(await call('POST', `/v2/images/${img.id}/actions/deactivate`), 403, /read-only/);
+    let r = await genericPatch('images', img.id, [{ op: 'replace', path: '/min_ram', value: 1 }]);
+    assert.equal(r.status, 403, await r.text());
+    r = await d.request('DELETE', `/artifacts/images/${img.id}`, { as: d.users.admin });
+    assert.equal(r.status, 403, await r.text());
+    r = await d.request('PUT', `/artifacts/images/${img.id}/image`, { body: Buffer.from('x'), headers: { 'Content-Type': 'application/octet-stream' } });
+    assert.equal(r.status, 403, await r.text());
+    const after = await ok(await call('GET', `/v2/images/${img.id}`));
+    assert.deepEqual(after, img);
+  });
+
+  it('another project sees it only when the package is shared with it (an accepted member) or public', async () => {
+    const bob = d.users.bob;
+    await fails(await call('GET', `/v2/images/${img.id}`, { as: bob }), 404);
+    assert.equal((await imagesOf(pkg.id, bob)).length, 0);
+    let r = await genericPatch('vnf_packages', pkg.id, [{ op: 'add', path: '/shared_with/-', value: bob.project }]);
+    assert.equal(r.status, 200, await r.text());
+    const shared = await imagesOf(pkg.id, bob);
+    assert.deepEqual(shared.map((i) => i.id), [img.id]);
+    assert.equal(shared[0].visibility, 'shared');
+    assert.deepEqual((await ok(await call('GET', `/v2/images/${img.id}/members`, { as: bob }))).members.map((m: any) => [m.member_id, m.status]), [[bob.project, 'accepted']]);
+    assert.deepEqual((await ok(await call('GET', `/v2/images?visibility=shared&vnf_package_id=${pkg.id}`, { as: bob }))).images.map((i: any) => i.id), [img.id]);
+    const got = await call('GET', `/v2/images/${img.id}/file`, { as: bob });
+    assert.equal(got.status, 200);
+    assert.equal(md5(Buffer.from(await got.arrayBuffer())), md5(IMAGE));
+    // Unshared: gone again.
+    r = await genericPatch('vnf_packages', pkg.id, [{ op: 'replace', path: '/shared_with', value: [] }]);
+    assert.equal(r.status, 200, await r.text());
+    assert.equal((await imagesOf(pkg.id, bob)).length, 0);
+    await fails(await call('GET', `/v2/images/${img.id}`, { as: bob }), 404);
+    assert.equal((await ok(await call('GET', `/v2/images/${img.id}`))).visibility, 'private');
+    // Published by an admin: public for everyone.
+    r = await genericPatch('vnf_packages', pkg.id, [{ op: 'replace', path: '/visibility', value: 'public' }], d.users.admin);
+    assert.equal(r.status, 200, await r.text());
+    const pub = await imagesOf(pkg.id, bob);
+    assert.deepEqual(pub.map((i) => [i.id, i.visibility]), [[img.id, 'public']]);
+    r = await genericPatch('vnf_packages', pkg.id, [{ op: 'replace', path: '/visibility', value: 'private' }], d.users.admin);
+    assert.equal(r.status, 200, await r.text());
+    assert.equal((await imagesOf(pkg.id, bob)).length, 0);
+  });
+
+  it('disabling the package deactivates its image (data for admins only); enabling reactivates it', async () => {
+    let r = await sol005('PATCH', pkg.id, { operationalState: 'DISABLED' });
+    assert.equal(r.status, 200, await r.text());
+    assert.equal((await ok(await call('GET', `/v2/images/${img.id}`))).status, 'deactivated');
+    assert.deepEqual((await imagesOf(pkg.id, undefined, '&status=deactivated')).map((i) => i.id), [img.id]);
+    await fails(await call('GET', `/v2/images/${img.id}/file`), 403, /deactivated/);
+    const admin = await call('GET', `/v2/images/${img.id}/file`, { as: d.users.admin });
+    assert.equal(admin.status, 200);
+    assert.ok(Buffer.from(await admin.arrayBuffer()).equals(IMAGE));
+    // Only through the package: reactivating the image itself is refused.
+    await fails(await call('POST', `/v2/images/${img.id}/actions/reactivate`), 403, /read-only/);
+    r = await sol005('PATCH', pkg.id, { operationalState: 'ENABLED' });
+    assert.equal(r.status, 200, await r.text());
+    assert.equal((await ok(await call('GET', `/v2/images/${img.id}`))).status, 'active');
+    assert.equal((await call('GET', `/v2/images/${img.id}/file`)).status, 200);
+  });
+
+  it('two package versions with the same image: two images, one stored object; the bytes of the second are not stored again', async () => {
+    const before = storedBytes(d.dataDir);
+    const second = await onboard(d, await buildPackage({ image: IMAGE, imageStored: true, vnfdVersion: '2.0' }));
+    assertOnboarded(second);
+    assert.ok(storedBytes(d.dataDir) - before < IMAGE.length, 'the image was stored a second time');
+    const [other] = await imagesOf(second.id);
+    assert.notEqual(other.id, img.id);
+    assert.equal(other.os_hash_value, img.os_hash_value);
+    const res = await call('GET', `/v2/images/${other.id}/file`);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(IMAGE));
+  });
+
+  it('a small (deflated) image gets its MD5 and SHA-512 too (read once more at processing)', async () => {
+    const small = imageBytes(40_000, 3);
+    const p = await onboard(d, await buildPackage({ image: small }));
+    assertOnboarded(p);
+    const [i] = await imagesOf(p.id);
+    assert.equal(i.size, small.length);
+    assert.equal(i.checksum, md5(small));
+    assert.equal(i.os_hash_value, sha512(small));
+    const res = await call('GET', `/v2/images/${i.id}/file`);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(small));
+  });
+
+  it('an external software image (a URL, not in the package) is not listed', async () => {
+    const ext = imageBytes(1000, 5);
+    const entry = 'Definitions/top.yaml';
+    const files = { 'TOSCA-Metadata/TOSCA.meta': META(entry, 'manifest.mf'), [entry]: vnfd({ image: ext, imageFile: 'https://images.example.com/ext.qcow2' }) };
+    const zip = await buildZip(files, { manifest: { path: 'manifest.mf', metadata: { ...DEFAULT_METADATA, vnf_provider_id: 'Acme', vnf_product_name: 'Test VNF', vnf_package_version: '1.0' } } });
+    const p = await onboard(d, zip);
+    assertOnboarded(p);
+    assert.equal(p.softwareImages.length, 1);
+    assert.equal((await imagesOf(p.id)).length, 0);
+  });
+
+  it('deleting the package removes its image; the package\'s objects are not taken by the image', async () => {
+    const p = await onboard(d, await buildPackage({ imageSize: 2 * 2 ** 20, imageStored: true, imageSeed: 77, vnfdVersion: '3.0' }));
+    assertOnboarded(p);
+    const [i] = await imagesOf(p.id);
+    assert.ok(i);
+    assert.equal((await sol005('PATCH', p.id, { operationalState: 'DISABLED' })).status, 200);
+    const del = await sol005('DELETE', p.id);
+    assert.equal(del.status, 204, await del.text());
+    await fails(await call('GET', `/v2/images/${i.id}`), 404);
+    assert.equal((await imagesOf(p.id)).length, 0);
+    assert.equal((await d.request('GET', `/artifacts/images/${i.id}`)).status, 404);
+    // The first package's image is unaffected.
+    assert.equal((await ok(await call('GET', `/v2/images/${img.id}`))).status, 'active');
+  });
+
+  it('a package image counts against no quota (the package holds its bytes): the project may still create as many images as its quota says', async () => {
+    const bob = d.users.bob;
+    const q = await d.request('PUT', `/quotas/${bob.project}`, { as: d.users.admin, json: [{ type_name: 'images', maxArtifacts: 1 }] });
+    assert.equal(q.status, 204, await q.text());
+    const p = await onboard(d, await buildPackage({ imageSize: 5000, imageSeed: 9, vnfdVersion: '4.0' }), bob);
+    assertOnboarded(p);
+    assert.equal((await imagesOf(p.id, bob)).length, 1);
+    const create = () => call('POST', '/v2/images', { as: bob, json: { name: 'own', disk_format: 'raw', container_format: 'bare' } });
+    await ok(await create(), 201);
+    const res = await create();
+    assert.equal(res.status, 403, await res.text());
+  });
+});
