@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
-import { blobFile, cpuSeconds, ensurePostgres, peakRss, printRows, procStatus, Row, sql, startServer, timeSha256sum } from './repository';
+import { bestOf, blobFile, cpuSeconds, curlWith, ensurePostgres, printRows, procStatus, Row, sql, startServer, timeSha256sum } from './repository';
 
 /**
  * Image API benchmark (issue 12), on a real PostgreSQL server with Depot in a child process: one
@@ -32,13 +32,7 @@ export async function benchImageApi(): Promise<void> {
     DEPOT_PORT: '0', DEPOT_HOST: '127.0.0.1', DEPOT_LOG_LEVEL: 'warn', DEPOT_AUTH: 'tokens',
   });
   const api = `${url}/image/v2`;
-  const curl = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-    const c = spawn('curl', ['-sS', '-H', `X-Auth-Token: ${token}`, ...args]);
-    let out = '';
-    c.stdout.on('data', (b) => (out += b));
-    c.stderr.on('data', (b) => (out += b));
-    c.on('exit', (code) => resolve({ code, out }));
-  });
+  const curl = curlWith(`X-Auth-Token: ${token}`);
   const json = async (args: string[]) => {
     const r = await curl(args);
     if (r.code !== 0) throw new Error(`curl ${args.join(' ')}: ${r.out}`);
@@ -51,16 +45,7 @@ export async function benchImageApi(): Promise<void> {
     const ref = timeSha256sum(file);
     const md5 = spawnSync('md5sum', [file], { encoding: 'utf8' }).stdout.split(/\s/)[0];
     const idleRss = procStatus(child.pid!, 'VmRSS');
-    const best = async (fn: () => Promise<number>) => {
-      let result = Infinity;
-      let peak = 0;
-      for (let i = 0; i < RUNS; i++) {
-        const r = await peakRss(child.pid!, fn);
-        result = Math.min(result, r.result);
-        peak = Math.max(peak, r.peak);
-      }
-      return { result, peak };
-    };
+    const best = (fn: () => Promise<number>) => bestOf(child.pid!, RUNS, fn);
     let id = '';
     const cpu: number[] = [];
     const up = await best(async () => {

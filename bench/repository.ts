@@ -80,6 +80,29 @@ export async function peakRss<T>(pid: number, fn: () => Promise<T>): Promise<{ r
   }
 }
 
+/** The lowest wall time of `runs` runs of `fn` (other work on a shared machine only ever adds time) and the highest peak RSS of the server. */
+export async function bestOf(pid: number, runs: number, fn: () => Promise<number>): Promise<{ result: number; peak: number }> {
+  let result = Infinity;
+  let peak = 0;
+  for (let i = 0; i < runs; i++) {
+    const r = await peakRss(pid, fn);
+    result = Math.min(result, r.result);
+    peak = Math.max(peak, r.peak);
+  }
+  return { result, peak };
+}
+
+/** curl with one header (the token), its output and exit code. */
+export function curlWith(header: string): (args: string[]) => Promise<{ code: number | null; out: string }> {
+  return (args) => new Promise((resolve) => {
+    const c = spawn('curl', ['-sS', '-H', header, ...args]);
+    let out = '';
+    c.stdout.on('data', (b) => (out += b));
+    c.stderr.on('data', (b) => (out += b));
+    c.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
 export async function startServer(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
   // Started as `npm start` starts it (same node flags), so its RSS is the service's.
   const start = npmStart();
@@ -174,26 +197,11 @@ export async function benchRepository(): Promise<void> {
     // Wall times are the best of RUNS runs (peak RSS the highest): other work on a shared machine
     // only ever adds time.
     const RUNS = Number(process.env.DEPOT_BENCH_RUNS ?? 2);
-    const best = async (fn: () => Promise<number>) => {
-      let result = Infinity;
-      let peak = 0;
-      for (let i = 0; i < RUNS; i++) {
-        const r = await peakRss(child.pid!, fn);
-        result = Math.min(result, r.result);
-        peak = Math.max(peak, r.peak);
-      }
-      return { result, peak };
-    };
+    const best = (fn: () => Promise<number>) => bestOf(child.pid!, RUNS, fn);
     // The clients are curl when it is there: a client that costs little CPU (on 2 shared CPUs a Node
     // client's own work, and its garbage collections, show in the figure), else Node http.
     const haveCurl = spawnSync('curl', ['--version']).status === 0;
-    const curl = (args: string[]) => new Promise<{ code: number | null; out: string }>((resolve) => {
-      const c = spawn('curl', ['-sS', '-H', `Authorization: Bearer ${token}`, ...args]);
-      let out = '';
-      c.stdout.on('data', (b) => (out += b));
-      c.stderr.on('data', (b) => (out += b));
-      c.on('exit', (code) => resolve({ code, out }));
-    });
+    const curl = curlWith(`Authorization: Bearer ${token}`);
     let id = '';
     let run = 0;
     const upCpu: { total: number; main: number }[] = [];
