@@ -298,3 +298,23 @@ describe('csar streaming zip reader (zip-stream)', () => {
     });
   });
 });
+
+describe('csar streaming zip reader: digests of split entries (VM images served as images)', () => {
+  it('splitAlgorithms hashes the split entries with MD5 and SHA-512 on the same pass; other entries keep SHA-256 alone', async () => {
+    const image = crypto.randomBytes(50_000);
+    const zip = await buildZip({ ...BASE, 'Files/images/a.img': image, 'Files/small.txt': 'small' }, { entries: { 'Files/images/a.img': { compress: false } } });
+    const split = await splitZipStream((async function* () {
+      for (let i = 0; i < zip.length; i += 3001) yield zip.subarray(i, i + 3001);
+    })(), { skeleton: collector([]), split: () => collector([]), file: () => collector([]) }, { splitMinBytes: SPLIT_MIN, splitAlgorithms: ['md5', 'sha512'] });
+    const img = split.entries.find((e) => e.name === 'Files/images/a.img')!;
+    assert.equal(img.split, true);
+    assert.deepEqual(img.digests, {
+      sha256: sha256(image),
+      md5: crypto.createHash('md5').update(image).digest('hex'),
+      sha512: crypto.createHash('sha512').update(image).digest('hex'),
+    });
+    const small = split.entries.find((e) => e.name === 'Files/small.txt')!;
+    assert.equal(small.split, false);
+    assert.deepEqual(Object.keys(small.digests!), ['sha256']);
+  });
+});
