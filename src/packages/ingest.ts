@@ -69,6 +69,13 @@ export function csarIngest(
     let skeletonKey: string | undefined;
     let skeletonSize = 0;
     const skeleton = await direct(store, () => skeletonKey, () => skeletonSize);
+    // Split entries' extra digests: with the worker, the first (MD5) runs there beside the package
+    // hash and the rest (SHA-512) here beside the entry's SHA-256, which keeps the two threads
+    // about even; without it, all of them here.
+    const extra = opts.splitAlgorithms ?? [];
+    const onFeed = opts.hashWorker ? extra.slice(0, 1) : [];
+    const inEntry = extra.slice(onFeed.length);
+    const fed: { entry: StreamedEntry; ids: number[] }[] = [];
     const parts: { entry: StreamedEntry; staged: Promise<Staged> }[] = [];
     const files = new Map<StreamedEntry, Promise<Staged | undefined>>();
     let total = 0;
@@ -79,6 +86,7 @@ export function csarIngest(
         skeleton: skeleton.stream,
         split: async (entry) => {
           skeletonHash ??= hashes.fork(whole);
+          if (onFeed.length) fed.push({ entry, ids: [whole, ...onFeed.map((a) => hashes.create(a))] });
           const d = await direct(store, () => entry.digests?.sha256, () => entry.compressedSize);
           const staged = d.done();
           staged.catch(() => undefined);
@@ -93,16 +101,23 @@ export function csarIngest(
       }, {
         limits: opts.limits,
         splitMinBytes: opts.splitMinBytes ?? SPLIT_MIN_BYTES,
-        splitAlgorithms: opts.splitAlgorithms,
+        splitAlgorithms: inEntry,
         onBytes: (b, inSkeleton) => {
           // Counted here, against the reservation: a lying Content-Length cannot overrun it.
           total += b.length;
           if (total > stageOpts.limit) throw new SizeLimitError(stageOpts.limit);
           stageOpts.onProgress?.(total);
           if (inSkeleton) skeletonSize += b.length;
-          return hashes.update(inSkeleton && skeletonHash !== undefined ? [whole, skeletonHash] : [whole], b);
+          const ids = inSkeleton ? (skeletonHash !== undefined ? [whole, skeletonHash] : [whole]) : (fed[fed.length - 1]?.ids ?? [whole]);
+          return hashes.update(ids, b);
         },
       });
+      for (const f of fed) {
+        for (const [i, a] of onFeed.entries()) {
+          const hex = await hashes.digest(f.ids[i + 1]);
+          if (f.entry.digests) f.entry.digests[a] = hex;
+        }
+      }
       packageKey = await hashes.digest(whole);
       skeletonKey = skeletonHash !== undefined ? await hashes.digest(skeletonHash) : packageKey;
       await endSink(skeleton.stream);
