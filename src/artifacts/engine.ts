@@ -881,8 +881,8 @@ export class ArtifactEngine {
   }
 
   /** An active blob (or folder entry) of an artifact, for the type's own processing. */
-  storedBlob(artifactId: string, field: string, path = ''): Promise<BlobRow | undefined> {
-    return this.db.blobs.find(artifactId, field, path, { activeOnly: true });
+  storedBlob(artifactId: string, field: string, path = '', t?: Transaction): Promise<BlobRow | undefined> {
+    return this.db.blobs.find(artifactId, field, path, { activeOnly: true, t });
   }
 
   /** Records a blob whose bytes are already in the store (e.g. a file unpacked from a CSAR). */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Transaction } from 'sequelize';
 import type { ArtifactEngine, DerivedArtifact } from '../../artifacts/engine';
 import type { ArtifactRecord } from '../../artifacts/types';
 import type { CsarInspection } from '../../csar';
@@ -34,18 +35,20 @@ export function localImagePath(imagePath: string | undefined): string | undefine
  * VnfPackageProfile.imageDigests), and properties that lead back to the package. External images
  * (a URL) are not in Depot's store and are not served. Without the images type, none.
  */
-export async function packageImages(engine: ArtifactEngine, pkg: ArtifactRecord, facts: VnfdFacts, inspection: CsarInspection): Promise<DerivedArtifact[]> {
+export async function packageImages(engine: ArtifactEngine, t: Transaction, pkg: ArtifactRecord, facts: VnfdFacts, inspection: CsarInspection): Promise<DerivedArtifact[]> {
   const type = engine.types.get(IMAGES);
   if (!type) return [];
   const out: DerivedArtifact[] = [];
+  const seen = new Set<string>();
   const enumOr = (field: string, v: string | undefined) => {
     const lower = v?.toLowerCase();
     return lower && (type.fields[field].enum as string[] | undefined)?.includes(lower) ? lower : null;
   };
   for (const img of facts.softwareImages) {
     const path = localImagePath(img.imagePath);
-    if (!path || out.some((o) => o.fields.properties && (o.fields.properties as Record<string, string>).sw_image_id === img.id)) continue;
-    const row = await engine.storedBlob(pkg.id, 'content', path);
+    if (!path || seen.has(img.id)) continue;
+    seen.add(img.id);
+    const row = await engine.storedBlob(pkg.id, 'content', path, t);
     if (!row?.content_key) continue;
     const digests = { ...inspection.digests.get(path), ...row.digests, sha256: row.content_key };
     const id = packageImageId(pkg.id, img.id);

@@ -186,7 +186,7 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
    * VnfPackageOnboardingNotification goes to the outbox.
    */
   async onboarded(t: Transaction, after: ArtifactRecord, { facts, inspection }: { facts: VnfdFacts; inspection: CsarInspection }): Promise<void> {
-    await this.engine.derive(t, after, await packageImages(this.engine, after, facts, inspection));
+    await this.engine.derive(t, after, await packageImages(this.engine, t, after, facts, inspection));
     await recordPackageEvent(this.engine.sequelize, t, packageEvent(after, 'VnfPackageOnboardingNotification'));
   }
 
