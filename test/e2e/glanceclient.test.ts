@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startTestDepot, TestDepot, TestUser } from '../helpers/depot';
-import { GLANCE, installed, OPENSTACK, row, run, succeeds } from './openstack-clients';
+import { GLANCE, OPENSTACK, row, run, skipWithoutClients, succeeds } from './openstack-clients';
 
 /**
  * The Image API driven by the real clients from Debian, as a new user types the commands:
@@ -16,7 +16,7 @@ import { GLANCE, installed, OPENSTACK, row, run, succeeds } from './openstack-cl
  */
 describe('e2e: python-glanceclient and openstackclient against the Image API', function () {
   this.timeout(300_000);
-  const missing = installed();
+  const missing = skipWithoutClients();
   let d: TestDepot;
   let work: string;
   let image: string;
@@ -37,12 +37,6 @@ describe('e2e: python-glanceclient and openstackclient against the Image API', f
   after(async () => {
     await d?.close();
     if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
-  beforeEach(function () {
-    if (missing) {
-      console.log(`      skipped: ${missing}`);
-      this.skip();
-    }
   });
 
   const home = () => fs.mkdtempSync(path.join(work, 'home-'));

@@ -37,3 +37,15 @@ export const succeeds = (r: Run, what: string) => {
 
 /** The value of a row of the clients' property tables. */
 export const row = (table: string, key: string) => new RegExp(`^\\|\\s*${key}\\s*\\|\\s*(.*?)\\s*\\|$`, 'm').exec(table)?.[1];
+
+/** Skips every test of the calling suite, saying why, where the clients are missing; returns why (undefined: installed). */
+export function skipWithoutClients(): string | undefined {
+  const missing = installed();
+  beforeEach(function () {
+    if (missing) {
+      console.log(`      skipped: ${missing}`);
+      this.skip();
+    }
+  });
+  return missing;
+}

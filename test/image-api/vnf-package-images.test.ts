@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildZip, DEFAULT_METADATA } from '../helpers/csar-builder';
 import { startTestDepot, TestDepot, TestUser } from '../helpers/depot';
+import { imageApiClient } from './client';
 import { assertOnboarded, buildPackage, imageBytes, META, onboard, V1, vnfd } from '../vnf-package/helpers';
 
 const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
@@ -33,26 +34,7 @@ describe('Image API: the software images of VNF packages', () => {
   });
   after(async () => d?.close());
 
-  const call = (method: string, p: string, o: { as?: TestUser; json?: unknown; body?: unknown; headers?: Record<string, string> } = {}) => {
-    const headers: Record<string, string> = { 'X-Auth-Token': (o.as ?? d.users.alice).token, ...(o.headers ?? {}) };
-    let body = o.body as any;
-    if (o.json !== undefined) {
-      body = JSON.stringify(o.json);
-      headers['Content-Type'] ??= 'application/json';
-    }
-    return fetch(`${d.url}/image${p}`, { method, headers, body, duplex: 'half' } as RequestInit);
-  };
-  const ok = async (res: Response, status = 200) => {
-    const text = await res.text();
-    assert.equal(res.status, status, text);
-    return text ? JSON.parse(text) : undefined;
-  };
-  const fails = async (res: Response, status: number, message?: RegExp) => {
-    const body = (await res.json()) as any;
-    assert.equal(res.status, status, JSON.stringify(body));
-    assert.equal(body.error?.code, status, JSON.stringify(body));
-    if (message) assert.match(body.error.message, message);
-  };
+  const { call, ok, fails } = imageApiClient(() => d);
   /** The images of a package, as `as` lists them (a property filter on vnf_package_id). */
   const imagesOf = async (pkgId: string, as?: TestUser, query = '') => (await ok(await call('GET', `/v2/images?vnf_package_id=${pkgId}${query}`, { as }))).images as any[];
   const sol005 = (method: string, id: string, json?: unknown, as?: TestUser) =>
