@@ -81,6 +81,19 @@ describe('Image API: the software images of VNF packages', () => {
     assert.ok(all.some((i) => i.id === img.id));
     assert.equal((await imagesOf(pkg.id, undefined, '&status=deactivated')).length, 0);
     assert.equal((await imagesOf(pkg.id, undefined, `&sw_image_id=${img.sw_image_id}&size_min=${IMAGE.length}`)).length, 1);
+    // Paged one by one beside an image of the project's own, it comes exactly once, in sort order.
+    const own = await ok(await call('POST', '/v2/images', { json: { name: 'aaa-own', disk_format: 'raw', container_format: 'bare' } }), 201);
+    const whole = (await ok(await call('GET', '/v2/images?sort=name:asc,id:asc&limit=1000'))).images.map((i: any) => i.id);
+    const paged: string[] = [];
+    for (let next: string | undefined = '/v2/images?sort=name:asc,id:asc&limit=1'; next; ) {
+      const page: any = await ok(await call('GET', next));
+      paged.push(...page.images.map((i: any) => i.id));
+      next = page.next;
+    }
+    assert.deepEqual(paged, whole);
+    assert.ok(whole.indexOf(own.id) < whole.indexOf(img.id), 'aaa-own sorts before img');
+    assert.equal(paged.filter((id) => id === img.id).length, 1);
+    assert.equal((await ok(await call('DELETE', `/v2/images/${own.id}`), 204)), undefined);
   });
 
   it('downloads byte-exact from the package\'s own object, with the MD5 as Content-MD5', async () => {
