@@ -72,4 +72,31 @@ describe('artifact engine operations', () => {
     assert.equal(await engine().storedBlob(a.id, 'tree', 'x/y.txt'), undefined);
     assert.ok(await engine().storedBlob(a.id, 'content'));
   });
+
+  it("amend: a facade's change under the engine's rules (visibility, write permission or read access, publishing, deactivation, validation)", async () => {
+    const as = (u: { user: string; project: string }, role: 'member' | 'admin' | 'reader' = 'member') => ({ user: u.user, project: u.project, role, isAdmin: role === 'admin' });
+    const { alice, bob, admin, reader } = d.users;
+    const a = await create(d, 'files', { name: uniq('m') });
+    const b = await engine().amend(as(alice), 'files', a.id, (cur) => ({ tags: [...cur.tags, 't'], fields: { size_hint: 3 }, shared_with: [bob.project] }));
+    assert.deepEqual(b.tags, ['t']);
+    assert.equal(b.fields.size_hint, 3);
+    assert.deepEqual(b.shared_with, [bob.project]);
+    assert.equal(b.revision, 2);
+    // Nothing to change: nothing written.
+    assert.equal((await engine().amend(as(alice), 'files', a.id, () => undefined)).revision, 2);
+    assert.equal((await engine().amend(as(alice), 'files', a.id, () => ({ tags: ['t'] }))).revision, 2);
+    // bob reads it (shared): with read access he may change what the facade lets him; not by default.
+    await code(engine().amend(as(bob), 'files', a.id, () => ({ tags: ['x'] })), 'FORBIDDEN');
+    assert.deepEqual((await engine().amend(as(bob), 'files', a.id, () => ({ tags: ['x'] }), { access: 'read' })).tags, ['x']);
+    await code(engine().amend({ user: 'eve', project: uniq('other'), role: 'member', isAdmin: false }, 'files', a.id, () => ({ tags: [] }), { access: 'read' }), 'NOT_FOUND');
+    await code(engine().amend(as(reader, 'reader'), 'files', a.id, () => ({ tags: [] })), 'FORBIDDEN');
+    await code(engine().amend(as(alice), 'files', a.id, () => ({ visibility: 'public' })), 'FORBIDDEN', /admin/);
+    await code(engine().amend(as(alice), 'files', a.id, () => ({ fields: { size_hint: 'big' } })), 'INVALID_INPUT', /size_hint/);
+    assert.equal((await engine().amend(as(admin, 'admin'), 'files', a.id, () => ({ visibility: 'public' }))).visibility, 'public');
+    const record = await engine().load(a.id);
+    await engine().transaction((t) => engine().activate(t, record!));
+    const active = await engine().load(a.id);
+    await engine().transaction((t) => engine().deactivate(t, active!));
+    await code(engine().amend(as(admin, 'admin'), 'files', a.id, () => ({ tags: ['late'] })), 'LIFECYCLE_RULE', /deactivated/);
+  });
 });

@@ -100,6 +100,17 @@ describe('Image API v2 (/image)', () => {
       await fails(await call('POST', '/v2/images', { json: { id, name: 'again' } }), 409);
     });
 
+    it('kernel_id and ramdisk_id are image ids here and links in the generic API', async () => {
+      const kernel = await create();
+      const img = await create({ kernel_id: kernel.id });
+      assert.equal(img.kernel_id, kernel.id);
+      const generic = (await (await d.request('GET', `/artifacts/images/${img.id}`)).json()) as any;
+      assert.equal(generic.kernel_id, `/artifacts/images/${kernel.id}`);
+      await fails(await call('POST', '/v2/images', { json: { ramdisk_id: '00000000-0000-4000-8000-000000000000' } }), 400, /ramdisk_id/);
+      const listed = await ok(await call('GET', `/v2/images?kernel_id=${kernel.id}`));
+      assert.deepEqual(listed.images.map((i: any) => i.id), [img.id]);
+    });
+
     it('an image without a name shows name null', async () => {
       const img = await ok(await call('POST', '/v2/images', { json: {} }), 201);
       assert.equal(img.name, null);
@@ -160,6 +171,10 @@ describe('Image API v2 (/image)', () => {
     it('DELETE: 204, then 404; a protected image is 403 until unprotected', async () => {
       const img = await create({ protected: true });
       await fails(await call('DELETE', `/v2/images/${img.id}`), 403, /protected/);
+      // The generic API holds the protection too.
+      const generic = await d.request('DELETE', `/artifacts/images/${img.id}`);
+      assert.equal(generic.status, 422);
+      assert.equal(((await generic.json()) as any).findings[0].rule, 'IMAGE-PROTECTED');
       await ok(await patch(img.id, [{ op: 'replace', path: '/protected', value: false }]));
       assert.equal((await call('DELETE', `/v2/images/${img.id}`)).status, 204);
       await fails(await call('GET', `/v2/images/${img.id}`), 404);

@@ -1,6 +1,6 @@
 import { invalidInput } from '../../../common/errors';
 import type { Principal } from '../../../common/principal';
-import { FIELD_PROPERTIES, LINK_PROPERTIES } from './image';
+import { FIELD_PROPERTIES, glanceTime, ImageView, LINK_PROPERTIES } from './image';
 
 /**
  * GET /v2/images: Glance's query (filters, sort, paging) read into a neutral form (parseImageQuery),
@@ -196,4 +196,60 @@ export function depotListParams(q: ImageQuery, p: Principal): URLSearchParams {
   if (q.sort.length) out.set('sort', q.sort.map((s) => `${s.key}:${s.dir}`).join(','));
   if (q.marker !== undefined) out.set('marker', q.marker);
   return out;
+}
+
+/** The value of an image property as a query compares it (base property or additional one). */
+function valueOf(v: ImageView, property: string): string | number | boolean | Date | null | undefined {
+  switch (property) {
+    case 'id': case 'name': case 'status': case 'visibility': case 'owner': case 'checksum': case 'os_hash_value':
+    case 'disk_format': case 'container_format': case 'min_ram': case 'min_disk': case 'protected': case 'os_hidden': case 'size':
+    case 'created_at': case 'updated_at':
+      return v[property];
+    default:
+      return v.properties[property];
+  }
+}
+
+/**
+ * Whether an image held outside the `images` type (e.g. a VNF package's software image) passes the
+ * query's filters, as depotListParams has the database apply them: visibility and hidden images
+ * (the caller's right to see the image is the holder's business), conditions and tags.
+ */
+export function matchesImage(v: ImageView, q: ImageQuery): boolean {
+  if (q.visibility === undefined ? v.visibility === 'community' : q.visibility !== 'all' && v.visibility !== q.visibility) return false;
+  if (!q.where.some((w) => w.property === 'os_hidden') && v.os_hidden) return false;
+  if (!q.tags.every((t) => v.tags.includes(t))) return false;
+  return q.where.every((w) => {
+    const value = valueOf(v, w.property);
+    if (value === null || value === undefined) return false;
+    if (value instanceof Date || typeof value === 'number') {
+      const a = value instanceof Date ? value.getTime() : value;
+      const b = value instanceof Date ? Date.parse(w.values[0]) : Number(w.values[0]);
+      if (w.op === 'in') return w.values.some((x) => (value instanceof Date ? Date.parse(x) : Number(x)) === a);
+      return { eq: a === b, neq: a !== b, gt: a > b, gte: a >= b, lt: a < b, lte: a <= b }[w.op];
+    }
+    const text = String(value);
+    if (w.op === 'in') return w.values.includes(text);
+    if (w.op === 'neq') return text !== w.values[0];
+    return w.op === 'eq' && text === w.values[0];
+  });
+}
+
+/** The list order of a query (its sort keys, then created_at desc and id asc, as the database orders). */
+export function compareImages(q: ImageQuery): (a: ImageView, b: ImageView) => number {
+  const keys = [...q.sort];
+  if (!keys.some((k) => k.key === 'created_at')) keys.push({ key: 'created_at', dir: 'desc' });
+  if (!keys.some((k) => k.key === 'id')) keys.push({ key: 'id', dir: 'asc' });
+  const rank = (x: unknown) => (x instanceof Date ? glanceTime(x) : x);
+  return (a, b) => {
+    for (const k of keys) {
+      const x = rank(valueOf(a, k.key));
+      const y = rank(valueOf(b, k.key));
+      if (x === y) continue;
+      // Nulls last ascending, first descending (PostgreSQL's order).
+      const c = x === null || x === undefined ? 1 : y === null || y === undefined ? -1 : (x as number | string) < (y as number | string) ? -1 : 1;
+      return k.dir === 'asc' ? c : -c;
+    }
+    return 0;
+  };
 }

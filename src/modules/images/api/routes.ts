@@ -9,7 +9,7 @@ import { readJson, rejectBody, requestBody } from '../../../http/body';
 import { HttpError } from '../../../http/problem';
 import { sendContent } from '../../../http/range';
 import { publicLink } from '../../../http/settings';
-import { imageOfArtifact, presentImage, statusOf } from './image';
+import { glanceTime, imageOfArtifact, presentImage, statusOf } from './image';
 import { depotListParams, parseImageQuery } from './list';
 import { amendmentOf, PATCH_MEDIA_TYPES, readPatch } from './patch';
 import { imageSchema, imagesSchema, memberSchema, membersSchema } from './schemas';
@@ -261,7 +261,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
     if (imageOfArtifact(a, undefined).visibility !== 'shared') throw forbidden('Only shared images have members.');
   };
   const presentMember = (a: ArtifactRecord, member: string, status: string) => ({
-    created_at: glanceStamp(a.created_at), updated_at: glanceStamp(a.updated_at), image_id: a.id, member_id: member, schema: '/v2/schemas/member', status,
+    created_at: glanceTime(a.created_at), updated_at: glanceTime(a.updated_at), image_id: a.id, member_id: member, schema: '/v2/schemas/member', status,
   });
 
   r.get('/v2/images/:id/members', async (ctx) => {
@@ -325,8 +325,6 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
 
   return r;
 }
-
-const glanceStamp = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function sizeHeader(ctx: Context, name: string): number | undefined {
   const v = ctx.get(name);
