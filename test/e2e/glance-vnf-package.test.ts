@@ -43,7 +43,7 @@ describe('e2e: glance sees the software images of an onboarded VNF package', fun
     const m = /\|\s*([0-9a-f-]{36})\s*\|\s*img\s*\|/.exec(listed);
     assert.ok(m, `the package's image is not listed:\n${listed}`);
     const id = m[1];
-    assert.match(succeeds(await glance('image-list'), 'image-list'), new RegExp(id));
+    assert.match(succeeds(await glance('image-list', '--owner', alice.project, '--sort', 'name:asc'), 'image-list --owner'), new RegExp(id));
 
     const shown = succeeds(await glance('image-show', id), 'image-show');
     assert.equal(row(shown, 'status'), 'active');

@@ -76,16 +76,16 @@ describe('Image API: the software images of VNF packages', () => {
     const generic = (await (await d.request('GET', `/artifacts/images/${img.id}`)).json()) as any;
     assert.equal(generic.image.checksums.sha256, sha256(IMAGE));
     assert.equal(generic.image.checksums.md5, md5(IMAGE));
-    // Listed with the caller's other images, filtered and sorted like them.
-    const all = (await ok(await call('GET', '/v2/images?disk_format=qcow2&sort=name:asc'))).images as any[];
+    // Listed with the project's other images, filtered and sorted like them (other tests' public images share the database).
+    const all = (await ok(await call('GET', `/v2/images?owner=${d.users.alice.project}&disk_format=qcow2&sort=name:asc`))).images as any[];
     assert.ok(all.some((i) => i.id === img.id));
     assert.equal((await imagesOf(pkg.id, undefined, '&status=deactivated')).length, 0);
     assert.equal((await imagesOf(pkg.id, undefined, `&sw_image_id=${img.sw_image_id}&size_min=${IMAGE.length}`)).length, 1);
     // Paged one by one beside an image of the project's own, it comes exactly once, in sort order.
     const own = await ok(await call('POST', '/v2/images', { json: { name: 'aaa-own', disk_format: 'raw', container_format: 'bare' } }), 201);
-    const whole = (await ok(await call('GET', '/v2/images?sort=name:asc,id:asc&limit=1000'))).images.map((i: any) => i.id);
+    const whole = (await ok(await call('GET', `/v2/images?owner=${d.users.alice.project}&sort=name:asc,id:asc&limit=1000`))).images.map((i: any) => i.id);
     const paged: string[] = [];
-    for (let next: string | undefined = '/v2/images?sort=name:asc,id:asc&limit=1'; next; ) {
+    for (let next: string | undefined = `/v2/images?owner=${d.users.alice.project}&sort=name:asc,id:asc&limit=1`; next; ) {
       const page: any = await ok(await call('GET', next));
       paged.push(...page.images.map((i: any) => i.id));
       next = page.next;
