@@ -224,6 +224,23 @@ describe('Image API: the software images of VNF packages', () => {
     assert.equal((await ok(await call('GET', `/v2/images/${img.id}`))).status, 'active');
   });
 
+  it('an image linking to a package image (kernel_id) blocks the package\'s delete as a link to the package would; an admin forces it', async () => {
+    const p = await onboard(d, await buildPackage({ imageSize: 3000, imageSeed: 31, vnfdVersion: '5.0' }));
+    assertOnboarded(p);
+    const [i] = await imagesOf(p.id);
+    const own = await ok(await call('POST', '/v2/images', { json: { name: 'uses-kernel', disk_format: 'raw', container_format: 'bare', kernel_id: i.id } }), 201);
+    assert.equal(own.kernel_id, i.id);
+    assert.equal((await sol005('PATCH', p.id, { operationalState: 'DISABLED' })).status, 200);
+    const refused = await sol005('DELETE', p.id);
+    assert.equal(refused.status, 409, await refused.text());
+    assert.equal((await ok(await call('GET', `/v2/images/${i.id}`))).status, 'deactivated');
+    const forced = await d.request('DELETE', `/artifacts/vnf_packages/${p.id}?force=true`, { as: d.users.admin });
+    assert.equal(forced.status, 204, await forced.text());
+    await fails(await call('GET', `/v2/images/${i.id}`), 404);
+    const after = await ok(await call('GET', `/v2/images/${own.id}`));
+    assert.equal(after.kernel_id, undefined, JSON.stringify(after));
+  });
+
   it('a package image counts against no quota (the package holds its bytes): the project may still create as many images as its quota says', async () => {
     const bob = d.users.bob;
     const q = await d.request('PUT', `/quotas/${bob.project}`, { as: d.users.admin, json: [{ type_name: 'images', maxArtifacts: 1 }] });
