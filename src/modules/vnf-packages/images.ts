@@ -40,7 +40,7 @@ export function localImagePath(imagePath: string | undefined): string | undefine
  * no copy), and properties that lead back to the package. External images (a URL) are not in
  * Depot's store and are not served. Without the images type, none. They are `pending` (Image API
  * status `saving`, no checksums yet): the upload hashes only what onboarding needs, so MD5 and
- * SHA-512 come from a job that reads each image once (imageChecksumsJob); a SHA-512 the onboarding
+ * SHA-512 come from a job that reads each image once (registerImageChecksums); a SHA-512 the onboarding
  * already has (a VNFD sw_image_data checksum or a manifest in SHA-512, both verified) is reused.
  */
 export async function packageImages(engine: ArtifactEngine, t: Transaction, pkg: ArtifactRecord, facts: VnfdFacts, inspection: CsarInspection): Promise<DerivedArtifact[]> {
@@ -89,21 +89,25 @@ export async function packageImages(engine: ArtifactEngine, t: Transaction, pkg:
 
 /**
  * Derives the package's images (pending) and, when there are any, enqueues their checksum job in
- * the same transaction: the images exist iff the job does. The job pins the images' objects
- * (`payload.pins`) so they outlive it even if the package goes meanwhile.
+ * the same transaction, so a pending image always has a job. No `payload.pins`: the images' own
+ * blob rows hold their objects against the garbage collector, and the job row goes with the
+ * package (foreign key) as the images do.
  */
 export async function derivePackageImages(engine: ArtifactEngine, queue: JobQueue, t: Transaction, pkg: ArtifactRecord, facts: VnfdFacts, inspection: CsarInspection): Promise<void> {
   const images = await packageImages(engine, t, pkg, facts, inspection);
   await engine.derive(t, pkg, images);
   if (!images.length) return;
-  const pins = [...new Set(images.map((i) => i.blobs!.image.key))];
-  await queue.enqueue(t, IMAGE_CHECKSUMS_JOB, pkg.id, { images: images.map((i) => i.id), pins });
+  await queue.enqueue(t, IMAGE_CHECKSUMS_JOB, pkg.id, { images: images.map((i) => i.id) });
 }
 
 /** MD5 and SHA-512 (those missing) of one image, its bytes read once from the store, streamed. */
 async function imageChecksums(engine: ArtifactEngine, id: string): Promise<void> {
   const row = await engine.storedBlob(id, 'image');
-  if (!row?.content_key) return;
+  // No bytes (not expected: derive() attaches them): never active, never left saving.
+  if (!row?.content_key) {
+    await engine.settleDerived(id, { fields: { killed: true }, failed: true });
+    return;
+  }
   const missing = IMAGE_DIGESTS.filter((a) => !row.digests[a]);
   const hashes = missing.map((a) => createHash(a));
   if (hashes.length) for await (const chunk of await engine.contentOf(row).open()) for (const h of hashes) h.update(chunk as Buffer);
