@@ -1,11 +1,10 @@
 import type { Transaction } from 'sequelize';
 import type { Logger } from 'pino';
 import type { ArtifactEngine } from '../../artifacts/engine';
-import type { JobQueue } from '../../jobs/queue';
 import type { ArtifactRecord } from '../../artifacts/types';
 import { Finding, formatFinding } from '../../common/findings';
-import { TOSCA_META_PATH } from '../../csar';
-import type { CsarInspection } from '../../csar';
+import { TOSCA_META_PATH, type CsarInspection } from '../../csar';
+import type { JobQueue } from '../../jobs/queue';
 import { contentTypeOf } from '../../packages/content-type';
 import type { PackageIdentity, PackageProfile } from '../../packages/profile';
 import { securityFiles } from '../../packages/signatures';
@@ -57,7 +56,7 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
   constructor(
     private readonly engine: ArtifactEngine,
     private readonly log: Logger,
-    /** Where the images' checksum job goes (none: `depot validate`, tests of the profile alone). */
+    /** Where the images' checksum job goes; without one (a profile tested alone) no images are derived. */
     private readonly queue?: JobQueue,
   ) {}
 
