@@ -69,6 +69,27 @@ function writableDoc(a: ArtifactRecord): Record<string, unknown> {
 /** What a facade's amend() changes: base values and type fields (top-level keys replaced). */
 export type Amendment = Partial<Pick<ArtifactRecord, 'name' | 'version' | 'visibility' | 'description' | 'tags' | 'metadata' | 'shared_with'>> & { fields?: Record<string, unknown> };
 
+/**
+ * An artifact another one brings with it (derive()): e.g. a software image of a VNF package, served
+ * as an image. Owner, status, visibility and sharing are its source's; `blobs` are bytes already in
+ * a store (the source's own objects: nothing is copied).
+ */
+export interface DerivedArtifact {
+  id: string;
+  type: string;
+  name: string;
+  version: string;
+  description?: string;
+  /** Type fields, system ones included (the deriving type owns them). */
+  fields: Record<string, unknown>;
+  blobs?: Record<string, StoredContent>;
+  /**
+   * Still being processed (e.g. an image's checksums computed by a job): created `drafted`, it keeps
+   * that status until settleDerived() gives it its source's.
+   */
+  pending?: boolean;
+}
+
 export const etagOf = (a: ArtifactRecord) => `"${a.id.slice(0, 8)}-${a.revision}"`;
 
 /**
@@ -139,7 +160,12 @@ export class ArtifactEngine {
   // ── visibility and permissions ───────────────────────────────────────────────────────────────
 
   canWrite(p: Principal, a: ArtifactRecord): boolean {
-    return p.isAdmin || (a.owner === p.project && p.role !== 'reader');
+    return !a.derived_from && (p.isAdmin || (a.owner === p.project && p.role !== 'reader'));
+  }
+
+  /** A derived artifact changes only with its source (derive(), follow()): for every caller, admins too. */
+  private refuseDerived(a: ArtifactRecord): void {
+    if (a.derived_from) throw forbidden(`artifact ${a.id} is derived from artifact ${a.derived_from}: it is read-only and changes only with it`);
   }
 
   /** Loads a visible artifact of the type, or 404 (never 403: another project's existence is private). */
@@ -154,6 +180,7 @@ export class ArtifactEngine {
   /** Same as get, then requires write permission (403 when visible but not writable). */
   async getWritable(p: Principal, typeName: string, id: string, t?: Transaction): Promise<ArtifactRecord> {
     const a = await this.get(p, typeName, id, t, !!t);
+    this.refuseDerived(a);
     if (!this.canWrite(p, a)) throw forbidden(`project '${p.project}' (role ${p.role}) may not modify this artifact`);
     if (a.visibility === 'public' && !p.isAdmin) throw forbidden('a public artifact may only be changed by an admin');
     return a;
@@ -341,6 +368,7 @@ export class ArtifactEngine {
     const updated = await inTransaction(this.sequelize, async (t) => {
       const a = await this.get(p, type.name, id, t, true);
       requireIfMatch(opts.ifMatch, a);
+      this.refuseDerived(a);
       if (!this.canWrite(p, a)) throw forbidden(`project '${p.project}' (role ${p.role}) may not modify this artifact`);
       const doc = writableDoc(a);
       let status = a.status;
@@ -395,6 +423,7 @@ export class ArtifactEngine {
       await this.db.artifacts.write(t, next, version.key, status === 'active' && a.status !== 'active');
       if (JSON.stringify(next.shared_with) !== JSON.stringify(a.shared_with)) await this.db.links.replaceShares(t, id, next.shared_with);
       await this.writeLinks(t, p, type, id, next.fields);
+      await this.follow(t, a, next);
       await type.inTransaction?.updated?.(this.sequelize, t, a, next);
       return null;
     });
@@ -416,6 +445,7 @@ export class ArtifactEngine {
     const type = this.type(typeName);
     await inTransaction(this.sequelize, async (t) => {
       const a = opts.access === 'read' ? await this.get(p, type.name, id, t, true) : await this.getWritable(p, type.name, id, t);
+      this.refuseDerived(a);
       const c = fn(a);
       if (!c) return;
       if (a.status === 'deactivated') throw lifecycleRule('a deactivated artifact cannot change (reactivate it first)');
@@ -434,6 +464,7 @@ export class ArtifactEngine {
       await this.db.artifacts.write(t, next, version.key, false);
       if (JSON.stringify(next.shared_with) !== JSON.stringify(a.shared_with)) await this.db.links.replaceShares(t, id, next.shared_with);
       await this.writeLinks(t, p, type, id, next.fields);
+      await this.follow(t, a, next);
       await type.inTransaction?.updated?.(this.sequelize, t, a, next);
     });
     return this.get(p, type.name, id);
@@ -479,20 +510,24 @@ export class ArtifactEngine {
   async delete(p: Principal, typeName: string, id: string, opts: { ifMatch?: string; force?: boolean; inTransaction?: (t: Transaction, a: ArtifactRecord) => Promise<void> } = {}): Promise<void> {
     const type = this.type(typeName);
     const a = await this.get(p, type.name, id);
+    this.refuseDerived(a);
     await this.runHooks(type, { event: 'pre_delete', principal: p, artifact: a });
     await inTransaction(this.sequelize, async (t) => {
       const cur = await this.getWritable(p, type.name, id, t);
       requireIfMatch(opts.ifMatch, cur);
       if (await this.db.blobs.anySaving(id, t)) throw uploadInProgress('a blob of this artifact is being uploaded; retry when it is done');
-      const incoming = await this.db.links.incoming(t, id, p);
+      // The artifacts derived from this one go with it (foreign key): links to them block as links to it do.
+      const targets = [cur, ...(await this.db.artifacts.derivedFrom(t, id))];
+      const incoming: (IncomingLink & { target: ArtifactRecord })[] = [];
+      for (const target of targets) incoming.push(...(await this.db.links.incoming(t, target.id, p)).map((l) => ({ ...l, target })));
       if (incoming.length) {
         if (!opts.force || !p.isAdmin) throw linkedError(incoming);
         // Forced: the links become null (or disappear from their list/dict), so no artifact points into the void.
         for (const l of incoming) {
           const sourceType = this.types.get(l.type_name)!;
-          await this.db.artifacts.dropLink(t, l.source_id, sourceType.fields[l.field].kind, l.field, l.key, `/artifacts/${type.name}/${id}`);
+          await this.db.artifacts.dropLink(t, l.source_id, sourceType.fields[l.field].kind, l.field, l.key, `/artifacts/${l.target.type_name}/${l.target.id}`);
         }
-        await this.db.links.deleteTo(t, id);
+        for (const target of targets) await this.db.links.deleteTo(t, target.id);
       }
       await type.inTransaction?.deleting?.(this.sequelize, t, cur);
       await opts.inTransaction?.(t, cur);
@@ -778,8 +813,96 @@ export class ArtifactEngine {
     const after = await this.db.artifacts.change(t, a.id, { ...c, version: c.version === undefined ? undefined : this.version(c.version, type) });
     if (!after) throw notFound(`no ${type.name} artifact with id ${a.id}`);
     if (links) await this.writeLinks(t!, SYSTEM_READER, type, a.id, after.fields);
-    if (t && c.status) await type.inTransaction?.updated?.(this.sequelize, t, a, after);
+    if (t && c.status) {
+      await this.follow(t, a, after);
+      await type.inTransaction?.updated?.(this.sequelize, t, a, after);
+    }
     return after;
+  }
+
+  /**
+   * Replaces the artifacts `source` brings with it (migration 07) by `items`, in the caller's
+   * transaction: they take the source's owner, status, visibility and sharing (and the fields their
+   * type's `derived.follow` computes), their blobs refer to bytes already stored, and they count
+   * against no quota (the source's bytes already do). From then on they follow the source (follow())
+   * and are read-only to every API; deleting the source deletes them. A `pending` item stays
+   * drafted, whatever its source does, until settleDerived().
+   */
+  async derive(t: Transaction, source: ArtifactRecord, items: DerivedArtifact[]): Promise<ArtifactRecord[]> {
+    for (const old of await this.db.artifacts.derivedFrom(t, source.id)) await this.db.artifacts.delete(t, old.id);
+    const out: ArtifactRecord[] = [];
+    for (const item of items) {
+      const type = this.type(item.type);
+      const version = this.version(item.version, type);
+      const fields: Record<string, unknown> = {};
+      for (const [k, def] of Object.entries(type.fields)) {
+        if (!isBinary(def)) fields[k] = structuredClone(def.default ?? null);
+      }
+      Object.assign(fields, item.fields, type.derived?.follow(source));
+      const now = new Date();
+      const status = item.pending ? 'drafted' : source.status;
+      const record: ArtifactRecord = {
+        id: item.id, type_name: type.name, owner: source.owner, name: item.name, version: version.normalized, status, visibility: source.visibility,
+        description: item.description ?? '', tags: [], metadata: {}, shared_with: [...source.shared_with], fields, revision: 1, created_at: now, updated_at: now,
+        activated_at: status === 'drafted' ? null : now, derived_from: source.id,
+      };
+      const problem = this.validator(type).check(writableDoc(record));
+      if (problem) throw invalidInput(`${type.name} ${item.name} derived from ${source.id}: ${problem}`);
+      await this.db.artifacts.insert(t, record, version.key);
+      await this.db.links.replaceShares(t, record.id, record.shared_with);
+      for (const [field, content] of Object.entries(item.blobs ?? {})) {
+        if (type.fields[field]?.kind !== 'blob') throw new Error(`internal: ${field} is not a blob field of ${type.name}`);
+        await this.db.blobs.attach(t, record.id, field, '', content);
+      }
+      out.push(record);
+    }
+    return out;
+  }
+
+  /**
+   * The source's status, visibility or sharing changed: its derived artifacts take them (and their
+   * type's `follow` fields); a pending (drafted) one takes the status when it is settled.
+   */
+  private async follow(t: Transaction, before: ArtifactRecord, after: ArtifactRecord): Promise<void> {
+    const same = before.status === after.status && before.visibility === after.visibility && JSON.stringify(before.shared_with) === JSON.stringify(after.shared_with);
+    if (same) return;
+    for (const d of await this.db.artifacts.derivedFrom(t, after.id)) {
+      const type = this.type(d.type_name);
+      const next: ArtifactRecord = {
+        ...d, status: after.status === 'drafted' || d.status === 'drafted' ? d.status : after.status, visibility: after.visibility, shared_with: [...after.shared_with],
+        fields: { ...d.fields, ...type.derived?.follow(after) },
+      };
+      await this.db.artifacts.write(t, next, this.version(d.version, type).key, next.status === 'active' && d.status !== 'active');
+      if (JSON.stringify(next.shared_with) !== JSON.stringify(d.shared_with)) await this.db.links.replaceShares(t, d.id, next.shared_with);
+    }
+  }
+
+  /**
+   * A pending derived artifact's processing ended (derive()): its fields and its blobs' extra digests
+   * are written and it takes its source's current status (active, or deactivated if the source was
+   * meanwhile), or, `failed`, it stays drafted with those fields (e.g. an image's `killed`). Nothing
+   * when it is gone (its source was deleted) or no longer pending. True when it was settled.
+   */
+  async settleDerived(id: string, outcome: { fields: Record<string, unknown>; digests?: Record<string, Record<string, string>>; failed?: boolean }): Promise<boolean> {
+    return inTransaction(this.sequelize, async (t) => {
+      const sourceId = (await this.db.artifacts.findById(id, t))?.derived_from;
+      // The source first, as follow() locks them: a change of the source and this never deadlock.
+      const source = sourceId ? await this.db.artifacts.findById(sourceId, t, true) : undefined;
+      const d = source && (await this.db.artifacts.findById(id, t, true));
+      if (!source || !d || d.status !== 'drafted') return false;
+      const type = this.type(d.type_name);
+      const status = outcome.failed ? 'drafted' : source.status === 'deactivated' ? 'deactivated' : 'active';
+      await this.db.artifacts.write(t, { ...d, status, fields: { ...d.fields, ...outcome.fields } }, this.version(d.version, type).key, status !== 'drafted');
+      for (const [field, digests] of Object.entries(outcome.digests ?? {})) {
+        const b = await this.db.blobs.find(id, field, '', { activeOnly: true, t });
+        if (b?.content_key) {
+          await this.db.blobs.attach(t, id, field, '', {
+            store: b.store, key: b.content_key, offset: b.content_offset === null ? undefined : Number(b.content_offset), size: Number(b.size), digests: { ...b.digests, ...digests }, contentType: b.content_type ?? undefined,
+          });
+        }
+      }
+      return true;
+    });
   }
 
   /** Loads an artifact for the system (no visibility rule), locked for update inside a transaction. */
@@ -788,8 +911,8 @@ export class ArtifactEngine {
   }
 
   /** An active blob (or folder entry) of an artifact, for the type's own processing. */
-  storedBlob(artifactId: string, field: string, path = ''): Promise<BlobRow | undefined> {
-    return this.db.blobs.find(artifactId, field, path, { activeOnly: true });
+  storedBlob(artifactId: string, field: string, path = '', t?: Transaction): Promise<BlobRow | undefined> {
+    return this.db.blobs.find(artifactId, field, path, { activeOnly: true, t });
   }
 
   /** Records a blob whose bytes are already in the store (e.g. a file unpacked from a CSAR). */

@@ -25,6 +25,8 @@ export interface ArtifactRecord {
   created_at: Date;
   updated_at: Date;
   activated_at: Date | null;
+  /** The artifact this one is derived from (ArtifactEngine.derive): then read-only, following its source. */
+  derived_from?: string | null;
 }
 
 export interface HookContext {
@@ -82,6 +84,12 @@ export interface ArtifactTypeDef {
    * Run inside the engine's transaction: after a generic update wrote the row, and before a delete
    * removes it (e.g. to write an outbox of notifications that commits iff the change does).
    */
+  /**
+   * What an artifact of this type takes from the artifact it is derived from (ArtifactEngine.derive),
+   * besides status, visibility and sharing: type fields recomputed whenever those change (e.g. an
+   * image's Image API members from its VNF package's sharing).
+   */
+  derived?: { follow(source: ArtifactRecord): Record<string, unknown> };
   inTransaction?: {
     updated?(sequelize: Sequelize, t: Transaction, before: ArtifactRecord, after: ArtifactRecord): Promise<void>;
     deleting?(sequelize: Sequelize, t: Transaction, a: ArtifactRecord): Promise<void>;

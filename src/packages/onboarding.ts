@@ -363,7 +363,7 @@ export class PackageOnboarding<Facts> {
         version = await this.freeVersion(t, a.owner, id, name, identity);
         if (!version) throw new OnboardingClash(this.duplicateVersion(name, identity));
         const after = await this.engine.activate(t, a, { fields, name, version });
-        await this.profile.onboarded?.(t, after);
+        await this.profile.onboarded?.(t, after, { facts: r.facts, inspection: r.inspection });
         return true;
       });
       if (onboarded) this.log.info({ id, [identity.field]: identity.value, name, version }, `${this.profile.label} onboarded`);

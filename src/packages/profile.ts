@@ -69,8 +69,11 @@ export interface PackageProfile<Facts> {
    * commit). Error findings end the package in ERROR instead.
    */
   settle?(t: Transaction, artifact: ArtifactRecord, facts: Facts): Promise<Finding[]>;
-  /** Runs in the transaction that onboards the package (SOL005: the onboarding notification). */
-  onboarded?(t: Transaction, after: ArtifactRecord): Promise<void>;
+  /**
+   * Runs in the transaction that onboards the package (SOL005: the onboarding notification; the
+   * artifacts the package brings with it, e.g. its software images as images, ArtifactEngine.derive).
+   */
+  onboarded?(t: Transaction, after: ArtifactRecord, ctx: { facts: Facts; inspection: CsarInspection }): Promise<void>;
   /** Runs in the transaction that ends the package in ERROR (SOL005 NSD management: the failure notification). */
   failed?(t: Transaction, after: ArtifactRecord): Promise<void>;
 }

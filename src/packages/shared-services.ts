@@ -62,8 +62,9 @@ export function packageQueue(sequelize: Sequelize, log: Logger, config: Pick<Dep
       perProject: fair.onboardingsPerProject,
       leaseSeconds: config.onboarding.jobLeaseSeconds,
       maxAttempts: config.onboarding.maxAttempts,
-      // A fetch waits on a remote server: it never holds an onboarding worker.
-      lanes: { fetch: { workers: fair.fetchWorkers, perProject: fair.fetchesPerProject } },
+      // A fetch waits on a remote server: it never holds an onboarding worker. Nor do the checksums
+      // of packages' images (one worker: reading images back is background work).
+      lanes: { fetch: { workers: fair.fetchWorkers, perProject: fair.fetchesPerProject }, images: { workers: 1 } },
     });
   });
 }

@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { startTestDepot, TestDepot, TestUser } from '../helpers/depot';
+import { GLANCE, OPENSTACK, row, run, skipWithoutClients, succeeds } from './openstack-clients';
 
 /**
  * The Image API driven by the real clients from Debian, as a new user types the commands:
@@ -14,44 +14,9 @@ import { startTestDepot, TestDepot, TestUser } from '../helpers/depot';
  * the image schema there) and no OS_* variables from the environment. Skipped, saying why, where
  * the clients are not installed (.ci/run installs them).
  */
-const GLANCE = '/usr/bin/glance';
-const OPENSTACK = '/usr/bin/openstack';
-
-function installed(): string | undefined {
-  for (const bin of [GLANCE, OPENSTACK]) if (!fs.existsSync(bin)) return `${bin} is not installed (apt-get install python3-glanceclient python3-openstackclient)`;
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import glanceclient.v2.client, openstackclient.shell'], { cwd: '/', stdio: 'ignore' });
-  return r.status === 0 ? undefined : 'the glanceclient/openstackclient Python modules are not importable by /usr/bin/python3';
-}
-
-interface Run {
-  code: number | null;
-  out: string;
-}
-
-/** Runs a client asynchronously (the Depot under test answers from this process). Its stdin is /dev/null: the CLI reads image data from a non-terminal stdin. */
-function run(bin: string, args: string[], env: Record<string, string>): Promise<Run> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_')));
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env: { ...clean, ...env }, cwd: env.HOME, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => out.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out: Buffer.concat(out).toString('utf8') }));
-  });
-}
-
-const succeeds = (r: Run, what: string) => {
-  assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\n${r.out}`);
-  return r.out;
-};
-
-/** The value of a row of the clients' property tables. */
-const row = (table: string, key: string) => new RegExp(`^\\|\\s*${key}\\s*\\|\\s*(.*?)\\s*\\|$`, 'm').exec(table)?.[1];
-
 describe('e2e: python-glanceclient and openstackclient against the Image API', function () {
   this.timeout(300_000);
-  const missing = installed();
+  const missing = skipWithoutClients();
   let d: TestDepot;
   let work: string;
   let image: string;
@@ -72,12 +37,6 @@ describe('e2e: python-glanceclient and openstackclient against the Image API', f
   after(async () => {
     await d?.close();
     if (work) fs.rmSync(work, { recursive: true, force: true });
-  });
-  beforeEach(function () {
-    if (missing) {
-      console.log(`      skipped: ${missing}`);
-      this.skip();
-    }
   });
 
   const home = () => fs.mkdtempSync(path.join(work, 'home-'));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { startTestDepot, TestDepot, TestUser } from '../helpers/depot';
+import { imageApiClient } from './client';
 
 /** The OpenStack Image API v2 under /image (issue 12), over HTTP as its clients speak it (X-Auth-Token). */
 describe('Image API v2 (/image)', () => {
@@ -12,31 +13,7 @@ describe('Image API v2 (/image)', () => {
   after(async () => d?.close());
 
   const PATCH = 'application/openstack-images-v2.1-json-patch';
-  const call = (method: string, path: string, o: { as?: TestUser | null; json?: unknown; body?: unknown; headers?: Record<string, string> } = {}) => {
-    const headers: Record<string, string> = { ...(o.headers ?? {}) };
-    const as = o.as === undefined ? d.users.alice : o.as;
-    if (as) headers['X-Auth-Token'] = as.token;
-    let body = o.body as any;
-    if (o.json !== undefined) {
-      body = JSON.stringify(o.json);
-      headers['Content-Type'] ??= 'application/json';
-    }
-    return fetch(`${d.url}/image${path}`, { method, headers, body, duplex: 'half' } as RequestInit);
-  };
-  const ok = async (res: Response, status = 200) => {
-    const text = await res.text();
-    assert.equal(res.status, status, text);
-    return text ? JSON.parse(text) : undefined;
-  };
-  /** A Glance error: the status, and the nested message glanceclient reads. */
-  const fails = async (res: Response, status: number, message?: RegExp) => {
-    const body = (await res.json()) as any;
-    assert.equal(res.status, status, JSON.stringify(body));
-    assert.equal(typeof body.error?.message, 'string', JSON.stringify(body));
-    assert.equal(body.error.code, status);
-    if (message) assert.match(body.error.message, message);
-    assert.match(res.headers.get('x-openstack-request-id') ?? '', /^req-/);
-  };
+  const { call, ok, fails } = imageApiClient(() => d);
   const create = async (props: Record<string, unknown> = {}, as?: TestUser) =>
     ok(await call('POST', '/v2/images', { json: { name: `img-${randomBytes(3).toString('hex')}`, disk_format: 'raw', container_format: 'bare', ...props }, as }), 201);
   const patch = (id: string, ops: unknown, as?: TestUser) => call('PATCH', `/v2/images/${id}`, { body: JSON.stringify(ops), headers: { 'Content-Type': PATCH }, as });

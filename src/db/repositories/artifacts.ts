@@ -65,10 +65,10 @@ export class ArtifactsRepository {
 
   async insert(t: Transaction, a: ArtifactRecord, versionKey: string): Promise<void> {
     await this.sql.exec(
-      `INSERT INTO artifacts (id, type_name, owner, name, version, version_key, description, tags, metadata, fields, created_at, updated_at)
-       VALUES (:id, :type, :owner, :name, :version, :key, :description, :tags, :metadata, :fields, :now, :now)`,
-      { id: a.id, type: a.type_name, owner: a.owner, name: a.name, version: a.version, key: versionKey, description: a.description,
-        tags: JSON.stringify(a.tags), metadata: JSON.stringify(a.metadata), fields: JSON.stringify(a.fields), now: a.created_at },
+      `INSERT INTO artifacts (id, type_name, owner, name, version, version_key, status, visibility, description, tags, metadata, fields, created_at, updated_at, activated_at, derived_from)
+       VALUES (:id, :type, :owner, :name, :version, :key, :status, :visibility, :description, :tags, :metadata, :fields, :now, :now, :activated, :derived)`,
+      { id: a.id, type: a.type_name, owner: a.owner, name: a.name, version: a.version, key: versionKey, status: a.status, visibility: a.visibility, description: a.description,
+        tags: JSON.stringify(a.tags), metadata: JSON.stringify(a.metadata), fields: JSON.stringify(a.fields), now: a.created_at, activated: a.activated_at, derived: a.derived_from ?? null },
       t,
     );
   }
@@ -110,6 +110,12 @@ export class ArtifactsRepository {
     }
     const [row] = await this.sql.select<any>(`UPDATE artifacts a SET ${sets.join(', ')} WHERE a.id = :id RETURNING a.*, ${SHARED_WITH}`, r, t);
     return row && toRecord(row);
+  }
+
+  /** The artifacts derived from `sourceId` (locked for update inside a transaction). */
+  async derivedFrom(t: Transaction, sourceId: string): Promise<ArtifactRecord[]> {
+    const rows = await this.sql.select<any>(`${SELECT} WHERE a.derived_from = :id ORDER BY a.id FOR UPDATE OF a`, { id: sourceId }, t);
+    return rows.map(toRecord);
   }
 
   async bumpRevision(id: string, t?: Transaction): Promise<void> {

@@ -32,17 +32,20 @@ export class QuotasRepository {
     await this.sql.exec(`SELECT pg_advisory_xact_lock(hashtextextended('quota:' || :project, 0))`, { project }, t);
   }
 
-  /** Artifacts the project owns (of one type, when given). */
+  /** Artifacts the project owns (of one type, when given); derived ones come with their source and do not count. */
   async artifactCount(t: Transaction, project: string, type?: string): Promise<number> {
-    const [{ n }] = await this.sql.select<{ n: string }>(`SELECT count(*) AS n FROM artifacts WHERE owner = :project ${type === undefined ? '' : 'AND type_name = :type'}`, { project, type }, t);
+    const [{ n }] = await this.sql.select<{ n: string }>(`SELECT count(*) AS n FROM artifacts WHERE owner = :project AND derived_from IS NULL ${type === undefined ? '' : 'AND type_name = :type'}`, { project, type }, t);
     return Number(n);
   }
 
-  /** Bytes the project stores (of one type, when given), counting in-flight uploads at their reservation. */
+  /**
+   * Bytes the project stores (of one type, when given), counting in-flight uploads at their
+   * reservation. A derived artifact's blobs are bytes its source already holds: not counted again.
+   */
   async bytesUsed(t: Transaction, project: string, type?: string): Promise<number> {
     const [{ used }] = await this.sql.select<{ used: string }>(
       `SELECT COALESCE(sum(CASE WHEN b.status = 'saving' THEN GREATEST(b.reserved, b.size) ELSE b.size END), 0) AS used
-       FROM blobs b JOIN artifacts a ON a.id = b.artifact_id WHERE a.owner = :project ${type === undefined ? '' : 'AND a.type_name = :type'}`,
+       FROM blobs b JOIN artifacts a ON a.id = b.artifact_id WHERE a.owner = :project AND a.derived_from IS NULL ${type === undefined ? '' : 'AND a.type_name = :type'}`,
       { project, type }, t,
     );
     return Number(used);

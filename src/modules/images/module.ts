@@ -43,6 +43,14 @@ export const imagesType: ArtifactTypeDef = {
     os_hash_value: { kind: 'string', system: true, maxLength: 128, description: 'SHA-512 of the image, once uploaded through the Image API' },
     killed: { kind: 'boolean', system: true, description: 'An Image API upload failed: the image can only be deleted' },
   },
+  // An image derived from another artifact (a VNF package's software image): its Image API
+  // visibility and members are its source's sharing, every member accepted (Depot's sharing is a grant).
+  derived: {
+    follow: (source) => ({
+      image_visibility: source.visibility === 'private' && !source.shared_with.length ? 'private' : 'shared',
+      members: Object.fromEntries(source.shared_with.map((project) => [project, 'accepted'])),
+    }),
+  },
   hooks: {
     // Glance's protection holds whichever API deletes.
     pre_delete: [async ({ artifact }) => (artifact.fields.protected === true ? [{ severity: 'error', rule: 'IMAGE-PROTECTED', message: 'the image is protected: unset protected first' }] : [])],

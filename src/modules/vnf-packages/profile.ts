@@ -3,13 +3,15 @@ import type { Logger } from 'pino';
 import type { ArtifactEngine } from '../../artifacts/engine';
 import type { ArtifactRecord } from '../../artifacts/types';
 import { Finding, formatFinding } from '../../common/findings';
-import { TOSCA_META_PATH } from '../../csar';
+import { TOSCA_META_PATH, type CsarInspection } from '../../csar';
+import type { JobQueue } from '../../jobs/queue';
 import { contentTypeOf } from '../../packages/content-type';
 import type { PackageIdentity, PackageProfile } from '../../packages/profile';
 import { securityFiles } from '../../packages/signatures';
 import { buildIdentifiers, candidateVersions, semverBase } from '../../packages/versions';
 import type { VnfdFacts } from '../../tosca';
 import { examineVnfPackage } from './examine';
+import { derivePackageImages } from './images';
 import { packageEvent, recordPackageEvent } from './notifications';
 import { VNF_PACKAGES } from './type';
 
@@ -54,6 +56,8 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
   constructor(
     private readonly engine: ArtifactEngine,
     private readonly log: Logger,
+    /** Where the images' checksum job goes; without one (a profile tested alone) no images are derived. */
+    private readonly queue?: JobQueue,
   ) {}
 
   initial(id: string) {
@@ -158,8 +162,13 @@ export class VnfPackageProfile implements PackageProfile<VnfdFacts> {
     return failureDetails(findings, `/vnfpkgm/v2/vnf_packages/${id}`);
   }
 
-  /** SOL005 VnfPackageOnboardingNotification, in the outbox of the onboarding's own transaction. */
-  async onboarded(t: Transaction, after: ArtifactRecord): Promise<void> {
+  /**
+   * In the onboarding's own transaction: the package's software images become images (read-only,
+   * following the package, `saving` until their checksum job ends: src/modules/vnf-packages/images.ts),
+   * and the SOL005 VnfPackageOnboardingNotification goes to the outbox.
+   */
+  async onboarded(t: Transaction, after: ArtifactRecord, { facts, inspection }: { facts: VnfdFacts; inspection: CsarInspection }): Promise<void> {
+    if (this.queue) await derivePackageImages(this.engine, this.queue, t, after, facts, inspection);
     await recordPackageEvent(this.engine.sequelize, t, packageEvent(after, 'VnfPackageOnboardingNotification'));
   }
 }

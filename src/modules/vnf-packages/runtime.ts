@@ -6,6 +6,7 @@ import type { ModuleContext, ModuleRuntime } from '../module';
 import { vnfPackageRoutes } from './api/routes';
 import { pkgmSubscriptionRoutes } from './api/subscriptions';
 import { vnfPackageDiffRoutes } from './api/diff';
+import { registerImageChecksums } from './images';
 import { VnfPackageProfile } from './profile';
 
 /**
@@ -17,8 +18,9 @@ export function vnfPackagesRuntime({ engine, config, log, db }: ModuleContext): 
   // One queue and one dispatcher for every package type of the process (src/packages/shared-services.ts).
   const jobs = packageQueue(engine.sequelize, log, config);
   const queue = jobs.service;
-  const onboarding = new PackageOnboarding(engine, queue, config, log, new VnfPackageProfile(engine, log));
+  const onboarding = new PackageOnboarding(engine, queue, config, log, new VnfPackageProfile(engine, log, queue));
   onboarding.registerJobs();
+  registerImageChecksums(engine, queue, log);
   // Paging markers are signed with the engine's key, kept in the database (every process honours them).
   const secret = engine.markerKey();
   secret.catch((err) => log.error({ err }, 'cannot read the paging-marker key'));

@@ -78,7 +78,9 @@ export function statusOf(a: ArtifactRecord, blob: BlobRow | undefined): ImageSta
   if (a.status === 'active') return 'active';
   if (a.status === 'deactivated') return 'deactivated';
   if (blob?.status === 'saving') return 'saving';
-  return a.fields.killed === true ? 'killed' : 'queued';
+  if (a.fields.killed === true) return 'killed';
+  // A package's image is `saving` while its checksums are computed (src/modules/vnf-packages/images.ts).
+  return a.derived_from ? 'saving' : 'queued';
 }
 
 /** An artifact whose name is its own id was created without a name through the Image API. */
@@ -95,7 +97,7 @@ const linkId = (link: string) => link.slice(link.lastIndexOf('/') + 1);
 
 export function imageOfArtifact(a: ArtifactRecord, blob: BlobRow | undefined): ImageView {
   const f = a.fields;
-  const settled = blob?.status === 'active' && blob.content_key !== null;
+  const settled = blob?.status === 'active' && blob.content_key !== null && a.status !== 'drafted';
   const properties: Record<string, string> = { ...((f.properties as Record<string, string> | null) ?? {}) };
   for (const k of FIELD_PROPERTIES) {
     const v = f[k];

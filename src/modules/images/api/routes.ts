@@ -53,6 +53,13 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
     const { blobs } = await engine.blobSummary(records.map((a) => a.id));
     return records.map((a) => presentImage(imageOfArtifact(a, blobs.find((b) => b.artifact_id === a.id && b.field === 'image'))));
   };
+  /**
+   * An image another artifact brings with it (a VNF package's software image) is read-only: Glance's
+   * 403 for what may not change. The engine refuses every change of it too, whichever API asks.
+   */
+  const readOnly = (a: ArtifactRecord) => {
+    if (a.derived_from) throw forbidden(`Image ${a.id} is a software image of artifact ${a.derived_from} (a VNF package): it is read-only and changes only with the package.`);
+  };
   const show = async (ctx: Context, a: ArtifactRecord) => {
     ctx.body = (await present([a]))[0];
   };
@@ -142,6 +149,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
     const ops = readPatch(await readJson(ctx, PATCH_MEDIA_TYPES), type);
     const p = principal(ctx);
     const { a, blob } = await load(p, ctx.params.id);
+    readOnly(a);
     const queued = statusOf(a, blob) === 'queued';
     await show(ctx, await amend(p, a.id, (cur) => amendmentOf(cur, ops, queued)));
   });
@@ -150,6 +158,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
     rejectBody(ctx);
     const p = principal(ctx);
     const a = await get(p, ctx.params.id);
+    readOnly(a);
     if (a.fields.protected === true) throw forbidden(`Image ${a.id} is protected and cannot be deleted.`);
     await engine.delete(p, TYPE, a.id);
     ctx.status = 204;
@@ -161,6 +170,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
     if (type !== 'application/octet-stream') throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `Content-Type ${type || '(none)'} is not accepted: image data is application/octet-stream`);
     const p = principal(ctx);
     const { a, blob } = await load(p, ctx.params.id);
+    readOnly(a);
     if (!engine.canWrite(p, a)) throw forbidden(`project '${p.project}' may not upload data to this image`);
     const status = statusOf(a, blob);
     if (status !== 'queued') throw conflict(`Image status transition from ${status} to saving is not allowed`);
