@@ -605,6 +605,7 @@ export class ArtifactEngine {
       const staged: Staged = await (opts.ingest ?? ((b, o) => store.stage(b, o)))(body, {
         limit: reservation.reserve,
         algorithms: def.digests ?? [],
+        hashWorker: this.config.onboarding?.hashWorker !== false,
         onProgress: () => {
           // The heartbeat tells the stale-upload reaper (of any process) that this upload is alive.
           // Well within uploadStaleSeconds, or a short setting would reap uploads that are progressing.

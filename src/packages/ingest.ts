@@ -1,5 +1,5 @@
 import { PassThrough, Writable, type Readable } from 'node:stream';
-import { hashFeed } from './hash-worker';
+import { hashFeed } from '../common/hash-worker';
 import { endSink, splitZipStream, type StreamedEntry, type StreamSplit } from '../csar/zip-stream';
 import type { CsarLimits, HashAlgorithm } from '../csar/zip';
 import type { Ingest, Staged } from '../artifacts/engine';

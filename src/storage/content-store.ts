@@ -2,6 +2,7 @@ import { createHash, Hash } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BlobStore } from './blob-store';
+import { hashFeed, type HashFeed, type InlineFeed } from '../common/hash-worker';
 
 export type DigestAlgorithm = 'sha256' | 'md5' | 'sha1' | 'sha384' | 'sha512';
 
@@ -21,14 +22,25 @@ export class SizeLimitError extends Error {
 /**
  * Counts and hashes bytes as they pass, and fails the stream as soon as the limit is crossed, so an
  * oversized or lying upload is cut off without being stored (and without trusting Content-Length).
+ * With `offload`, every digest but the SHA-256 (the object's key) runs in the hash worker thread:
+ * an Image API upload's MD5 and SHA-512 then take the second core instead of tripling the main
+ * thread's work.
  */
 export class MeteringStream extends Transform {
   readonly hashes: Map<DigestAlgorithm, Hash>;
+  private readonly feed?: HashFeed | InlineFeed;
+  private readonly offloaded = new Map<DigestAlgorithm, number>();
   bytes = 0;
 
-  constructor(algorithms: readonly DigestAlgorithm[], private readonly limit = Infinity, private readonly onProgress?: (bytes: number) => void, sha256 = true) {
+  constructor(algorithms: readonly DigestAlgorithm[], private readonly limit = Infinity, private readonly onProgress?: (bytes: number) => void, sha256 = true, offload = false) {
     super({ highWaterMark: 1 << 20 });
-    this.hashes = new Map([...new Set<DigestAlgorithm>([...(sha256 ? ['sha256' as const] : []), ...algorithms])].map((a) => [a, createHash(a)]));
+    const all = [...new Set<DigestAlgorithm>([...(sha256 ? ['sha256' as const] : []), ...algorithms])];
+    const away = offload ? all.filter((a) => a !== 'sha256') : [];
+    if (away.length) {
+      this.feed = hashFeed(true);
+      for (const a of away) this.offloaded.set(a, this.feed.create(a));
+    }
+    this.hashes = new Map(all.filter((a) => !this.offloaded.has(a)).map((a) => [a, createHash(a)]));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
@@ -36,12 +48,20 @@ export class MeteringStream extends Transform {
     if (this.bytes > this.limit) return cb(new SizeLimitError(this.limit));
     for (const h of this.hashes.values()) h.update(chunk);
     this.onProgress?.(this.bytes);
-    cb(null, chunk);
+    if (!this.feed) return cb(null, chunk);
+    // Resolves once the bytes are copied into the worker's ring: the chunk may move on at once.
+    this.feed.update([...this.offloaded.values()], chunk).then(() => cb(null, chunk), (err) => cb(err));
   }
 
-  digests(): Partial<Record<DigestAlgorithm, string>> {
+  /** Forgets the worker's hashes of a failed upload (a finished stream keeps them for digests()). */
+  abandon(): void {
+    this.feed?.close();
+  }
+
+  async digests(): Promise<Partial<Record<DigestAlgorithm, string>>> {
     const out: Partial<Record<DigestAlgorithm, string>> = {};
     for (const [a, h] of this.hashes) out[a] = h.digest('hex');
+    for (const [a, id] of this.offloaded) out[a] = await this.feed!.digest(id);
     return out;
   }
 }
@@ -67,17 +87,27 @@ export class ContentStore {
        * manifest). Hashing a multi-GiB image a second time here cost ~1 s per GiB of onboarding.
        */
       sha256?: () => string | undefined;
+      /** Digests other than the SHA-256 in the hash worker thread (configuration `onboarding.hashWorker`). */
+      hashWorker?: boolean;
     } = {},
   ): Promise<IngestResult & { commit(): Promise<void>; abort(): Promise<void> }> {
     const staged = await this.driver.stage();
-    const meter = new MeteringStream(opts.algorithms ?? [], opts.limit, opts.onProgress, !opts.sha256);
+    const meter = new MeteringStream(opts.algorithms ?? [], opts.limit, opts.onProgress, !opts.sha256, opts.hashWorker);
     try {
       await pipeline(source, meter, staged.stream);
     } catch (err) {
+      meter.abandon();
       await staged.abort();
       throw err;
     }
-    const digests = meter.digests();
+    let digests: Partial<Record<DigestAlgorithm, string>>;
+    try {
+      digests = await meter.digests();
+    } catch (err) {
+      meter.abandon();
+      await staged.abort();
+      throw err;
+    }
     if (opts.sha256) {
       const given = opts.sha256();
       if (!given || !/^[0-9a-f]{64}$/.test(given)) {

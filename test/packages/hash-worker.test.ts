@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import * as crypto from 'node:crypto';
 import { buildConfig } from '../../src/config';
-import { hashFeed, HashWorker, InlineFeed } from '../../src/packages/hash-worker';
+import { hashFeed, HashWorker, InlineFeed } from '../../src/common/hash-worker';
 
 describe('package pipeline: whole-package hashing (worker thread and inline)', () => {
   // Chunks of odd sizes around the worker's slot size, and a fork in the middle (the skeleton's key).
