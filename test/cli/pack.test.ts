@@ -176,6 +176,12 @@ describe('depot pack: a SOL004 CSAR from a folder (issue 13)', function () {
       pki.write('inner.csar', inner);
       pki.write('outer.cms', outer.get('vendor-pkg.cms')!.data);
       pki.openssl('cms', '-verify', '-binary', '-inform', 'PEM', '-in', 'outer.cms', '-content', 'inner.csar', '-CAfile', 'root.pem', '-purpose', 'any', '-out', '/dev/null');
+      // depot validate verifies option 2 through onboarding's code: the outer .cms, then the inner CSAR.
+      const ok = await depot('validate', out, '--trust', pki.path('root.pem'));
+      assert.deepEqual([ok.code, ok.out], [0, '']);
+      const ko = await depot('validate', out, '--trust', pki.path('other.pem'));
+      assert.equal(ko.code, 1);
+      assert.match(ko.out, /^vendor-pkg\.cms error CERT-UNTRUSTED /m);
     });
   });
 });

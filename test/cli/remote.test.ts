@@ -6,11 +6,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import YAML from 'yaml';
-import { packDirectory } from '../../src/cli/pack';
 import { openCsar } from '../../src/csar';
 import { startTestDepot, type TestDepot } from '../helpers/depot';
 import { buildZip, DEFAULT_METADATA, sha256 } from '../helpers/csar-builder';
 import { IMAGE_PATH, META, packageFiles, type PackageSpec } from '../vnf-package/helpers';
+import { basePkiOrSkip, type TestPki } from '../sol004/pki';
+import { cleanFiles } from './run';
 
 /**
  * The server-facing `depot` commands, run as a user runs them (a child process, no terminal)
@@ -367,7 +368,7 @@ describe('depot CLI against a server (push, ls, show, versions, pull, diff, enab
     assert.match(flagDead.stderr, /^depot show: cannot reach .* \(--url\): connection refused\n$/);
   });
 
-  it('push of a folder packs it first (skipped while depot pack is not on this branch)', async function () {
+  it('pack → validate → push of the folder → ONBOARDED; a folder that does not pack is not uploaded', async () => {
     const folder = path.join(tmp, 'to-pack');
     const { files, entry } = packageFiles({ product, vnfdId: randomUUID(), softwareVersion: '2.0.0', vnfdVersion: '2.0', imageSize: 2048, noManifest: true });
     files['TOSCA-Metadata/TOSCA.meta'] = META(entry);
@@ -375,11 +376,11 @@ describe('depot CLI against a server (push, ls, show, versions, pull, diff, enab
       fs.mkdirSync(path.dirname(path.join(folder, p)), { recursive: true });
       fs.writeFileSync(path.join(folder, p), c);
     }
-    try {
-      await packDirectory(folder, { out: path.join(tmp, 'probe.csar') });
-    } catch (err) {
-      if ((err as Error).message === 'pack is not available') this.skip();
-    }
+    const packed = path.join(tmp, 'packed.csar');
+    assert.equal((await depot(['pack', folder, '-o', packed], env)).code, 0);
+    const validated = await depot(['validate', packed], env);
+    assert.equal(validated.code, 0, show(validated));
+    assert.doesNotMatch(validated.stdout, / error /, show(validated));
     const r = await depot(['push', folder, '--wait'], env);
     assert.equal(r.code, 0, show(r));
     const id = r.stdout.trim().split('\n').filter((l) => /^[0-9a-f-]{36}$/.test(l))[0];
@@ -410,3 +411,61 @@ async function unzipText(zip: Buffer, name: string): Promise<string> {
     fs.rmSync(file, { force: true });
   }
 }
+
+describe('depot pack --sign → push --wait against a server with a trust store (option 1 and 2)', function () {
+  this.timeout(120_000);
+  let pki: TestPki;
+  let d: TestDepot;
+  let tmp: string;
+  let env: Record<string, string>;
+  let folder: string;
+
+  before(async function () {
+    pki = basePkiOrSkip(this);
+    pki.write('chain.pem', Buffer.concat([pki.read('leaf.pem'), pki.read('inter.pem')]));
+    pki.root('other', 'Some Other Root');
+    pki.issue('stranger', 'Signer Under Another Root', 'other', 'leaf');
+    d = await startTestDepot({ signatures: { trustStore: pki.path('root.pem'), require: true } });
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'depot-cli-signed-'));
+    env = { DEPOT_URL: d.url, DEPOT_TOKEN: d.users.alice.token, XDG_CONFIG_HOME: path.join(tmp, 'config') };
+    folder = path.join(tmp, 'vnf');
+    for (const [p, c] of Object.entries(cleanFiles({ vnfdId: randomUUID(), softwareVersion: '3.0.0' }))) {
+      fs.mkdirSync(path.dirname(path.join(folder, p)), { recursive: true });
+      fs.writeFileSync(path.join(folder, p), c);
+    }
+  });
+  after(async () => {
+    await d?.close();
+    pki?.dispose();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** Packs the folder signed with `key`/`cert` as `option`, under a fresh vnfdId, and pushes it with --wait. */
+  async function signedPush(option: '1' | '2', key: string, cert: string): Promise<{ push: Run; info: any }> {
+    const vnfd = path.join(folder, 'Definitions/top.yaml');
+    fs.writeFileSync(vnfd, fs.readFileSync(vnfd, 'utf8').replace(/descriptor_id: \S+/, `descriptor_id: ${randomUUID()}`));
+    const out = path.join(tmp, `signed-${randomUUID()}.${option === '2' ? 'zip' : 'csar'}`);
+    const packed = await depot(['pack', folder, '-o', out, '--sign-key', pki.path(key), '--sign-cert', pki.path(cert), '--option', option], env);
+    assert.equal(packed.code, 0, show(packed));
+    const push = await depot(['push', out, '--wait'], env);
+    const id = push.stdout.trim().split('\n')[0];
+    const info: any = await (await d.request('GET', `/vnfpkgm/v2/vnf_packages/${id}`)).json();
+    return { push, info };
+  }
+
+  for (const option of ['1', '2'] as const) {
+    it(`option ${option}: signed by a vendor under the trusted root → ONBOARDED OPTION_${option}`, async () => {
+      const { push, info } = await signedPush(option, 'leaf.key', 'chain.pem');
+      assert.equal(push.code, 0, show(push));
+      assert.equal(info.onboardingState, 'ONBOARDED', JSON.stringify(info));
+      assert.equal(info.packageSecurityOption, `OPTION_${option}`);
+    });
+
+    it(`option ${option}: signed under a root the server does not trust → ERROR CERT-UNTRUSTED, exit 1`, async () => {
+      const { push, info } = await signedPush(option, 'stranger.key', 'stranger.pem');
+      assert.equal(push.code, 1, show(push));
+      assert.match(push.stdout, / error CERT-UNTRUSTED /, show(push));
+      assert.equal(info.onboardingState, 'ERROR');
+    });
+  }
+});
