@@ -40,7 +40,8 @@ interface Level {
  * A large stored root `.csar` entry (security option 2) is not an object of its own: its bytes are
  * read as a ZIP once more on the way (same split, an inner skeleton, objects for its large entries),
  * so the inner CSAR's images are split and hashed without a second read; the outer entry's SHA-256
- * (for the `.cms` signature) is computed as for any entry. Its segments stand in for the entry's.
+ * (for the `.cms` signature) is computed as for any entry, its CRC-32 by the inner level from its
+ * skeleton bytes and its entries' CRC-32s (so an image is CRC'd once, not once per level). Its segments stand in for the entry's.
  */
 export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLimits>; splitMinBytes?: number; hashWorker?: boolean; onIndex: (index: StreamIndex) => void }): Ingest {
   return async (body: Readable, stageOpts): Promise<Staged> => {
@@ -130,7 +131,8 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
         }, {
           limits: opts.limits,
           algorithms: (name) => (!inner && cms && INNER_CSAR.test(name) ? cmsAlgorithm(cms, name) : []),
-          sha256BySink: nests,
+          hashedBySink: nests,
+          crc32: inner,
           splitMinBytes: opts.splitMinBytes ?? SPLIT_MIN_BYTES,
           onBytes: (b, inSkeleton) => {
             if (inSkeleton) skeletonSize += b.length;
@@ -183,9 +185,12 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
           },
           final(done) {
             pass.end();
-            nested.then(async () => {
+            nested.then(async (n) => {
+              // The inner level read every byte the outer reader wrote here (it reads to the end).
+              if (n.split.size !== entry.compressedSize || n.split.crc32 === undefined) throw new Error('internal: the inner CSAR level did not read the whole entry');
               // The reader set the entry's other digests before ending its sink.
               entry.digests = { ...entry.digests, sha256: await hashes.digest(own) };
+              entry.crc32 = n.split.crc32;
               nestedActive = false;
             }).then(() => done(), done);
           },
