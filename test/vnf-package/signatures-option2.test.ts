@@ -4,9 +4,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
 import { QueryTypes } from 'sequelize';
 import { csarIngest, type StreamIndex } from '../../src/packages/ingest';
-import { buildZip, DEFAULT_METADATA, manifestText, sha256, type BuildOptions } from '../helpers/csar-builder';
+import { buildZip, DEFAULT_METADATA, manifestText, patchField, sha256, type BuildOptions } from '../helpers/csar-builder';
 import { startTestDepot, type TestDepot } from '../helpers/depot';
 import { startTestS3, type TestS3 } from '../helpers/s3';
 import { basePkiOrSkip, type TestPki } from '../sol004/pki';
@@ -281,6 +282,25 @@ describe('VNF package signatures (SOL004 security option 2)', function () {
       assert.equal(seen.option, 'OPTION_2');
       assert.equal(seen.verified, false);
     });
+
+    // The inner level computes the outer entry's CRC-32 (from its skeleton and its images' CRC-32s):
+    // it must be the CRC-32 of the inner CSAR's bytes, whatever the signature, and not what a header says.
+    const signatures: [string, (csar: Buffer) => Record<string, Buffer>][] = [
+      ['a valid .cms', (csar) => ({ 'vnf.cms': cmsOver(csar) })],
+      ['a garbage .cms', () => ({ 'vnf.cms': Buffer.from('not a CMS signature\n') })],
+      ['no .cms', () => ({})],
+    ];
+    for (const [what, sig] of signatures) {
+      it(`with ${what}: the streamed vnf.csar record has the inner CSAR's CRC-32, also when both headers say another`, async () => {
+        const inner = await innerCsar({ seed: 7 });
+        const build = (patch: BuildOptions['patch'] = []) => buildZip({ 'vnf.csar': inner.zip, ...sig(inner.zip) }, { entries: { 'vnf.csar': { compress: false } }, patch });
+        const index = await streamIndex(await build());
+        assert.ok(index.inner, 'the inner CSAR was read as a level');
+        assert.equal(index.files.find((f) => f.name === 'vnf.csar')?.crc32, zlib.crc32(inner.zip) >>> 0);
+        const lying = await build([patchField('vnf.csar', 'crc32', (zlib.crc32(inner.zip) ^ 1) >>> 0)]);
+        assert.equal((await streamIndex(lying)).files.find((f) => f.name === 'vnf.csar')?.crc32, zlib.crc32(inner.zip) >>> 0, 'what streamed, not what the header says');
+      });
+    }
   });
 
   describe('on an s3 store (no local files: processing reads the stored package through a temporary copy)', () => {
