@@ -1,4 +1,4 @@
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { hashFeed } from '../common/hash-worker';
 import { endSink, splitZipStream, type StreamedEntry, type StreamSplit } from '../csar/zip-stream';
 import type { CsarLimits, HashAlgorithm } from '../csar/zip';
@@ -172,16 +172,15 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
        * thread where the hash worker is on, which has the inner entries' hashes to do.
        */
       function nest(entry: StreamedEntry): Writable {
-        // Small buffers: the outer reader waits for the inner one, a chunk or two apart.
-        const pass = new PassThrough({ highWaterMark: 64 << 10 });
+        // The outer reader waits for the inner one, a chunk or two apart.
+        const pass = handOver();
         nestedActive = true;
         const own = hashes.create('sha256');
-        const nested = level(pass, base + entry.dataOffset, (b, inSkeleton, innerSkeleton) => hashes.update(inSkeleton ? [whole, own, innerSkeleton!] : [whole, own], b), true);
+        const nested = level(pass.source, base + entry.dataOffset, (b, inSkeleton, innerSkeleton) => hashes.update(inSkeleton ? [whole, own, innerSkeleton!] : [whole, own], b), true);
         const sink = new Writable({
           highWaterMark: 64 << 10,
           write(chunk: Buffer, _encoding, done) {
-            if (pass.write(chunk)) done();
-            else pass.once('drain', () => done());
+            pass.push(chunk, done);
           },
           final(done) {
             pass.end();
@@ -195,15 +194,62 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
             }).then(() => done(), done);
           },
           destroy(err, done) {
-            pass.destroy(err ?? undefined);
+            pass.fail(err ?? new Error('the inner CSAR stream was closed early'));
             done(err);
           },
         });
+        // The reader destroys the sink with its own failure (a client gone mid-upload), which it
+        // rejects with; the inner level's failure reaches the caller through `parts`. Nobody else listens.
+        sink.on('error', () => undefined);
         nested.catch((err) => sink.destroy(err));
         parts.push({ entry, done: nested.then((n) => ({ nested: n })) });
         return sink;
       }
     }
+  };
+}
+
+/**
+ * Chunks handed from a writer to a reader that pulls them (an inner level's ZIP reader), without a
+ * stream in between: a write completes once the reader has taken its chunk, so the writer is at
+ * most one chunk ahead. After `fail` the reader throws.
+ */
+function handOver(): { source: AsyncIterable<Buffer>; push(chunk: Buffer, done: () => void): void; end(): void; fail(err: Error): void } {
+  let next: { chunk: Buffer; done: () => void } | undefined;
+  let ended = false;
+  let failed: Error | undefined;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  return {
+    source: {
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          while (!next && !ended && !failed) await new Promise<void>((resolve) => (wake = resolve));
+          if (failed) throw failed;
+          if (!next) return;
+          const { chunk, done } = next;
+          next = undefined;
+          done();
+          yield chunk;
+        }
+      },
+    },
+    push(chunk, done) {
+      next = { chunk, done };
+      poke();
+    },
+    end() {
+      ended = true;
+      poke();
+    },
+    fail(err) {
+      failed ??= err;
+      poke();
+    },
   };
 }
 

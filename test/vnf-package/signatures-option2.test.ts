@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { QueryTypes } from 'sequelize';
 import { csarIngest, type StreamIndex } from '../../src/packages/ingest';
@@ -301,6 +302,27 @@ describe('VNF package signatures (SOL004 security option 2)', function () {
         assert.equal((await streamIndex(lying)).files.find((f) => f.name === 'vnf.csar')?.crc32, zlib.crc32(inner.zip) >>> 0, 'what streamed, not what the header says');
       });
     }
+
+    it('an upload that fails inside the inner CSAR rejects (no hang), and one cut short there is read to its end', async () => {
+      const inner = await innerCsar({ seed: 8 });
+      const outer = await outerZip(inner.zip, cmsOver(inner.zip));
+      const { engine } = d!.depot;
+      const ingest = csarIngest(engine.storeOf(engine.type('vnf_packages')), { hashWorker: true, onIndex: () => undefined });
+      const half = outer.length >> 1;
+      // Like a request whose client goes away: half the bytes, then the stream errors.
+      const failing = new PassThrough({ highWaterMark: 65_536 });
+      const rejected = assert.rejects(ingest(failing, { limit: outer.length }), /the client went away/);
+      for (let i = 0; i < half; i += 65_536) if (!failing.write(outer.subarray(i, Math.min(half, i + 65_536)))) await once(failing, 'drain');
+      failing.destroy(new Error('the client went away'));
+      await rejected;
+      let index: StreamIndex | undefined;
+      const cut = await csarIngest(engine.storeOf(engine.type('vnf_packages')), { hashWorker: true, onIndex: (i) => (index = i) })(Readable.from([outer.subarray(0, half)]), { limit: outer.length });
+      assert.equal(cut.size, half);
+      assert.equal(cut.digests.sha256, sha256(outer.subarray(0, half)));
+      await cut.commit();
+      assert.equal(index!.inSync, false);
+      assert.equal(index!.inner?.index.inSync, false);
+    });
   });
 
   describe('on an s3 store (no local files: processing reads the stored package through a temporary copy)', () => {
