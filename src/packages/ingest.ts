@@ -41,7 +41,8 @@ interface Level {
  * read as a ZIP once more on the way (same split, an inner skeleton, objects for its large entries),
  * so the inner CSAR's images are split and hashed without a second read; the outer entry's SHA-256
  * (for the `.cms` signature) is computed as for any entry, its CRC-32 by the inner level from its
- * skeleton bytes and its entries' CRC-32s (so an image is CRC'd once, not once per level). Its segments stand in for the entry's.
+ * skeleton bytes and its entries' CRC-32s (an image is CRC'd once, not once per level). Its segments
+ * stand in for the entry's.
  */
 export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLimits>; splitMinBytes?: number; hashWorker?: boolean; onIndex: (index: StreamIndex) => void }): Ingest {
   return async (body: Readable, stageOpts): Promise<Staged> => {
