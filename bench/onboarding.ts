@@ -136,7 +136,7 @@ async function measure(work: string, dbBase: string, label: string, gib: number,
     spawnSync('sync');
     try {
       const r = await onboardOnce(csar, `${dbBase}/${db}`, path.join(work, `data-${gib}`), env);
-      console.log(`${r.onboardS.toFixed(2)} s (${r.state}), peak RSS ${r.rssMb.toFixed(0)} MB, load ${os.loadavg()[0].toFixed(1)}`);
+      console.log(`${r.onboardS.toFixed(2)} s (${r.state}), server CPU ${r.cpuS.toFixed(1)} s, peak RSS ${r.rssMb.toFixed(0)} MB, load ${os.loadavg()[0].toFixed(1)}`);
       worstRss = Math.max(worstRss, r.rssMb);
       if (!best || r.onboardS < best.onboardS) best = r;
     } finally {

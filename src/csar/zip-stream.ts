@@ -77,6 +77,8 @@ export interface StreamSplit {
   lostSync?: { offset: number; reason: string };
   /** The central directory and end records as they streamed by (undefined if never reached or too large). */
   centralDirectory?: { offset: number; bytes: Buffer };
+  /** CRC-32 of all `size` bytes that streamed (with `SplitOptions.crc32` only). */
+  crc32?: number;
 }
 
 export interface SplitSinks {
@@ -98,10 +100,17 @@ export interface SplitOptions {
   /** Digests to compute for an entry besides SHA-256 (e.g. what a manifest read earlier asks for). */
   algorithms?(name: string): Iterable<HashAlgorithm>;
   /**
-   * True when the caller hashes this split entry's SHA-256 itself (e.g. off the main thread): its
-   * `digests` then lack `sha256` until the caller adds it, at the latest when its sink ends.
+   * True when the caller computes this split entry's SHA-256 and CRC-32 itself (e.g. the SHA-256 off
+   * the main thread, the CRC-32 from a nested reader's `crc32`): its `digests` lack `sha256` and its
+   * `crc32` is unset until the caller adds them, at the latest when its sink ends.
    */
-  sha256BySink?(entry: StreamedEntry): boolean;
+  hashedBySink?(entry: StreamedEntry): boolean;
+  /**
+   * Compute `StreamSplit.crc32`, the CRC-32 of the whole stream: skeleton bytes are CRC'd as they
+   * pass, a split entry's CRC-32 (computed anyway) is folded in with crc32Combine, so a stream whose
+   * bytes are mostly split entries costs little more.
+   */
+  crc32?: boolean;
   /**
    * Called with every chunk of the whole archive, in order (the whole-package digest), saying
    * whether it goes to the skeleton; awaited (backpressure).
@@ -261,13 +270,13 @@ class EntryHasher {
   crc = 0;
   size = 0;
 
-  constructor(algorithms: Iterable<HashAlgorithm>, sha256 = true) {
+  constructor(algorithms: Iterable<HashAlgorithm>, sha256 = true, private readonly crc32 = true) {
     this.hashes = [...new Set<HashAlgorithm>([...(sha256 ? ['sha256' as const] : []), ...algorithms])].map((a) => [a, crypto.createHash(a)]);
   }
 
   update(b: Buffer): void {
     this.size += b.length;
-    this.crc = zlib.crc32(b, this.crc);
+    if (this.crc32) this.crc = zlib.crc32(b, this.crc);
     for (const [, h] of this.hashes) h.update(b);
   }
 
@@ -290,13 +299,14 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
   const splitMin = opts.splitMinBytes ?? 1 << 20;
   const maxCd = opts.maxCentralDirectoryBytes ?? 32 << 20;
   const q = new ByteQueue(source[Symbol.asyncIterator]());
-  const result: StreamSplit = { entries: [], size: 0, inSync: true };
+  const result: StreamSplit = { entries: [], size: 0, inSync: true, ...(opts.crc32 && { crc32: 0 }) };
   let inflatedTotal = 0;
 
   const toSkeleton = async (parts: Buffer[]) => {
     for (const b of parts) {
       await opts.onBytes?.(b, true);
       result.size += b.length;
+      if (result.crc32 !== undefined) result.crc32 = zlib.crc32(b, result.crc32);
       await write(sinks.skeleton, b);
     }
   };
@@ -379,7 +389,9 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
     if (method === 0 && !descriptorFollows) {
       const split = !isDir && compressedSize >= splitMin && !(flags & 0x1);
       entry.split = split;
-      const hasher = new EntryHasher(algorithms, !(split && opts.sha256BySink?.(entry)));
+      const bySink = split && !!opts.hashedBySink?.(entry);
+      // The whole-stream CRC-32 folds in the entry's own.
+      const hasher = new EntryHasher(algorithms, !bySink, !bySink || !!opts.crc32);
       const sink = split ? await sinks.split(entry) : isDir || flags & 0x1 ? undefined : await sinks.file?.(entry);
       let left = compressedSize;
       try {
@@ -404,7 +416,8 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
         throw err;
       }
       entry.size = hasher.size;
-      entry.crc32 = hasher.crc >>> 0;
+      if (!bySink) entry.crc32 = hasher.crc >>> 0;
+      if (split && result.crc32 !== undefined) result.crc32 = crc32Combine(result.crc32, hasher.crc, entry.compressedSize);
       if (left > 0) {
         entry.problem = 'the archive ends inside the entry';
         if (sink) {
@@ -542,6 +555,33 @@ export async function splitZipStream(source: AsyncIterable<Buffer>, sinks: Split
     await toSkeleton(q.take(length));
   }
 }
+
+/**
+ * The CRC-32 of A followed by B, from crc(A), crc(B) and B's length (zlib's crc32_combine): the
+ * operator "append n zero bits" applied to crc(A) is a product with x^n mod the CRC polynomial.
+ */
+export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+  if (lengthB <= 0) return crcA >>> 0;
+  // x^(8·lengthB) mod P, by squaring: X2N[k] = x^(2^k) mod P.
+  let p = 0x80000000;
+  for (let n = lengthB, k = 3; n > 0; n = Math.floor(n / 2), k++) if (n % 2) p = multModP(X2N[k & 31], p);
+  return (multModP(p, crcA) ^ crcB) >>> 0;
+}
+
+const CRC_POLY = 0xedb88320;
+
+/** a·b modulo the CRC-32 polynomial (bit-reflected, as zlib's multmodp). */
+function multModP(a: number, b: number): number {
+  let p = 0;
+  for (let m = 0x80000000; m; m >>>= 1) {
+    if (a & m) p ^= b;
+    b = b & 1 ? (b >>> 1) ^ CRC_POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+const X2N: number[] = [];
+for (let k = 0, p = 0x40000000; k < 32; k++, p = multModP(p, p)) X2N.push(p);
 
 // ── the central directory, and its cross-check against the stream ─────────────────────────────
 

@@ -1,4 +1,4 @@
-import { PassThrough, Writable, type Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { hashFeed } from '../common/hash-worker';
 import { endSink, splitZipStream, type StreamedEntry, type StreamSplit } from '../csar/zip-stream';
 import type { CsarLimits, HashAlgorithm } from '../csar/zip';
@@ -40,7 +40,9 @@ interface Level {
  * A large stored root `.csar` entry (security option 2) is not an object of its own: its bytes are
  * read as a ZIP once more on the way (same split, an inner skeleton, objects for its large entries),
  * so the inner CSAR's images are split and hashed without a second read; the outer entry's SHA-256
- * (for the `.cms` signature) is computed as for any entry. Its segments stand in for the entry's.
+ * (for the `.cms` signature) is computed as for any entry, its CRC-32 by the inner level from its
+ * skeleton bytes and its entries' CRC-32s (an image is CRC'd once, not once per level). Its segments
+ * stand in for the entry's.
  */
 export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLimits>; splitMinBytes?: number; hashWorker?: boolean; onIndex: (index: StreamIndex) => void }): Ingest {
   return async (body: Readable, stageOpts): Promise<Staged> => {
@@ -130,7 +132,8 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
         }, {
           limits: opts.limits,
           algorithms: (name) => (!inner && cms && INNER_CSAR.test(name) ? cmsAlgorithm(cms, name) : []),
-          sha256BySink: nests,
+          hashedBySink: nests,
+          crc32: inner,
           splitMinBytes: opts.splitMinBytes ?? SPLIT_MIN_BYTES,
           onBytes: (b, inSkeleton) => {
             if (inSkeleton) skeletonSize += b.length;
@@ -170,35 +173,84 @@ export function csarIngest(store: ContentStore, opts: { limits?: Partial<CsarLim
        * thread where the hash worker is on, which has the inner entries' hashes to do.
        */
       function nest(entry: StreamedEntry): Writable {
-        // Small buffers: the outer reader waits for the inner one, a chunk or two apart.
-        const pass = new PassThrough({ highWaterMark: 64 << 10 });
+        // The outer reader waits for the inner one, a chunk or two apart.
+        const pass = handOver();
         nestedActive = true;
         const own = hashes.create('sha256');
-        const nested = level(pass, base + entry.dataOffset, (b, inSkeleton, innerSkeleton) => hashes.update(inSkeleton ? [whole, own, innerSkeleton!] : [whole, own], b), true);
+        const nested = level(pass.source, base + entry.dataOffset, (b, inSkeleton, innerSkeleton) => hashes.update(inSkeleton ? [whole, own, innerSkeleton!] : [whole, own], b), true);
         const sink = new Writable({
           highWaterMark: 64 << 10,
           write(chunk: Buffer, _encoding, done) {
-            if (pass.write(chunk)) done();
-            else pass.once('drain', () => done());
+            pass.push(chunk, done);
           },
           final(done) {
             pass.end();
-            nested.then(async () => {
+            nested.then(async (n) => {
+              // The inner level read every byte the outer reader wrote here (it reads to the end).
+              if (n.split.size !== entry.compressedSize || n.split.crc32 === undefined) throw new Error('internal: the inner CSAR level did not read the whole entry');
               // The reader set the entry's other digests before ending its sink.
               entry.digests = { ...entry.digests, sha256: await hashes.digest(own) };
+              entry.crc32 = n.split.crc32;
               nestedActive = false;
             }).then(() => done(), done);
           },
           destroy(err, done) {
-            pass.destroy(err ?? undefined);
+            pass.fail(err ?? new Error('the inner CSAR stream was closed early'));
             done(err);
           },
         });
+        // The reader destroys the sink with its own failure (a client gone mid-upload), which it
+        // rejects with; the inner level's failure reaches the caller through `parts`. Nobody else listens.
+        sink.on('error', () => undefined);
         nested.catch((err) => sink.destroy(err));
         parts.push({ entry, done: nested.then((n) => ({ nested: n })) });
         return sink;
       }
     }
+  };
+}
+
+/**
+ * Chunks handed from a writer to a reader that pulls them (an inner level's ZIP reader), without a
+ * stream in between: a write completes once the reader has taken its chunk, so the writer is at
+ * most one chunk ahead. After `fail` the reader throws.
+ */
+function handOver(): { source: AsyncIterable<Buffer>; push(chunk: Buffer, done: () => void): void; end(): void; fail(err: Error): void } {
+  let next: { chunk: Buffer; done: () => void } | undefined;
+  let ended = false;
+  let failed: Error | undefined;
+  let wake: (() => void) | undefined;
+  const poke = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  return {
+    source: {
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          while (!next && !ended && !failed) await new Promise<void>((resolve) => (wake = resolve));
+          if (failed) throw failed;
+          if (!next) return;
+          const { chunk, done } = next;
+          next = undefined;
+          done();
+          yield chunk;
+        }
+      },
+    },
+    push(chunk, done) {
+      next = { chunk, done };
+      poke();
+    },
+    end() {
+      ended = true;
+      poke();
+    },
+    fail(err) {
+      failed ??= err;
+      poke();
+    },
   };
 }
 

@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import type { Finding } from '../../src/common/findings';
 import { inspectCsar, spanSource } from '../../src/csar';
-import { crossCheckStream, splitZipStream, type StreamSplit } from '../../src/csar/zip-stream';
+import { crc32Combine, crossCheckStream, splitZipStream, type StreamSplit } from '../../src/csar/zip-stream';
 import { streamedRecord, type StreamedFile } from '../../src/packages/ingest';
 import { buildZip, centralRecords, dropCentral, patchField, renameEntry, SAMPLE_FILES, sha256, streamedZip, truncate } from '../helpers/csar-builder';
 
@@ -51,7 +51,10 @@ async function stream(zip: Buffer, chunk = 4093, limits = {}): Promise<Streamed>
       files.set(e.name, into);
       return collector(into);
     },
-  }, { splitMinBytes: SPLIT_MIN, limits });
+  }, { splitMinBytes: SPLIT_MIN, limits, crc32: true });
+  // Every archive streamed here (hostile, truncated, out of sync) checks the whole-stream CRC-32
+  // folded from skeleton bytes and split entries' CRC-32s against a direct one.
+  assert.equal(split.crc32, zlib.crc32(zip) >>> 0, 'the whole-stream CRC-32 is the CRC-32 of every byte');
   return {
     split,
     skeleton: Buffer.concat(skeleton),
@@ -148,6 +151,36 @@ describe('csar streaming zip reader (zip-stream)', () => {
       assert.deepEqual(crossCheckStream(s.split), []);
     });
   }
+
+  it('crc32Combine: the CRC-32 of A then B from crc(A), crc(B) and |B|, at any length', () => {
+    const data = crypto.randomBytes(300_000);
+    for (const cut of [0, 1, 2, 3, 4, 5, 31, 32, 33, 4096, 65_537, 299_999, 300_000]) {
+      const a = data.subarray(0, cut);
+      const b = data.subarray(cut);
+      assert.equal(crc32Combine(zlib.crc32(a), zlib.crc32(b), b.length), zlib.crc32(data) >>> 0, `cut at ${cut}`);
+    }
+    // Lengths past 2^32 (a zip64 image): appending is associative, so both groupings must agree.
+    const [x, y, z] = [0x12345678, 0x9abcdef0, 0x0fedcba9];
+    const [ly, lz] = [3_000_000_000, 5_500_000_001];
+    assert.equal(crc32Combine(crc32Combine(x, y, ly), z, lz), crc32Combine(x, crc32Combine(y, z, lz), ly + lz));
+    assert.notEqual(crc32Combine(x, y, ly + 2 ** 32), crc32Combine(x, y, ly), 'the length is not taken modulo 2^32');
+  });
+
+  it('with crc32, a stored entry the caller hashes itself is not CRC\'d, yet folds into the whole-stream CRC-32', async () => {
+    const zip = await buildZip({ 'Files/images/disk.img': image, 'Files/readme.txt': text }, { entries: { 'Files/images/disk.img': { compress: false } } });
+    const plain = await splitZipStream((async function* () {
+      yield zip;
+    })(), { skeleton: collector([]), split: () => collector([]), file: () => collector([]) }, { splitMinBytes: SPLIT_MIN, hashedBySink: () => true });
+    assert.equal(plain.crc32, undefined, 'no whole-stream CRC-32 unless asked for');
+    const img = plain.entries.find((e) => e.name === 'Files/images/disk.img')!;
+    assert.equal(img.crc32, undefined, 'the caller sets it');
+    assert.equal(img.digests?.sha256, undefined, 'the caller sets it');
+    assert.equal(plain.entries.find((e) => e.name === 'Files/readme.txt')?.crc32, zlib.crc32(text) >>> 0);
+    const folded = await splitZipStream((async function* () {
+      yield zip;
+    })(), { skeleton: collector([]), split: () => collector([]), file: () => collector([]) }, { splitMinBytes: SPLIT_MIN, hashedBySink: () => true, crc32: true });
+    assert.equal(folded.crc32, zlib.crc32(zip) >>> 0);
+  });
 
   it('computes the extra digests asked for, next to SHA-256', async () => {
     const zip = await buildZip({ 'Files/images/disk.img': image }, { entries: { 'Files/images/disk.img': { compress: false } } });

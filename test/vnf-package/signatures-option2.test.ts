@@ -3,10 +3,12 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
 import { QueryTypes } from 'sequelize';
 import { csarIngest, type StreamIndex } from '../../src/packages/ingest';
-import { buildZip, DEFAULT_METADATA, manifestText, sha256, type BuildOptions } from '../helpers/csar-builder';
+import { buildZip, DEFAULT_METADATA, manifestText, patchField, sha256, type BuildOptions } from '../helpers/csar-builder';
 import { startTestDepot, type TestDepot } from '../helpers/depot';
 import { startTestS3, type TestS3 } from '../helpers/s3';
 import { basePkiOrSkip, type TestPki } from '../sol004/pki';
@@ -280,6 +282,46 @@ describe('VNF package signatures (SOL004 security option 2)', function () {
       const seen = await seenByHooks(info.id);
       assert.equal(seen.option, 'OPTION_2');
       assert.equal(seen.verified, false);
+    });
+
+    // The inner level computes the outer entry's CRC-32 (from its skeleton and its images' CRC-32s):
+    // it must be the CRC-32 of the inner CSAR's bytes, whatever the signature, and not what a header says.
+    const signatures: [string, (csar: Buffer) => Record<string, Buffer>][] = [
+      ['a valid .cms', (csar) => ({ 'vnf.cms': cmsOver(csar) })],
+      ['a garbage .cms', () => ({ 'vnf.cms': Buffer.from('not a CMS signature\n') })],
+      ['no .cms', () => ({})],
+    ];
+    for (const [what, sig] of signatures) {
+      it(`with ${what}: the streamed vnf.csar record has the inner CSAR's CRC-32, also when both headers say another`, async () => {
+        const inner = await innerCsar({ seed: 7 });
+        const build = (patch: BuildOptions['patch'] = []) => buildZip({ 'vnf.csar': inner.zip, ...sig(inner.zip) }, { entries: { 'vnf.csar': { compress: false } }, patch });
+        const index = await streamIndex(await build());
+        assert.ok(index.inner, 'the inner CSAR was read as a level');
+        assert.equal(index.files.find((f) => f.name === 'vnf.csar')?.crc32, zlib.crc32(inner.zip) >>> 0);
+        const lying = await build([patchField('vnf.csar', 'crc32', (zlib.crc32(inner.zip) ^ 1) >>> 0)]);
+        assert.equal((await streamIndex(lying)).files.find((f) => f.name === 'vnf.csar')?.crc32, zlib.crc32(inner.zip) >>> 0, 'what streamed, not what the header says');
+      });
+    }
+
+    it('an upload that fails inside the inner CSAR rejects (no hang), and one cut short there is read to its end', async () => {
+      const inner = await innerCsar({ seed: 8 });
+      const outer = await outerZip(inner.zip, cmsOver(inner.zip));
+      const { engine } = d!.depot;
+      const ingest = csarIngest(engine.storeOf(engine.type('vnf_packages')), { hashWorker: true, onIndex: () => undefined });
+      const half = outer.length >> 1;
+      // Like a request whose client goes away: half the bytes, then the stream errors.
+      const failing = new PassThrough({ highWaterMark: 65_536 });
+      const rejected = assert.rejects(ingest(failing, { limit: outer.length }), /the client went away/);
+      for (let i = 0; i < half; i += 65_536) if (!failing.write(outer.subarray(i, Math.min(half, i + 65_536)))) await once(failing, 'drain');
+      failing.destroy(new Error('the client went away'));
+      await rejected;
+      let index: StreamIndex | undefined;
+      const cut = await csarIngest(engine.storeOf(engine.type('vnf_packages')), { hashWorker: true, onIndex: (i) => (index = i) })(Readable.from([outer.subarray(0, half)]), { limit: outer.length });
+      assert.equal(cut.size, half);
+      assert.equal(cut.digests.sha256, sha256(outer.subarray(0, half)));
+      await cut.commit();
+      assert.equal(index!.inSync, false);
+      assert.equal(index!.inner?.index.inSync, false);
     });
   });
 
