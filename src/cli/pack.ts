@@ -237,7 +237,7 @@ async function wrapOption2(csar: string, file: string, name: string, signer: imp
   const sol004 = require('../sol004') as typeof import('../sol004');
   const h = await hashFile({ name: `${name}.csar`, abs: csar, size: fs.statSync(csar).size });
   const cms = Buffer.from(sol004.cmsPem(sol004.signDetachedCms(Buffer.from(h.sha256, 'hex'), signer)), 'latin1');
-  const cert = Buffer.from(signer.certs.map((c) => `-----BEGIN CERTIFICATE-----\n${c.der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`).join(''), 'latin1');
+  const cert = Buffer.from(sol004.certificatesPem(signer.certs), 'latin1');
   const csarEntry: ZipEntryInput = { name: h.name, file: csar, size: h.size, crc32: h.crc32, stored: true };
   await writeZipFile(file, [csarEntry, memoryEntry(`${name}.cert`, cert), memoryEntry(`${name}.cms`, cms)]);
 }

@@ -29,6 +29,12 @@ import { sol013 } from './sol013';
  * served it; a request for another major (or a newer minor) is 406; none is fine (python-tackerclient
  * and the TST010 v2.6.1 robot tests send none).
  */
+/** A representation without its absent (undefined) attributes: SOL005 omits them rather than sending null. */
+export function withoutUndefined<T extends Record<string, unknown>>(o: T): T {
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
 export function versionHeader(apiName: string, major: number, version: string) {
   const [served, servedMinor] = version.split('.').map(Number);
   return async (ctx: Context, next: Next) => {

@@ -3,7 +3,7 @@ import type { Finding } from '../common/findings';
 import { CsarError } from '../csar';
 import type { CsarArchive, CsarEntry, HashAlgorithm, SignedPackage } from '../csar';
 import type { Cert, DigestName } from '../sol004';
-import { pemOf, readSmall, type PackageSignature, type SignaturePolicy } from './signatures';
+import { readSmall, type PackageSignature, type SignaturePolicy } from './signatures';
 
 /** The `.cms` and `.cert` of an outer ZIP are small; a hostile package cannot make them big. */
 const MAX_CMS_BYTES = 1024 * 1024;
@@ -58,7 +58,7 @@ export async function checkOption2Signature(
       findings.push(...r.findings);
       extraCertificates.push(...r.certs);
       // The outer `.cert` is the package's certificate file (SOL005 v2 signingCertificate).
-      if (r.certs.length) certificate = { file: name, pem: pemOf(r.certs) };
+      if (r.certs.length) certificate = { file: name, pem: sol004.certificatesPem(r.certs) };
     }
   }
   const v = sol004.verifyDetachedCms({ cms, digests: { [algorithm.digestAlgorithm]: digest }, extraCertificates, trust: policy.trust, file });

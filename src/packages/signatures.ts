@@ -222,16 +222,11 @@ async function packageCertificates(inspection: CsarInspection, archive: CsarArch
     const certs = await certificateFile(archive, name, findings);
     if (certs.length && !out.file) {
       out.file = name;
-      out.pem = pemOf(certs);
+      out.pem = sol004().certificatesPem(certs);
     }
     out.certs.push(...certs);
   }
   return out;
-}
-
-/** Certificates as a PEM bundle (a DER file re-armoured): SOL005 VnfPkgInfo.signingCertificate. */
-export function pemOf(certs: readonly Cert[]): string {
-  return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${c.der.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`).join('');
 }
 
 async function certificateFile(archive: CsarArchive, name: string, findings: Finding[]): Promise<Cert[]> {

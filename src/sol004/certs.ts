@@ -195,3 +195,8 @@ export function isSelfSigned(c: Cert): boolean {
     return false;
   }
 }
+
+/** Certificates as a PEM bundle (a DER certificate re-armoured, 64 columns): SOL005 signingCertificate, a `.cert` file. */
+export function certificatesPem(certs: readonly Cert[]): string {
+  return certs.map((c) => `-----BEGIN CERTIFICATE-----\n${c.der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`).join('');
+}

@@ -1,9 +1,5 @@
 import type { ArtifactRecord } from '../../../artifacts/types';
-
-const drop = (o: Record<string, unknown>) => {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return o;
-};
+import { withoutUndefined } from '../../../http/sol005';
 
 /**
  * NsdInfo (SOL005 v2.6.1 5.5.2.2) from an NS descriptor record. nsdOperationalState is the generic
@@ -13,7 +9,7 @@ export function presentNsdInfo(a: ArtifactRecord): Record<string, unknown> {
   const f = a.fields as Record<string, any>;
   const onboarded = f.onboardingState === 'ONBOARDED';
   const base = `/nsd/v1/ns_descriptors/${a.id}`;
-  return drop({
+  return withoutUndefined({
     id: a.id,
     nsdId: f.nsdId,
     nsdName: f.nsdName,
@@ -39,7 +35,7 @@ export function presentNsdInfo(a: ArtifactRecord): Record<string, unknown> {
 export function presentPnfdInfo(a: ArtifactRecord): Record<string, unknown> {
   const f = a.fields as Record<string, any>;
   const base = `/nsd/v1/pnf_descriptors/${a.id}`;
-  return drop({
+  return withoutUndefined({
     id: a.id,
     pnfdId: f.pnfdId,
     pnfdName: f.pnfdName,

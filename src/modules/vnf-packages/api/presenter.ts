@@ -1,10 +1,6 @@
 import type { ArtifactRecord } from '../../../artifacts/types';
 import type { ApiMajor } from '../sol005';
-
-const drop = (o: Record<string, unknown>) => {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return o;
-};
+import { withoutUndefined } from '../../../http/sol005';
 
 /**
  * VnfPkgInfo from a package record: one store, two presenters. API 1.3.0 (SOL005 v2.6.1, what
@@ -42,11 +38,11 @@ export function presentVnfPkgInfo(a: ArtifactRecord, major: ApiMajor, resource: 
     vnfmInfo: major === 2 ? (f.vnfmInfo ?? []) : onboarded ? f.vnfmInfo : undefined,
     userDefinedData: f.userDefinedData ?? undefined,
     onboardingFailureDetails: f.onboardingState === 'ERROR' ? f.onboardingFailureDetails : undefined,
-    _links: drop({
+    _links: withoutUndefined({
       self: { href: base },
       vnfd: onboarded ? { href: `${base}/vnfd` } : undefined,
       packageContent: { href: `${base}/package_content` },
     }),
   };
-  return drop(info);
+  return withoutUndefined(info);
 }
