@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { hasOpenssl, TestPki } from '../test/sol004/pki';
+import { zip64Extra, zipEndRecords } from '../src/cli/zip-writer';
 
 /**
  * Onboarding benchmark (issue: "onboarding a 1 GiB and a 4 GiB CSAR"): a CSAR holding a stored
@@ -513,43 +514,12 @@ function zipWriter(file: string) {
   const finish = () => {
     const cdStart = pos;
     for (const c of central) write(c);
-    const cdSize = pos - cdStart;
-    if (cdStart >= 0xffffffff || pos >= 0xffffffff) {
-      const eocd64At = pos;
-      const e = Buffer.alloc(56);
-      e.writeUInt32LE(0x06064b50, 0);
-      e.writeBigUInt64LE(44n, 4);
-      e.writeUInt16LE((3 << 8) | 45, 12);
-      e.writeUInt16LE(45, 14);
-      e.writeBigUInt64LE(BigInt(central.length), 24);
-      e.writeBigUInt64LE(BigInt(central.length), 32);
-      e.writeBigUInt64LE(BigInt(cdSize), 40);
-      e.writeBigUInt64LE(BigInt(cdStart), 48);
-      const loc = Buffer.alloc(20);
-      loc.writeUInt32LE(0x07064b50, 0);
-      loc.writeBigUInt64LE(BigInt(eocd64At), 8);
-      loc.writeUInt32LE(1, 16);
-      write(Buffer.concat([e, loc]));
-    }
-    const end = Buffer.alloc(22);
-    end.writeUInt32LE(0x06054b50, 0);
-    end.writeUInt16LE(central.length, 8);
-    end.writeUInt16LE(central.length, 10);
-    end.writeUInt32LE(cdSize, 12);
-    end.writeUInt32LE(cdStart >= 0xffffffff ? 0xffffffff : cdStart, 16);
-    write(end);
+    write(zipEndRecords(central.length, cdStart, pos - cdStart));
     fs.closeSync(fd);
   };
   return { write, addEntry, finish, position: () => pos };
 }
 
-function zip64Extra(values: number[]): Buffer {
-  const b = Buffer.alloc(4 + 8 * values.length);
-  b.writeUInt16LE(0x0001, 0);
-  b.writeUInt16LE(8 * values.length, 2);
-  values.forEach((v, i) => b.writeBigUInt64LE(BigInt(v), 4 + 8 * i));
-  return b;
-}
 
 if (require.main === module) {
   benchOnboarding().catch((err) => {

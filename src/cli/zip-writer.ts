@@ -39,13 +39,43 @@ async function put(out: Writable, b: Buffer): Promise<void> {
   });
 }
 
-function zip64Extra(values: number[]): Buffer {
+/** The ZIP64 extended-information extra field holding `values` (sizes, then offset, as needed). */
+export function zip64Extra(values: number[]): Buffer {
   if (!values.length) return Buffer.alloc(0);
   const b = Buffer.alloc(4 + 8 * values.length);
   b.writeUInt16LE(0x0001, 0);
   b.writeUInt16LE(8 * values.length, 2);
   values.forEach((v, i) => b.writeBigUInt64LE(BigInt(v), 4 + 8 * i));
   return b;
+}
+
+/**
+ * The end of an archive whose central directory of `count` entries starts at `cdOffset` and is
+ * `cdSize` long (and ends where these records start): the end of central directory record, after
+ * the ZIP64 end record and locator when a count, offset or size does not fit its 16/32-bit field.
+ */
+export function zipEndRecords(count: number, cdOffset: number, cdSize: number): Buffer {
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(Math.min(count, 0xffff), 8);
+  end.writeUInt16LE(Math.min(count, 0xffff), 10);
+  end.writeUInt32LE(Math.min(cdSize, U32), 12);
+  end.writeUInt32LE(Math.min(cdOffset, U32), 16);
+  if (count < 0xffff && cdOffset < U32 && cdSize < U32) return end;
+  const r = Buffer.alloc(56);
+  r.writeUInt32LE(0x06064b50, 0);
+  r.writeBigUInt64LE(44n, 4);
+  r.writeUInt16LE(VERSION_MADE_BY, 12);
+  r.writeUInt16LE(45, 14);
+  r.writeBigUInt64LE(BigInt(count), 24);
+  r.writeBigUInt64LE(BigInt(count), 32);
+  r.writeBigUInt64LE(BigInt(cdSize), 40);
+  r.writeBigUInt64LE(BigInt(cdOffset), 48);
+  const l = Buffer.alloc(20);
+  l.writeUInt32LE(0x07064b50, 0);
+  l.writeBigUInt64LE(BigInt(cdOffset + cdSize), 8);
+  l.writeUInt32LE(1, 16);
+  return Buffer.concat([r, l, end]);
 }
 
 /** Writes the entries, in the given order, as one ZIP archive to `out` (not ended). Returns the archive size. */
@@ -122,30 +152,6 @@ export async function writeZip(out: Writable, entries: readonly ZipEntryInput[])
   const cdOffset = offset;
   for (const c of central) await emit(c);
   const cdSize = offset - cdOffset;
-  const needs64 = entries.length >= 0xffff || cdOffset >= U32 || cdSize >= U32;
-  if (needs64) {
-    const eocd64Offset = offset;
-    const r = Buffer.alloc(56);
-    r.writeUInt32LE(0x06064b50, 0);
-    r.writeBigUInt64LE(44n, 4);
-    r.writeUInt16LE(VERSION_MADE_BY, 12);
-    r.writeUInt16LE(45, 14);
-    r.writeBigUInt64LE(BigInt(entries.length), 24);
-    r.writeBigUInt64LE(BigInt(entries.length), 32);
-    r.writeBigUInt64LE(BigInt(cdSize), 40);
-    r.writeBigUInt64LE(BigInt(cdOffset), 48);
-    const l = Buffer.alloc(20);
-    l.writeUInt32LE(0x07064b50, 0);
-    l.writeBigUInt64LE(BigInt(eocd64Offset), 8);
-    l.writeUInt32LE(1, 16);
-    await emit(Buffer.concat([r, l]));
-  }
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(Math.min(entries.length, 0xffff), 8);
-  end.writeUInt16LE(Math.min(entries.length, 0xffff), 10);
-  end.writeUInt32LE(Math.min(cdSize, U32), 12);
-  end.writeUInt32LE(Math.min(cdOffset, U32), 16);
-  await emit(end);
+  await emit(zipEndRecords(entries.length, cdOffset, cdSize));
   return offset;
 }
