@@ -191,7 +191,7 @@ export function imageApiRoutes(engine: ArtifactEngine): Router {
     await engine.transaction(async (t) => {
       const cur = await engine.load(a.id, t);
       if (!cur) throw notFound(`no image with id ${a.id}`);
-      const b = await engine.storedBlob(a.id, 'image');
+      const b = await engine.storedBlob(a.id, 'image', '', t);
       if (!b) throw conflict('the image data was removed while it was being activated');
       await engine.activate(t, cur, { fields: { size: Number(b.size), checksum: b.digests.md5 ?? null, os_hash_value: b.digests.sha512 ?? null, killed: false } });
     });
